@@ -1,0 +1,107 @@
+"""``dynamodb_read``: a strongly consistent ``GetItem`` of a canary item.
+
+Fails when the item is missing, when an expected attribute differs (a corrupted or
+wrong-region item), or with reason ``drained`` when the item has ``drain = true`` (an operator
+fails a region over by writing one item, with no new dependency).
+
+Config::
+
+    [[checks]]
+    type = "dynamodb_read"
+    name = "accounts-table"
+    table = "accounts"
+    key = { pk = "deep-health-canary" }     # string, number or bool attributes
+    expect = { status = "ok" }              # optional
+    region = "eu-west-1"                    # optional: AWS_REGION otherwise
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from checks.aws import AwsClient
+from checks.base import Check, Endpoint, Observations
+from checks.exceptions import CheckFailed
+from checks.result import Observation
+
+__all__ = ["DynamoDBRead"]
+
+Scalar = str | int | float | bool
+
+
+def _to_attribute(value: Scalar) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float):
+        return {"N": str(value)}
+    return {"S": value}
+
+
+def _from_attribute(attribute: dict[str, Any]) -> Any:
+    if "BOOL" in attribute:
+        return attribute["BOOL"]
+    if "N" in attribute:
+        number = attribute["N"]
+        return float(number) if "." in number else int(number)
+    if "S" in attribute:
+        return attribute["S"]
+    return attribute
+
+
+class DynamoDBRead(Check):
+    """Reads a canary item with a consistent ``GetItem``."""
+
+    name = "dynamodb"
+    timeout = 0.8
+
+    def __init__(
+        self,
+        *,
+        table: str,
+        key: dict[str, Scalar],
+        expect: dict[str, Scalar] | None = None,
+        drain_attribute: str = "drain",
+        region: str | None = None,
+        endpoint_url: str | None = None,
+    ) -> None:
+        self.table = table
+        self.key = {name: _to_attribute(value) for name, value in key.items()}
+        self.expect = expect or {}
+        self.drain_attribute = drain_attribute
+        self._aws = AwsClient(
+            "dynamodb",
+            region=region,
+            endpoint_url=endpoint_url,
+            connect_timeout=self.timeout,
+            read_timeout=self.timeout,
+        )
+
+    async def start(self) -> None:
+        await self._aws.open()
+
+    async def stop(self) -> None:
+        await self._aws.close()
+
+    async def run(self) -> Observations:
+        started = time.perf_counter()
+        response = await self._aws.client.get_item(
+            TableName=self.table, Key=self.key, ConsistentRead=True
+        )
+        latency_ms = (time.perf_counter() - started) * 1000
+        item = response.get("Item")
+        if item is None:
+            raise CheckFailed(f"canary item {self.key} not found in {self.table}", reason="missing")
+        values = {name: _from_attribute(attr) for name, attr in item.items()}
+        if values.get(self.drain_attribute) is True:
+            raise CheckFailed(f"drain set on the canary item of {self.table}", reason="drained")
+        for name, expected in self.expect.items():
+            if values.get(name) != expected:
+                raise CheckFailed(
+                    f"attribute {name!r} is {values.get(name)!r}, expected {expected!r}",
+                    reason="mismatch",
+                )
+        return {"latency": Observation(round(latency_ms, 2), "ms")}
+
+    def endpoints(self) -> list[Endpoint]:
+        return [self._aws.endpoint()]

@@ -1,0 +1,45 @@
+"""Resolve a check ``type`` from the config to a :class:`~checks.Check` subclass.
+
+Built-in checks are named by a short type (``dynamodb_read``); anything else is an import path
+``package.module:Class``. Built-ins are imported only when configured, so a Lambda cold start
+pays only for the clients its checks use.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from checks.base import Check
+
+__all__ = ["BUILTIN_CHECKS", "resolve"]
+
+BUILTIN_CHECKS: dict[str, str] = {
+    "dynamodb_read": "checks.dynamodb_read:DynamoDBRead",
+    "sqs": "checks.sqs:SQSQueue",
+}
+
+
+def resolve(type_name: str) -> type[Check]:
+    """Return the check class for ``type_name``.
+
+    Raises:
+        LookupError: unknown built-in, bad import path, or not a ``Check`` subclass. The message
+            says which.
+    """
+    path = BUILTIN_CHECKS.get(type_name, type_name)
+    module_name, sep, attr = path.partition(":")
+    if not sep or not module_name or not attr:
+        known = ", ".join(sorted(BUILTIN_CHECKS))
+        raise LookupError(
+            f"unknown check type {type_name!r}: use a built-in ({known}) or 'package.module:Class'"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise LookupError(f"cannot import module {module_name!r}: {exc}") from None
+    cls = getattr(module, attr, None)
+    if not (isinstance(cls, type) and issubclass(cls, Check)):
+        raise LookupError(f"{path!r} is not a subclass of checks.Check")
+    if getattr(cls, "__abstractmethods__", None):
+        raise LookupError(f"{path!r} does not implement run()")
+    return cls

@@ -1,0 +1,121 @@
+"""The HTTP face: ``/health``, ``/health/details``, ``/livez``.
+
+Two ways to use it:
+
+- standalone: :func:`create_app` builds a FastAPI app that starts the checks with its lifespan;
+- embedded: mount :func:`health_router` in the application's own FastAPI app and enter
+  :meth:`HealthService.lifespan` from the host app's lifespan, so the health check runs in the
+  same process and deployment package as real traffic.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from service.body import MEDIA_TYPE, detailed_body, public_body, status_code
+from service.health import HealthService
+
+__all__ = ["create_app", "health_router"]
+
+_NO_STORE = {"Cache-Control": "no-store"}
+_MAX_AUTHORIZATION = 512
+
+
+def _authorized(request: Request, token: str) -> bool:
+    header = request.headers.get("authorization", "")
+    if len(header) > _MAX_AUTHORIZATION or not header.startswith("Bearer "):
+        return False
+    return hmac.compare_digest(header[7:].encode(), token.encode())
+
+
+def health_router(service: HealthService, *, prefix: str = "") -> APIRouter:
+    """The health routes for ``service``, to include in any FastAPI app.
+
+    ``/health/details`` exists only when a details token is configured.
+    """
+    router = APIRouter(prefix=prefix)
+
+    @router.api_route("/health", methods=["GET", "HEAD"], response_class=Response)
+    async def health() -> Response:
+        """200 when this region can serve (pass or warn), 503 when it should fail over."""
+        report = await service.report()
+        return Response(
+            public_body(report), status_code(report), headers=_NO_STORE, media_type=MEDIA_TYPE
+        )
+
+    token = service.settings.details_token
+    if token:
+
+        @router.get("/health/details", response_class=Response)
+        async def health_details(request: Request) -> Response:
+            """Everything the public body hides; needs ``Authorization: Bearer <token>``."""
+            if not _authorized(request, token):
+                return JSONResponse(
+                    {"error": "unauthorized"},
+                    401,
+                    headers={**_NO_STORE, "WWW-Authenticate": "Bearer"},
+                )
+            report = await service.report()
+            return Response(
+                detailed_body(report),
+                status_code(report),
+                headers=_NO_STORE,
+                media_type=MEDIA_TYPE,
+            )
+
+    @router.get("/livez", response_class=Response)
+    async def livez() -> Response:
+        """The process answers; touches no dependency."""
+        return Response(b'{"status":"pass"}', 200, headers=_NO_STORE, media_type=MEDIA_TYPE)
+
+    return router
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    code = exc.status_code if isinstance(exc, StarletteHTTPException) else 400
+    messages = {404: "not found", 405: "method not allowed", 400: "bad request"}
+    headers = getattr(exc, "headers", None)
+    return JSONResponse({"error": messages.get(code, "error")}, code, headers=headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": "internal error"}, 500)
+
+
+def create_app(service: HealthService, *, manage_lifespan: bool = True) -> FastAPI:
+    """A standalone app serving ``service``'s routes.
+
+    Args:
+        service: the health service.
+        manage_lifespan: start and stop the checks with the app's lifespan. The Lambda handler
+            passes ``False`` and starts them once per process itself.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if manage_lifespan:
+            async with service.lifespan():
+                yield
+        else:
+            yield
+
+    app = FastAPI(
+        title="deep-health",
+        version=service.settings.version,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.include_router(health_router(service))
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _http_error)
+    app.add_exception_handler(Exception, _server_error)
+    return app

@@ -1,0 +1,134 @@
+"""The ``deep-health`` command: ``serve``, ``check``, ``local``.
+
+Exit codes: 0 healthy (pass or warn), 1 unhealthy, 2 configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from checks.exceptions import ConfigError
+from service.body import detailed_body
+from service.config import Config, load_config
+from service.health import HealthService, Report
+
+__all__ = ["EXIT_CONFIG", "EXIT_HEALTHY", "EXIT_UNHEALTHY", "main"]
+
+EXIT_HEALTHY = 0
+EXIT_UNHEALTHY = 1
+EXIT_CONFIG = 2
+
+
+def _load(path: str | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"deep-health: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def _serve(config: Config, host: str, port: int, log_level: str) -> int:
+    import uvicorn
+
+    from service.app import create_app
+
+    app = create_app(HealthService(config))
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    return EXIT_HEALTHY
+
+
+def _table(report: Report) -> str:
+    rows = [("check", "status", "ms", "reason", "error")]
+    for r in report.evaluation.results:
+        error = (r.error or "").replace("\n", " ")
+        error = error[:77] + "..." if len(error) > 80 else error
+        rows.append((r.name, r.status.value, f"{r.duration * 1000:.1f}", r.reason or "", error))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[4]
+        for row in rows
+    ]
+    lines.append("")
+    lines.append(f"region: {report.verdict.status.value}")
+    lines += [f"  - {reason}" for reason in report.verdict.reasons]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+async def _check_once(config: Config) -> Report:
+    service = HealthService(config)
+    await service.astart()
+    try:
+        return await service.report()
+    finally:
+        await service.aclose()
+
+
+def _check(config: Config, as_json: bool) -> int:
+    report = asyncio.run(_check_once(config))
+    print(detailed_body(report).decode() if as_json else _table(report))
+    return EXIT_HEALTHY if report.verdict.healthy else EXIT_UNHEALTHY
+
+
+def _local(host: str, port: int, emulator_port: int) -> int:
+    from service.config import CONFIG_ENV
+    from service.local import DEMO_CONFIG, demo_aws
+
+    with demo_aws(emulator_port) as aws:
+        path = os.environ.get(CONFIG_ENV) or str(DEMO_CONFIG)
+        config = _load(path)
+        token = os.environ["DEEP_HEALTH_DETAILS_TOKEN"]
+        base = f"http://{host}:{port}"
+        print(f"deep-health demo: emulated AWS at {aws.endpoint}, config {path}")
+        print("try:")
+        print(f"  curl -i {base}/health")
+        print(f"  curl -s -H 'Authorization: Bearer {token}' {base}/health/details")
+        print(f"  curl -i {base}/livez")
+        print("Ctrl-C stops the service and the emulator.", flush=True)
+        return _serve(config, host, port, "warning")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deep-health", description="Deep health checks for Route 53 failover."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve /health with uvicorn")
+    serve.add_argument("--config", help="TOML config (default: $DEEP_HEALTH_CONFIG)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--log-level", default="info")
+    check = commands.add_parser("check", help="evaluate once; exit 0 healthy, 1 not, 2 config")
+    check.add_argument("--config", help="TOML config (default: $DEEP_HEALTH_CONFIG)")
+    check.add_argument("--json", action="store_true", help="print the detailed health+json")
+    local = commands.add_parser("local", help="the demo: embedded AWS emulator + demo checks")
+    local.add_argument("--host", default="127.0.0.1")
+    local.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    local.add_argument("--emulator-port", type=int, default=0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "serve":
+            return _serve(_load(args.config), args.host, args.port, args.log_level)
+        if args.command == "check":
+            return _check(_load(args.config), args.json)
+        if args.command == "local":
+            return _local(args.host, args.port, args.emulator_port)
+    except KeyboardInterrupt:
+        return EXIT_HEALTHY
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_CONFIG
+    return EXIT_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""Configuration: one TOML file, validated before anything serves.
+
+Layout::
+
+    [service]
+    deadline = 1.5                  # seconds for a whole evaluation (Route 53 waits 2 s)
+    cache_ttl = 1.0                 # seconds a result is reused; 0 evaluates every request
+    marker = "DEEP-HEALTH-OK"       # only a healthy body carries it (HTTPS_STR_MATCH)
+    details_token = "${DEEP_HEALTH_DETAILS_TOKEN}"   # optional; no token, no /health/details
+    max_noncritical_failures = 2    # optional: this many non-critical failures fail the region
+    latency_budget = 1.2            # optional: a slower evaluation fails the region
+    release_id = "${DEEP_HEALTH_RELEASE_ID:-dev}"
+
+    [[checks]]
+    type = "dynamodb_read"          # a built-in, or "package.module:Class"
+    name = "accounts-table"         # optional, and critical/scope/timeout/latency_budget/samples
+    table = "accounts"              # the rest are the check's own keyword options
+    key = { pk = "canary" }
+
+String values may use ``${NAME}`` or ``${NAME:-default}``; ``$${`` is a literal ``${``. Any
+error raises :class:`~checks.ConfigError` naming the key. An explicit argument (``--config``)
+beats the environment (``DEEP_HEALTH_CONFIG``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from checks.base import Check
+from checks.exceptions import ConfigError
+from checks.registry import resolve
+
+__all__ = [
+    "CONFIG_ENV",
+    "RELEASE_ID_ENV",
+    "Config",
+    "Settings",
+    "config_path",
+    "load_config",
+    "parse_config",
+]
+
+CONFIG_ENV = "DEEP_HEALTH_CONFIG"
+RELEASE_ID_ENV = "DEEP_HEALTH_RELEASE_ID"
+MIN_TOKEN_LENGTH = 16
+_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+_INTERPOLATION = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class Settings(BaseModel):
+    """The ``[service]`` table. Every field documents its default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    deadline: float = Field(1.5, gt=0, le=1.9)
+    """Seconds for one evaluation; below Route 53's 2 s response limit."""
+    cache_ttl: float = Field(1.0, ge=0, le=60)
+    """Seconds a result is reused by later requests; 0 evaluates on every request."""
+    marker: str = Field("DEEP-HEALTH-OK", min_length=4, max_length=255, pattern=r"^[A-Za-z0-9_-]+$")
+    """Carried near the start of a healthy body only (Route 53 SearchString, <= 255 chars)."""
+    details_token: str | None = None
+    """Bearer token for ``/health/details``; unset or empty: the route does not exist."""
+    max_noncritical_failures: int | None = Field(None, ge=1)
+    """This many failing non-critical checks fail the region; ``None``: they only warn."""
+    latency_budget: float | None = Field(None, gt=0)
+    """An evaluation slower than this fails the region (too slow to serve is down)."""
+    release_id: str = Field("dev", max_length=128)
+    """The deployed release, always in the body so a zombie deployment shows."""
+    version: str = Field("1", max_length=32)
+    """The health API's version, the body's ``version``."""
+    service_id: str = Field("deep-health", max_length=128)
+    """The body's ``serviceId``."""
+
+
+class _CheckEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(min_length=1)
+    name: str | None = Field(None, pattern=_NAME_PATTERN)
+    critical: bool | None = None
+    scope: Literal["regional", "global", "peer"] | None = None
+    timeout: float | None = Field(None, gt=0, le=30)
+    latency_budget: float | None = Field(None, gt=0)
+    samples: int | None = Field(None, ge=1, le=10)
+
+
+_COMMON_KEYS = frozenset(_CheckEntry.model_fields)
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated configuration: the settings and the instantiated checks."""
+
+    settings: Settings
+    checks: tuple[Check, ...]
+    source: str = "<memory>"
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The config file: the explicit path, else ``DEEP_HEALTH_CONFIG``."""
+    chosen = explicit or os.environ.get(CONFIG_ENV)
+    if not chosen:
+        raise ConfigError(CONFIG_ENV, "no configuration: pass --config or set DEEP_HEALTH_CONFIG")
+    return Path(chosen)
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Read, interpolate and validate a TOML config file."""
+    file = config_path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(file), f"cannot read: {exc.strerror or exc}") from None
+    return parse_config(text, environ=environ, source=str(file))
+
+
+def parse_config(
+    text: str, *, environ: Mapping[str, str] | None = None, source: str = "<memory>"
+) -> Config:
+    """Validate config text; see the module docstring for the layout."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, f"invalid TOML: {exc}") from None
+    env = os.environ if environ is None else environ
+    data = _interpolate(raw, env, "")
+    unknown = sorted(set(data) - {"service", "checks"})
+    if unknown:
+        raise ConfigError(unknown[0], "unknown key (expected [service] and [[checks]])")
+    service = data.get("service", {})
+    if not isinstance(service, dict):
+        raise ConfigError("service", "must be a table")
+    settings = _validate_settings(service)
+    entries = data.get("checks", [])
+    if not isinstance(entries, list):
+        raise ConfigError("checks", "must be an array of tables ([[checks]])")
+    checks = tuple(_build_check(entry, f"checks[{i}]") for i, entry in enumerate(entries))
+    _check_names(checks, settings)
+    return Config(settings=settings, checks=checks, source=source)
+
+
+def _interpolate(value: Any, env: Mapping[str, str], key: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, env, f"{key}.{k}" if key else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, env, f"{key}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$${":
+            return "${"
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(key, f"environment variable {name} is not set")
+
+    return _INTERPOLATION.sub(substitute, value)
+
+
+def _error_key(prefix: str, error: Mapping[str, Any]) -> str:
+    parts = [prefix] if prefix else []
+    parts += [str(p) for p in error.get("loc", ())]
+    return ".".join(parts)
+
+
+def _raise_first(prefix: str, exc: ValidationError) -> typing.NoReturn:
+    first = exc.errors(include_url=False)[0]
+    message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+    raise ConfigError(_error_key(prefix, first), message) from None
+
+
+def _validate_settings(service: dict[str, Any]) -> Settings:
+    try:
+        settings = Settings(**service)
+    except ValidationError as exc:
+        _raise_first("service", exc)
+    except TypeError as exc:
+        raise ConfigError("service", str(exc)) from None
+    token = settings.details_token
+    if token and len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigError(
+            "service.details_token", f"too short: use at least {MIN_TOKEN_LENGTH} characters"
+        )
+    if not token and token is not None:
+        settings = settings.model_copy(update={"details_token": None})
+    return settings
+
+
+def _options_model(cls: type[Check]) -> type[BaseModel]:
+    """A pydantic model of ``cls.__init__``'s keyword options."""
+    fields: dict[str, Any] = {}
+    init = cls.__init__
+    if init is not object.__init__:
+        hints = typing.get_type_hints(init)
+        for param in inspect.signature(init).parameters.values():
+            if param.name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                continue
+            default = ... if param.default is param.empty else param.default
+            fields[param.name] = (hints.get(param.name, Any), default)
+    return create_model(
+        f"{cls.__name__}Options",
+        __config__=ConfigDict(extra="forbid", strict=False, arbitrary_types_allowed=True),
+        **fields,
+    )
+
+
+def _build_check(entry: Any, key: str) -> Check:
+    if not isinstance(entry, dict):
+        raise ConfigError(key, "must be a table")
+    try:
+        common = _CheckEntry(**{k: v for k, v in entry.items() if k in _COMMON_KEYS})
+    except ValidationError as exc:
+        _raise_first(key, exc)
+    try:
+        cls = resolve(common.type)
+    except LookupError as exc:
+        raise ConfigError(f"{key}.type", str(exc)) from None
+    options = {k: v for k, v in entry.items() if k not in _COMMON_KEYS}
+    try:
+        validated = _options_model(cls)(**options)
+    except ValidationError as exc:
+        _raise_first(key, exc)
+    try:
+        check = cls(**dict(validated))
+    except Exception as exc:
+        raise ConfigError(key, f"{common.type}: {exc}") from None
+    for attr in ("name", "critical", "scope", "timeout", "latency_budget", "samples"):
+        value = getattr(common, attr)
+        if value is not None:
+            setattr(check, attr, value)
+    if not re.match(_NAME_PATTERN, check.check_name):
+        raise ConfigError(f"{key}.name", f"invalid check name {check.check_name!r}")
+    return check
+
+
+def _check_names(checks: tuple[Check, ...], settings: Settings) -> None:
+    seen: dict[str, int] = {}
+    for i, check in enumerate(checks):
+        name = check.check_name
+        if name in seen:
+            raise ConfigError(
+                f"checks[{i}].name", f"duplicate check name {name!r} (also checks[{seen[name]}])"
+            )
+        seen[name] = i
+        if settings.marker in name:
+            raise ConfigError(f"checks[{i}].name", "must not contain the healthy marker")
+    for field in ("release_id", "version", "service_id"):
+        if settings.marker in getattr(settings, field):
+            raise ConfigError(f"service.{field}", "must not contain the healthy marker")

@@ -1,0 +1,51 @@
+"""AWS Lambda entry point: ``service.lambda_handler.handler`` (API Gateway HTTP API, v2).
+
+Everything expensive happens once per process, here at import: the config is read and the
+checks' clients are created on the runner's own loop, so they survive warm invocations even
+though Mangum runs the ASGI lifespan around every invocation (it is turned off here). The time
+this init took is charged to the first evaluation's deadline, so a cold start still answers
+within Route 53's 2 s.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from mangum import Mangum
+
+from service.app import create_app
+from service.config import load_config
+from service.health import HealthService
+
+__all__ = ["handler", "init_seconds", "service"]
+
+
+def _process_age() -> float:
+    """Seconds since this process started (Linux), else 0: what init has cost so far."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat:
+            start_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as uptime:
+            uptime_seconds = float(uptime.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return max(0.0, uptime_seconds - start_ticks / os.sysconf("SC_CLK_TCK"))
+
+
+service = HealthService(load_config())
+service.start()
+_asgi = Mangum(create_app(service, manage_lifespan=False), lifespan="off")
+init_seconds = _process_age()
+service.charge_deadline(init_seconds)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The Lambda handler."""
+    started = time.perf_counter()
+    response: dict[str, Any] = _asgi(event, context)
+    response.setdefault("headers", {})["server-timing"] = (
+        f"total;dur={(time.perf_counter() - started) * 1000:.1f}"
+    )
+    return response
