@@ -36,7 +36,11 @@ def _process_age() -> float:
 
 service = HealthService(load_config())
 service.start()
-_asgi = Mangum(create_app(service, manage_lifespan=False), lifespan="off")
+_asgi = Mangum(
+    create_app(service, manage_lifespan=False),
+    lifespan="off",
+    text_mime_types=["application/health+json", "application/json"],
+)
 init_seconds = _process_age()
 service.charge_deadline(init_seconds)
 

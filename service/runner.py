@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import inspect
 import logging
 import threading
@@ -34,6 +33,9 @@ logger = logging.getLogger("deep_health.runner")
 # Time for results to cross from the checks' loop to the caller's once the deadline is hit.
 _HANDOFF_GRACE = 0.1
 _START_TIMEOUT = 30.0
+# Loops that could not be closed (see Runner.close): referenced so their tasks are never
+# garbage-collected while pending.
+_UNCLOSED_LOOPS: list[asyncio.AbstractEventLoop] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,21 +151,31 @@ class Runner:
             logger.error("checks did not start within %ss", _START_TIMEOUT)
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop every check and the checks' loop. Idempotent."""
+        """Stop every check and the checks' loop. Idempotent.
+
+        A loop that a check still blocks, or that holds runs ignoring cancellation, cannot be
+        closed cleanly: it is left to its daemon thread (and kept referenced, so its tasks are
+        not destroyed mid-run) instead of delaying shutdown.
+        """
         loop, self._loop = self._loop, None
+        self._inflight = None
+        self._cached = None
+        self._executor.shutdown(wait=False, cancel_futures=True)
         if loop is None:
             return
-        future = asyncio.run_coroutine_threadsafe(self._stop_all(), loop)
-        with contextlib.suppress(Exception):
-            future.result(timeout=timeout)
+        future = asyncio.run_coroutine_threadsafe(self._shutdown(timeout / 2), loop)
+        try:
+            clean = future.result(timeout=timeout)
+        except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
+            clean = False
         loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=timeout)
-        if not loop.is_running():
+        if clean and self._thread is not None and not self._thread.is_alive():
             loop.close()
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        self._inflight = None
-        self._cached = None
+        else:
+            _UNCLOSED_LOOPS.append(loop)
+            logger.warning("checks' loop left running: a check ignores cancellation or blocks")
 
     async def _start_all(self) -> None:
         await asyncio.gather(*(self._start_one(check) for check in self.checks))
@@ -177,12 +189,20 @@ class Runner:
         else:
             self._start_errors.pop(check.check_name, None)
 
-    async def _stop_all(self) -> None:
+    async def _shutdown(self, timeout: float) -> bool:
+        """Stop the checks, cancel what still runs; True when nothing is left running."""
         for check in self.checks:
             try:
-                await asyncio.wait_for(check.stop(), timeout=2.0)
+                await asyncio.wait_for(check.stop(), timeout=timeout)
             except Exception as exc:
                 logger.warning("check %s did not stop cleanly: %s", check.check_name, exc)
+        others = asyncio.all_tasks() - {asyncio.current_task()}
+        for task in others:
+            task.cancel()
+        if not others:
+            return True
+        _, still_running = await asyncio.wait(others, timeout=timeout)
+        return not still_running
 
     # -- the caller's side -------------------------------------------------------------------
 
@@ -223,8 +243,9 @@ class Runner:
             future = asyncio.run_coroutine_threadsafe(self._evaluate(pending), self._loop)
             if self.cache_ttl > 0:
                 self._inflight = (future, pending)
-                future.add_done_callback(self._finished)
-            return future, pending
+        # Outside the lock: a future that already finished runs the callback right here.
+        future.add_done_callback(self._finished)
+        return future, pending
 
     def _finished(self, future: concurrent.futures.Future[Evaluation]) -> None:
         with self._lock:

@@ -1,0 +1,140 @@
+"""The HTTP contract: status codes, health+json, the marker, and what the public body hides."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+
+from service.app import create_app
+from service.config import parse_config
+from service.health import HealthService
+from support.misbehaving import FAKE_SECRET
+
+TOKEN = "details-token-0123456789"
+MARKER = "DEEP-HEALTH-OK"
+
+
+def config_text(*checks: str, token: str | None = TOKEN) -> str:
+    head = "[service]\ncache_ttl = 0\ndeadline = 0.3\n"
+    if token:
+        head += f'details_token = "{token}"\n'
+    return head + "".join(f'[[checks]]\ntype = "support.misbehaving:{c}"\n' for c in checks)
+
+
+Client = Callable[..., httpx.AsyncClient]
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[Client]:
+    services: list[HealthService] = []
+
+    def make(*checks: str, token: str | None = TOKEN) -> httpx.AsyncClient:
+        service = HealthService(parse_config(config_text(*checks, token=token)))
+        service.start()
+        services.append(service)
+        transport = httpx.ASGITransport(app=create_app(service, manage_lifespan=False))
+        return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+    yield make
+    for service in services:
+        service.close()
+
+
+async def test_healthy_answers_200_with_marker_near_the_start(client: Client) -> None:
+    async with client("Passing", "Warns") as http:
+        response = await http.get("/health")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/health+json"
+    assert response.headers["cache-control"] == "no-store"
+    assert MARKER.encode() in response.content[:5120]
+    body = response.json()
+    assert body["status"] == "warn"
+    assert body["releaseId"] == "dev"
+    assert set(body["checks"]) == {"passing:responseTime", "warns:responseTime"}
+
+
+async def test_unhealthy_answers_503_without_marker(client: Client) -> None:
+    async with client("Passing", "Raises") as http:
+        response = await http.get("/health")
+    assert response.status_code == 503
+    assert MARKER.encode() not in response.content
+    assert response.json()["status"] == "fail"
+
+
+async def test_head_has_status_and_no_body(client: Client) -> None:
+    async with client("Raises") as http:
+        response = await http.head("/health")
+    assert response.status_code == 503
+    assert response.content == b""
+
+
+async def test_public_body_hides_errors_and_timings(client: Client) -> None:
+    async with client("Raises") as http:
+        public = await http.get("/health")
+        details = await http.get("/health/details", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert FAKE_SECRET not in public.text
+    assert "RuntimeError" not in public.text
+    assert "observedValue" not in public.text
+    assert public.json()["checks"]["raises:responseTime"] == [{"status": "fail"}]
+    assert details.status_code == 503
+    assert FAKE_SECRET in details.text
+    entry = details.json()["checks"]["raises:responseTime"][0]
+    assert entry["reason"] == "error"
+    assert entry["observedUnit"] == "ms"
+    assert any("raises" in r for r in details.json()["evaluation"]["reasons"])
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer wrong-token-000000000",
+        f"Basic {TOKEN}",
+        f"Bearer {TOKEN}x",
+        "Bearer " + "a" * 10**6,
+    ],
+)
+async def test_details_need_the_token(client: Client, authorization: str | None) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    async with client("Raises") as http:
+        response = await http.get("/health/details", headers=headers)
+    assert response.status_code == 401
+    assert FAKE_SECRET not in response.text
+    assert len(response.content) < 100
+
+
+async def test_details_route_absent_without_token(client: Client) -> None:
+    async with client("Passing", token=None) as http:
+        response = await http.get("/health/details", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 404
+
+
+async def test_livez_touches_no_dependency(client: Client) -> None:
+    async with client("Counting") as http:
+        from support.misbehaving import Counting
+
+        before = Counting.runs
+        response = await http.get("/livez")
+    assert response.status_code == 200
+    assert Counting.runs == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "code"),
+    [
+        ("GET", "/nope", 404),
+        ("POST", "/health", 405),
+        ("DELETE", "/livez", 405),
+        ("GET", "/../etc/passwd", 404),
+    ],
+)
+async def test_small_json_errors(client: Client, method: str, path: str, code: int) -> None:
+    async with client("Passing") as http:
+        response = await http.request(method, path)
+    assert response.status_code == code
+    assert len(response.content) < 100
+    assert "Traceback" not in response.text
+    json.loads(response.content)

@@ -1,0 +1,50 @@
+"""``deep-health check``: exit 0 healthy, 1 unhealthy, 2 config error; readable output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from service.cli import main
+
+
+def config(tmp_path: Path, *checks: str) -> str:
+    path = tmp_path / "health.toml"
+    path.write_text(
+        "[service]\ndeadline = 0.3\n"
+        + "".join(f'[[checks]]\ntype = "support.misbehaving:{c}"\n' for c in checks)
+    )
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("checks", "code"),
+    [(("Passing",), 0), (("Passing", "Warns"), 0), (("Passing", "Raises"), 1), (("Hangs",), 1)],
+)
+def test_exit_codes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], checks: tuple[str, ...], code: int
+) -> None:
+    assert main(["check", "--config", config(tmp_path, *checks)]) == code
+    out = capsys.readouterr().out
+    for check in checks:
+        assert check.lower() in out
+
+
+def test_table_shows_errors_for_operators(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["check", "--config", config(tmp_path, "Raises")])
+    out = capsys.readouterr().out
+    assert "RuntimeError" in out
+    assert "region: fail" in out
+
+
+def test_json_output_is_detailed_health_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", "--json", "--config", config(tmp_path, "Hangs")]) == 1
+    body = json.loads(capsys.readouterr().out)
+    assert body["status"] == "fail"
+    assert body["checks"]["hangs:responseTime"][0]["reason"] == "timeout"

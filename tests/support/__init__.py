@@ -1,0 +1,1 @@
+"""Test support: a local AWS emulator, misbehaving checks, a running deep-health process."""

@@ -1,0 +1,150 @@
+"""Checks that misbehave in every way the runner must survive."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from checks import Check, CheckFailed, CheckWarning, Observations
+
+FAKE_SECRET = "AKIAFAKESECRET0123456789"
+RELEASE = threading.Event()
+
+
+class Passing(Check):
+    name = "passing"
+
+    def __init__(self, *, delay: float = 0.0) -> None:
+        self.delay = delay
+
+    async def run(self) -> Observations:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        return {"answer": 42}
+
+
+class SyncPassing(Check):
+    name = "sync-passing"
+
+    def run(self) -> Observations:
+        return None
+
+
+class Hangs(Check):
+    name = "hangs"
+
+    async def run(self) -> Observations:
+        await asyncio.Event().wait()
+        return None
+
+
+class BlocksLoop(Check):
+    """Blocks its event loop: ``time.sleep`` inside ``async def``."""
+
+    name = "blocks-loop"
+
+    def __init__(self, *, seconds: float = 3.0) -> None:
+        self.seconds = seconds
+
+    async def run(self) -> Observations:
+        time.sleep(self.seconds)  # the misbehaviour under test
+        return None
+
+
+class BlocksThread(Check):
+    """A plain ``def run`` that blocks its worker thread."""
+
+    name = "blocks-thread"
+
+    def __init__(self, *, seconds: float = 3.0) -> None:
+        self.seconds = seconds
+
+    def run(self) -> Observations:
+        time.sleep(self.seconds)
+        return None
+
+
+class IgnoresCancellation(Check):
+    name = "ignores-cancellation"
+
+    async def run(self) -> Observations:
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                continue
+
+
+class Raises(Check):
+    name = "raises"
+
+    async def run(self) -> Observations:
+        raise RuntimeError(f"connection failed with key {FAKE_SECRET}")
+
+
+class CustomBaseError(BaseException):
+    pass
+
+
+class RaisesBase(Check):
+    name = "raises-base"
+
+    async def run(self) -> Observations:
+        raise CustomBaseError("not an Exception")
+
+
+class RaisesSystemExit(Check):
+    name = "raises-system-exit"
+
+    async def run(self) -> Observations:
+        raise SystemExit(3)
+
+
+class CancelsItself(Check):
+    name = "cancels-itself"
+
+    async def run(self) -> Observations:
+        raise asyncio.CancelledError
+
+
+class Warns(Check):
+    name = "warns"
+
+    async def run(self) -> Observations:
+        raise CheckWarning("slow replica", reason="lagging")
+
+
+class FailsWithReason(Check):
+    name = "fails-with-reason"
+
+    async def run(self) -> Observations:
+        raise CheckFailed("drained by operator", reason="drained")
+
+
+class Counting(Check):
+    """Counts starts and runs across instances (class-level), for once-per-process tests."""
+
+    name = "counting"
+    starts = 0
+    runs = 0
+
+    async def start(self) -> None:
+        type(self).starts += 1
+
+    async def run(self) -> Observations:
+        type(self).runs += 1
+        return {"runs": type(self).runs}
+
+
+class Gated(Check):
+    """Waits until the test sets ``RELEASE`` (in a thread, so the gate is thread-safe)."""
+
+    name = "gated"
+    runs = 0
+    timeout = 10.0
+
+    def run(self) -> Observations:
+        type(self).runs += 1
+        RELEASE.wait(timeout=10)
+        return None
