@@ -1,0 +1,369 @@
+"""Rehearse a deployment against a local CloudFormation emulator (moto's server).
+
+For every pair: one hosted zone per zone, then each region's stack, created from the template
+transformed offline by ``aws-sam-translator``; then the Route 53 record sets and health checks
+are read back. Nothing leaves the machine.
+
+moto's CloudFormation lacks some resource types the template uses (the API Gateway v2 domain
+and API, the Lambda alias, the CloudWatch alarm). :func:`for_emulator` drops them and puts
+labelled stand-in values where other resources refer to them, so the Route 53 wiring (health
+check on this region's host, record with its health check, failover role and set identifier)
+is created by a real template engine with the template's real conditions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import re
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from deploy.pairs import Pair, PairsFile, RegionStack
+from deploy.plan import overrides
+from deploy.template import Template, load_template, transform
+
+__all__ = [
+    "EMULATED_TYPES",
+    "Rehearsal",
+    "StackResult",
+    "for_emulator",
+    "moto_server",
+    "rehearse",
+]
+
+EMULATED_TYPES = frozenset(
+    {
+        "AWS::IAM::Role",
+        "AWS::Lambda::Function",
+        "AWS::Lambda::Version",
+        "AWS::Logs::LogGroup",
+        "AWS::Route53::HealthCheck",
+        "AWS::Route53::RecordSet",
+        "AWS::SNS::Topic",
+    }
+)
+"""Resource types the rehearsal creates in moto; the others get stand-ins."""
+
+_CREDENTIALS = {"aws_access_key_id": "rehearsal", "aws_secret_access_key": "rehearsal"}
+_SUB_REFERENCE = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.([A-Za-z0-9.]+))?\}")
+
+
+@dataclass(frozen=True)
+class StackResult:
+    """One created stack.
+
+    Attributes:
+        pair: the pair's name.
+        region: the stack's region.
+        role: ``PRIMARY`` or ``SECONDARY``.
+        stack_name: the stack's name.
+        status: the final stack status.
+        outputs: the stack's outputs.
+        stand_ins: logical ids of resources replaced by stand-ins.
+    """
+
+    pair: str
+    region: str
+    role: str
+    stack_name: str
+    status: str
+    outputs: Mapping[str, str]
+    stand_ins: tuple[str, ...]
+
+
+@dataclass
+class Rehearsal:
+    """What the rehearsal created and read back.
+
+    Attributes:
+        zones: hosted zone id in the pairs file to the emulator's zone id.
+        stacks: the created stacks.
+        record_sets: every record set of every rehearsed zone, as Route 53 returns them.
+        health_checks: health check id to its ``HealthCheckConfig``.
+    """
+
+    zones: dict[str, str] = field(default_factory=dict)
+    stacks: list[StackResult] = field(default_factory=list)
+    record_sets: list[dict[str, Any]] = field(default_factory=list)
+    health_checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def rehearse(
+    pairs: PairsFile,
+    *,
+    endpoint_url: str,
+    release_id: str,
+    template: Template | None = None,
+    log: Callable[[str], None] = print,
+) -> Rehearsal:
+    """Create every pair's stacks in the emulator and read the Route 53 wiring back.
+
+    Args:
+        pairs: the validated pairs file.
+        endpoint_url: the moto server, e.g. ``http://127.0.0.1:5000``.
+        release_id: ``ReleaseId`` for every stack.
+        template: the parsed SAM template (default: ``pairs.template``).
+        log: where progress lines go.
+
+    Returns:
+        What was created and read back.
+
+    Raises:
+        RuntimeError: a stack did not reach ``CREATE_COMPLETE``.
+    """
+    sam = template if template is not None else load_template(pairs.template)
+    result = Rehearsal()
+    route53 = _client("route53", endpoint_url, "us-east-1")
+    for pair in pairs.pairs:
+        if pair.hosted_zone_id not in result.zones:
+            zone = route53.create_hosted_zone(
+                Name=pair.zone_name, CallerReference=f"rehearsal-{pair.hosted_zone_id}"
+            )
+            result.zones[pair.hosted_zone_id] = zone["HostedZone"]["Id"].rsplit("/", 1)[-1]
+            emulated = result.zones[pair.hosted_zone_id]
+            log(f"zone {pair.zone_name} ({pair.hosted_zone_id}) -> {emulated}")
+        for stack in pair.stacks:
+            result.stacks.append(
+                _create_stack(sam, pair, stack, result.zones[pair.hosted_zone_id], endpoint_url,
+                              release_id, log)
+            )  # fmt: skip
+    for emulated_zone in sorted(set(result.zones.values())):
+        records = route53.list_resource_record_sets(HostedZoneId=emulated_zone)
+        result.record_sets.extend(records["ResourceRecordSets"])
+    for check in route53.list_health_checks()["HealthChecks"]:
+        result.health_checks[check["Id"]] = check["HealthCheckConfig"]
+    for record in result.record_sets:
+        if "HealthCheckId" in record:
+            check = result.health_checks.get(record["HealthCheckId"], {})
+            log(
+                f"record {record['Name']} {record['Type']}"
+                f" {record.get('Failover') or record.get('Region', '')}"
+                f" {record.get('SetIdentifier', '')} -> health check {record['HealthCheckId']}"
+                f" on {check.get('FullyQualifiedDomainName')}"
+            )
+    return result
+
+
+def _create_stack(
+    sam: Template,
+    pair: Pair,
+    stack: RegionStack,
+    zone_id: str,
+    endpoint_url: str,
+    release_id: str,
+    log: Callable[[str], None],
+) -> StackResult:
+    code_uri = _upload_stand_in_code(endpoint_url, stack.region)
+    values = {
+        **overrides(pair, stack, release_id=release_id, details_token=None),
+        "HostedZoneId": zone_id,
+    }
+    transformed = transform(sam, values, region=stack.region, code_uri=code_uri)
+    adapted, stand_ins = for_emulator(transformed, region=stack.region, seed=stack.stack_name)
+    cloudformation = _client("cloudformation", endpoint_url, stack.region)
+    declared = adapted.get("Parameters", {})
+    cloudformation.create_stack(
+        StackName=stack.stack_name,
+        TemplateBody=json.dumps(adapted),
+        Parameters=[
+            {"ParameterKey": name, "ParameterValue": value}
+            for name, value in values.items()
+            if name in declared
+        ],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    described = _wait_for_stack(cloudformation, stack.stack_name)
+    status = described["StackStatus"]
+    log(f"stack {stack.stack_name} ({stack.role}) in {stack.region}: {status}")
+    if status != "CREATE_COMPLETE":
+        raise RuntimeError(f"{stack.stack_name} in {stack.region}: {status}")
+    return StackResult(
+        pair=pair.name,
+        region=stack.region,
+        role=stack.role,
+        stack_name=stack.stack_name,
+        status=status,
+        outputs={o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
+        stand_ins=stand_ins,
+    )
+
+
+def _wait_for_stack(cloudformation: Any, name: str, attempts: int = 100) -> dict[str, Any]:
+    """moto creates stacks synchronously; poll a bounded number of times regardless."""
+    for _ in range(attempts):
+        described: dict[str, Any] = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+        if not described["StackStatus"].endswith("_IN_PROGRESS"):
+            return described
+    raise RuntimeError(f"{name}: still in progress after {attempts} polls")
+
+
+def _upload_stand_in_code(endpoint_url: str, region: str) -> str:
+    """Upload a tiny zip as the function code (moto stores it; nothing runs it)."""
+    s3 = _client("s3", endpoint_url, region)
+    bucket = f"deep-health-rehearsal-{region}"
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
+            )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "deep-health rehearsal stand-in code package\n")
+    s3.put_object(Bucket=bucket, Key="deep-health.zip", Body=buffer.getvalue())
+    return f"s3://{bucket}/deep-health.zip"
+
+
+def for_emulator(template: Template, *, region: str, seed: str) -> tuple[Template, tuple[str, ...]]:
+    """Drop resources moto cannot create and put stand-ins where they are referenced.
+
+    Args:
+        template: a transformed (plain CloudFormation) template; not modified.
+        region: the stack's region.
+        seed: makes stand-in ids differ per stack (the stack name).
+
+    Returns:
+        The adapted template and the logical ids that were replaced.
+    """
+    resources: dict[str, Any] = template.get("Resources", {})
+    dropped = {
+        logical_id: spec["Type"]
+        for logical_id, spec in resources.items()
+        if spec["Type"] not in EMULATED_TYPES
+    }
+
+    def stand_in(logical_id: str, attribute: str | None) -> str:
+        digest = hashlib.sha256(f"{seed}/{logical_id}".encode()).hexdigest()[:10]
+        resource_type = dropped[logical_id]
+        if attribute is None and resource_type == "AWS::ApiGatewayV2::Api":
+            return digest
+        if attribute == "RegionalDomainName":
+            return f"d-{digest}.execute-api.{region}.amazonaws.com"
+        if attribute == "RegionalHostedZoneId":
+            return "ZREHEARSALAPIGW"
+        return f"rehearsal-{logical_id}" + (f"-{attribute}" if attribute else "")
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, list):
+            return [rewrite(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if set(node) == {"Ref"} and node["Ref"] in dropped:
+            return stand_in(node["Ref"], None)
+        if set(node) == {"Fn::GetAtt"}:
+            target = node["Fn::GetAtt"]
+            name, attribute = target if isinstance(target, list) else target.split(".", 1)
+            if name in dropped:
+                return stand_in(name, attribute)
+        if set(node) == {"Fn::Sub"}:
+            return {"Fn::Sub": _rewrite_sub(node["Fn::Sub"], dropped, stand_in, rewrite)}
+        return {key: rewrite(value) for key, value in node.items()}
+
+    adapted = {key: value for key, value in template.items() if key not in ("Resources", "Rules")}
+    adapted["Resources"] = {}
+    for logical_id, spec in resources.items():
+        if logical_id in dropped:
+            continue
+        kept = rewrite(spec)
+        depends = kept.get("DependsOn")
+        if depends is not None:
+            remaining = [d for d in ([depends] if isinstance(depends, str) else depends)
+                         if d not in dropped]  # fmt: skip
+            if remaining:
+                kept["DependsOn"] = remaining
+            else:
+                del kept["DependsOn"]
+        adapted["Resources"][logical_id] = kept
+    adapted["Outputs"] = rewrite(template.get("Outputs", {}))
+    return adapted, tuple(sorted(dropped))
+
+
+def _rewrite_sub(
+    argument: Any,
+    dropped: Mapping[str, str],
+    stand_in: Callable[[str, str | None], str],
+    rewrite: Callable[[Any], Any],
+) -> Any:
+    def replace(match: re.Match[str]) -> str:
+        name, attribute = match.group(1), match.group(2)
+        return stand_in(name, attribute) if name in dropped else match.group(0)
+
+    if isinstance(argument, str):
+        return _SUB_REFERENCE.sub(replace, argument)
+    text, variables = argument
+    return [_SUB_REFERENCE.sub(replace, text), rewrite(variables)]
+
+
+def _client(service: str, endpoint_url: str, region: str) -> Any:
+    return boto3.client(service, endpoint_url=endpoint_url, region_name=region, **_CREDENTIALS)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def moto_server(attempts: int = 100) -> Iterator[str]:
+    """Start ``python -m moto.server`` on 127.0.0.1 and stop it (by its PID) afterwards.
+
+    Readiness is polled with a bounded number of HTTP attempts; between attempts the loop
+    waits on the process itself (so a server that dies is noticed at once).
+
+    Args:
+        attempts: how many 0.1 s readiness polls before giving up.
+
+    Yields:
+        The server's endpoint URL.
+
+    Raises:
+        RuntimeError: the server exited or never answered.
+    """
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_ready(process, url, attempts)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], url: str, attempts: int) -> None:
+    for _ in range(attempts):
+        try:
+            with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):  # noqa: S310
+                return
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        try:
+            code = process.wait(timeout=0.1)
+        except subprocess.TimeoutExpired:
+            continue
+        raise RuntimeError(f"moto server exited with {code}")
+    raise RuntimeError(f"moto server at {url} did not answer")

@@ -1,0 +1,367 @@
+"""template.yaml: cfn-lint clean, and what the SAM transform renders per role, mode and region."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploy.template import DEFAULT_TEMPLATE, evaluate_conditions, load_template, transform
+
+ROOT = Path(__file__).resolve().parents[2]
+RECORD = "api.example.com"
+ZONE = "Z0123456789EXAMPLE"
+CERT = "arn:aws:acm:{region}:111122223333:certificate/11111111-1111-1111-1111-111111111111"
+
+Template = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def sam() -> Template:
+    return load_template(DEFAULT_TEMPLATE)
+
+
+def standalone(role: str, region: str, **extra: str) -> dict[str, str]:
+    return {
+        "Role": role,
+        "HostedZoneId": ZONE,
+        "RecordName": RECORD,
+        "CertificateArn": CERT.format(region=region),
+        "RegionalDomainName": f"health-{region}.example.com",
+        **extra,
+    }
+
+
+def embedded(role: str, region: str, **extra: str) -> dict[str, str]:
+    return {
+        "Role": role,
+        "HostedZoneId": ZONE,
+        "RecordName": RECORD,
+        "Mode": "embedded",
+        "EmbeddedHealthHost": f"app-{region}.example.com",
+        "AliasTargetDnsName": f"d-abc123.execute-api.{region}.amazonaws.com",
+        "AliasTargetHostedZoneId": "ZAPIGATEWAY",
+        **extra,
+    }
+
+
+def rendered(sam: Template, parameters: dict[str, str], region: str) -> dict[str, Template]:
+    """The transformed resources that exist for these parameters (conditions evaluated)."""
+    output = transform(sam, parameters, region=region)
+    conditions = evaluate_conditions(output, parameters, region=region)
+    return {
+        logical_id: resource
+        for logical_id, resource in output["Resources"].items()
+        if conditions.get(resource.get("Condition", ""), True)
+    }
+
+
+def resolve(node: Any, parameters: dict[str, str], conditions: dict[str, bool]) -> Any:
+    """Resolve Ref-to-parameter and Fn::If; leave everything else as is."""
+    if isinstance(node, list):
+        items = [resolve(item, parameters, conditions) for item in node]
+        return [item for item in items if item != {"Ref": "AWS::NoValue"}]
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"Ref"} and node["Ref"] in parameters:
+        return parameters[node["Ref"]]
+    if set(node) == {"Fn::If"}:
+        name, yes, no = node["Fn::If"]
+        return resolve(yes if conditions[name] else no, parameters, conditions)
+    resolved = {key: resolve(value, parameters, conditions) for key, value in node.items()}
+    return {key: value for key, value in resolved.items() if value != {"Ref": "AWS::NoValue"}}
+
+
+def resolved(sam: Template, parameters: dict[str, str], region: str) -> dict[str, Template]:
+    output = transform(sam, parameters, region=region)
+    defaults = {k: str(v.get("Default", "")) for k, v in output["Parameters"].items()}
+    values = {**defaults, **parameters}
+    conditions = evaluate_conditions(output, parameters, region=region)
+    return {
+        logical_id: resolve(resource, values, conditions)
+        for logical_id, resource in output["Resources"].items()
+        if conditions.get(resource.get("Condition", ""), True)
+    }
+
+
+def of_type(resources: dict[str, Template], kind: str) -> dict[str, Template]:
+    return {key: value for key, value in resources.items() if value["Type"] == kind}
+
+
+def iam_actions(resources: dict[str, Template]) -> set[str]:
+    (role,) = of_type(resources, "AWS::IAM::Role").values()
+    actions: set[str] = set()
+    for policy in role["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            found = statement["Action"]
+            actions.update([found] if isinstance(found, str) else found)
+    return actions
+
+
+def test_cfn_lint_is_clean() -> None:
+    lint = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), str(DEFAULT_TEMPLATE)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+@pytest.mark.parametrize(("role", "region"), [("PRIMARY", "us-east-1"), ("SECONDARY", "eu-west-1")])
+def test_health_check_targets_the_regional_host_never_the_shared_name(
+    sam: Template, role: str, region: str
+) -> None:
+    resources = resolved(sam, standalone(role, region), region)
+    (check,) = of_type(resources, "AWS::Route53::HealthCheck").values()
+    config = check["Properties"]["HealthCheckConfig"]
+    assert config["FullyQualifiedDomainName"] == f"health-{region}.example.com"
+    assert config["FullyQualifiedDomainName"] != RECORD
+    assert config["Type"] == "HTTPS_STR_MATCH"
+    assert config["ResourcePath"] == "/health"
+    assert config["SearchString"] == "DEEP-HEALTH-OK"
+    assert config["EnableSNI"] is True
+    assert config["MeasureLatency"] is True
+    assert config["Port"] == 443
+
+
+def test_without_a_regional_domain_the_check_targets_the_execute_api_host(sam: Template) -> None:
+    parameters = standalone("PRIMARY", "eu-west-1", RegionalDomainName="")
+    resources = resolved(sam, parameters, "eu-west-1")
+    (check,) = of_type(resources, "AWS::Route53::HealthCheck").values()
+    target = check["Properties"]["HealthCheckConfig"]["FullyQualifiedDomainName"]
+    assert target == {"Fn::Sub": "${HealthApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
+    assert "HealthApi" in resources  # the Ref points at the HTTP API SAM created
+
+
+def test_without_a_certificate_there_is_no_record(sam: Template) -> None:
+    parameters = standalone("PRIMARY", "eu-west-1", CertificateArn="", RegionalDomainName="")
+    resources = rendered(sam, parameters, "eu-west-1")
+    assert not of_type(resources, "AWS::Route53::RecordSet")
+    assert of_type(resources, "AWS::Route53::HealthCheck")
+
+
+@pytest.mark.parametrize(("role", "region"), [("PRIMARY", "us-east-1"), ("SECONDARY", "eu-west-1")])
+def test_failover_records_carry_the_health_check_role_and_set_identifier(
+    sam: Template, role: str, region: str
+) -> None:
+    resources = resolved(sam, standalone(role, region), region)
+    records = {
+        key: value["Properties"]
+        for key, value in of_type(resources, "AWS::Route53::RecordSet").items()
+        if value["Properties"]["Name"] == RECORD
+    }
+    assert sorted(record["Type"] for record in records.values()) == ["A", "AAAA"]
+    (check_id,) = of_type(resources, "AWS::Route53::HealthCheck")
+    for record in records.values():
+        assert record["HealthCheckId"] == {"Ref": check_id}
+        assert record["Failover"] == role
+        assert "Region" not in record
+        assert record["SetIdentifier"] == {"Fn::Sub": "${RecordName}-${Role}-${AWS::Region}"}
+        assert record["AliasTarget"]["DNSName"] == {
+            "Fn::GetAtt": ["SharedDomain", "RegionalDomainName"]
+        }
+        assert record["AliasTarget"]["HostedZoneId"] == {
+            "Fn::GetAtt": ["SharedDomain", "RegionalHostedZoneId"]
+        }
+        assert record["AliasTarget"]["EvaluateTargetHealth"] is False
+    # The regional name's own records are plain aliases, without failover or health check.
+    regional = [
+        value["Properties"]
+        for value in of_type(resources, "AWS::Route53::RecordSet").values()
+        if value["Properties"]["Name"] == f"health-{region}.example.com"
+    ]
+    assert len(regional) == 2
+    assert all("Failover" not in r and "HealthCheckId" not in r for r in regional)
+
+
+def test_set_identifiers_and_roles_differ_between_the_regions(sam: Template) -> None:
+    seen = set()
+    for role, region in (("PRIMARY", "us-east-1"), ("SECONDARY", "eu-west-1")):
+        resources = resolved(sam, standalone(role, region), region)
+        record = resources["RecordA"]["Properties"]
+        identifier = record["SetIdentifier"]["Fn::Sub"]
+        identifier = identifier.replace("${RecordName}", RECORD).replace("${Role}", role)
+        seen.add((identifier.replace("${AWS::Region}", region), record["Failover"]))
+    assert seen == {
+        (f"{RECORD}-PRIMARY-us-east-1", "PRIMARY"),
+        (f"{RECORD}-SECONDARY-eu-west-1", "SECONDARY"),
+    }
+
+
+def test_latency_mode_records_carry_the_region_not_a_failover_role(sam: Template) -> None:
+    parameters = standalone("PRIMARY", "eu-west-1", RoutingMode="latency")
+    resources = resolved(sam, parameters, "eu-west-1")
+    for key in ("RecordA", "RecordAAAA"):
+        record = resources[key]["Properties"]
+        assert record["Region"] == {"Ref": "AWS::Region"}
+        assert "Failover" not in record
+        assert record["HealthCheckId"] == {"Ref": "HealthCheck"}
+
+
+def test_dual_stack_off_means_no_aaaa_records(sam: Template) -> None:
+    resources = rendered(sam, standalone("PRIMARY", "eu-west-1", DualStack="false"), "eu-west-1")
+    types = {
+        r["Properties"]["Type"] for r in of_type(resources, "AWS::Route53::RecordSet").values()
+    }
+    assert types == {"A"}
+
+
+@pytest.mark.parametrize(
+    ("region", "expected"), [("us-east-1", True), ("eu-west-1", False), ("us-west-2", False)]
+)
+def test_alarm_exists_only_in_us_east_1(sam: Template, region: str, expected: bool) -> None:
+    parameters = standalone("SECONDARY", region, AlarmEmail="oncall@example.com")
+    output = transform(sam, parameters, region=region)
+    assert output["Resources"]["HealthCheckAlarm"]["Condition"] == "IsAlarmRegion"
+    conditions = evaluate_conditions(output, parameters, region=region)
+    assert conditions["IsAlarmRegion"] is expected
+    assert conditions["CreateAlarmTopic"] is expected
+    alarm = output["Resources"]["HealthCheckAlarm"]["Properties"]
+    assert alarm["Namespace"] == "AWS/Route53"
+    assert alarm["MetricName"] == "HealthCheckStatus"
+    assert alarm["Dimensions"] == [{"Name": "HealthCheckId", "Value": {"Ref": "HealthCheck"}}]
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({}, set()),
+        ({"TableName": "accounts"}, {"dynamodb:GetItem"}),
+        ({"QueueName": "orders"}, {"sqs:GetQueueAttributes"}),
+        (
+            {"QueueName": "orders", "QueueRoundTrip": "true"},
+            {
+                "sqs:GetQueueAttributes",
+                "sqs:SendMessage",
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+            },
+        ),
+        ({"BucketName": "b", "ObjectKey": "canary.json"}, {"s3:GetObject"}),
+        ({"BucketName": "b"}, set()),  # no key, no s3_object check
+        (
+            {"TableName": "accounts", "QueueName": "orders", "BucketName": "b", "ObjectKey": "k"},
+            {"dynamodb:GetItem", "sqs:GetQueueAttributes", "s3:GetObject"},
+        ),
+    ],
+)
+def test_iam_actions_are_exactly_those_of_the_configured_checks(
+    sam: Template, extra: dict[str, str], expected: set[str]
+) -> None:
+    resources = resolved(sam, standalone("PRIMARY", "eu-west-1", **extra), "eu-west-1")
+    logs = {"logs:CreateLogStream", "logs:PutLogEvents"}
+    assert iam_actions(resources) == logs | expected
+
+
+def test_iam_resources_are_scoped_to_the_configured_table_queue_and_object(sam: Template) -> None:
+    extra = {"TableName": "accounts", "QueueName": "orders", "BucketName": "b", "ObjectKey": "k"}
+    resources = resolved(sam, standalone("PRIMARY", "eu-west-1", **extra), "eu-west-1")
+    (role,) = of_type(resources, "AWS::IAM::Role").values()
+    statements = {
+        s["Sid"]: s["Resource"]
+        for s in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    }
+    assert statements["DynamoDbRead"]["Fn::Sub"].endswith(":table/${TableName}")
+    assert statements["SqsAttributes"]["Fn::Sub"].endswith(":${QueueName}")
+    assert statements["S3Object"]["Fn::Sub"].endswith(":::${BucketName}/${ObjectKey}")
+    assert all("*" not in str(resource) for resource in statements.values())
+
+
+def test_function_runtime_handler_and_environment(sam: Template) -> None:
+    parameters = standalone("SECONDARY", "eu-west-1", ReleaseId="abc123", TableName="accounts")
+    resources = resolved(sam, parameters, "eu-west-1")
+    (function,) = of_type(resources, "AWS::Lambda::Function").values()
+    properties = function["Properties"]
+    assert properties["Runtime"] == "python3.12"
+    assert properties["Architectures"] == ["arm64"]
+    assert properties["Handler"] == "service.lambda_handler.handler"
+    assert properties["Timeout"] <= 3
+    env = properties["Environment"]["Variables"]
+    assert env["DEEP_HEALTH_RELEASE_ID"] == "abc123"
+    assert env["DEEP_HEALTH_REGION_ROLE"] == "SECONDARY"
+    assert env["DEEP_HEALTH_TABLE"] == "accounts"
+    assert env["DEEP_HEALTH_CONFIG"] == "config/health.toml"
+    assert env["AWS_STS_REGIONAL_ENDPOINTS"] == "regional"
+    assert env["DEEP_HEALTH_DETAILS_TOKEN"] == ""
+    paths = resources["HealthApi"]["Properties"]["Body"]["paths"]
+    assert set(paths) == {"/health", "/health/details"}
+    assert set(paths["/health"]) == {"get", "head"}
+    assert set(paths["/health/details"]) == {"get"}
+
+
+def test_provisioned_concurrency_is_optional(sam: Template) -> None:
+    off = resolved(sam, standalone("PRIMARY", "eu-west-1"), "eu-west-1")
+    on = resolved(sam, standalone("PRIMARY", "eu-west-1", ProvisionedConcurrency="2"), "eu-west-1")
+    (alias_off,) = of_type(off, "AWS::Lambda::Alias").values()
+    (alias_on,) = of_type(on, "AWS::Lambda::Alias").values()
+    assert "ProvisionedConcurrencyConfig" not in alias_off["Properties"]
+    assert alias_on["Properties"]["ProvisionedConcurrencyConfig"] == {
+        "ProvisionedConcurrentExecutions": "2"
+    }
+
+
+def test_details_token_is_no_echo(sam: Template) -> None:
+    assert sam["Parameters"]["DetailsToken"]["NoEcho"] is True
+
+
+@pytest.mark.parametrize(
+    ("role", "region"), [("PRIMARY", "us-west-2"), ("SECONDARY", "eu-central-1")]
+)
+def test_embedded_mode_creates_no_function_and_wires_the_application(
+    sam: Template, role: str, region: str
+) -> None:
+    resources = resolved(sam, embedded(role, region), region)
+    kinds = {resource["Type"] for resource in resources.values()}
+    assert kinds == {"AWS::Route53::HealthCheck", "AWS::Route53::RecordSet"} | (
+        {"AWS::CloudWatch::Alarm"} if region == "us-east-1" else set()
+    )
+    (check,) = of_type(resources, "AWS::Route53::HealthCheck").values()
+    assert check["Properties"]["HealthCheckConfig"]["FullyQualifiedDomainName"] == (
+        f"app-{region}.example.com"
+    )
+    for record in of_type(resources, "AWS::Route53::RecordSet").values():
+        properties = record["Properties"]
+        assert properties["Name"] == RECORD
+        assert properties["Failover"] == role
+        assert properties["HealthCheckId"] == {"Ref": "HealthCheck"}
+        assert properties["AliasTarget"]["DNSName"] == (
+            f"d-abc123.execute-api.{region}.amazonaws.com"
+        )
+        assert properties["AliasTarget"]["HostedZoneId"] == "ZAPIGATEWAY"
+
+
+def test_rules_refuse_the_shared_name_as_health_host(sam: Template) -> None:
+    rule = sam["Rules"]["NeverCheckTheSharedName"]["Assertions"]
+    asserted = {str(item["Assert"]) for item in rule}
+    assert any("EmbeddedHealthHost" in text and "RecordName" in text for text in asserted)
+    assert any("RegionalDomainName" in text and "RecordName" in text for text in asserted)
+
+
+def test_bundled_lambda_config_loads_with_the_environment_the_template_sets(
+    sam: Template,
+) -> None:
+    """deploy/health.lambda.toml only uses variables the function's environment provides."""
+    config = pytest.importorskip("service.config")
+    parameters = standalone("PRIMARY", "eu-west-1", TableName="accounts", QueueName="orders")
+    resources = resolved(sam, parameters, "eu-west-1")
+    (function,) = of_type(resources, "AWS::Lambda::Function").values()
+    variables = function["Properties"]["Environment"]["Variables"]
+    environ = {name: value for name, value in variables.items() if isinstance(value, str)}
+    queue = variables["DEEP_HEALTH_QUEUE_URL"]["Fn::Sub"]
+    environ["DEEP_HEALTH_QUEUE_URL"] = (
+        queue.replace("${AWS::Region}", "eu-west-1")
+        .replace("${AWS::URLSuffix}", "amazonaws.com")
+        .replace("${AWS::AccountId}", "111122223333")
+        .replace("${QueueName}", "orders")
+    )
+    environ["AWS_REGION"] = "eu-west-1"  # set by Lambda itself
+    loaded = config.load_config(ROOT / "deploy" / "health.lambda.toml", environ=environ)
+    assert loaded.settings.marker == "DEEP-HEALTH-OK"
+    assert loaded.settings.release_id == "dev"
+    assert loaded.settings.details_token is None
+    assert len(loaded.checks) == 2
