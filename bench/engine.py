@@ -1,0 +1,239 @@
+"""Engine benchmarks over a real uvicorn process: concurrency, deadline, load, cold start.
+
+Run: ``python -m bench.engine`` (or ``make bench``). Every figure comes with a baseline measured
+in the same run, since this machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench._common import ROOT, median, percentile, serve, table
+
+TOKEN = "bench-details-token-0123456789"
+CHECK = 0.1  # seconds each workload check sleeps
+
+
+def _config(directory: Path, body: str, *, cache_ttl: float, deadline: float = 1.5) -> Path:
+    path = directory / f"bench-{abs(hash(body))}-{cache_ttl}.toml"
+    path.write_text(
+        f'[service]\ncache_ttl = {cache_ttl}\ndeadline = {deadline}\ndetails_token = "{TOKEN}"\n'
+        + body
+    )
+    return path
+
+
+def _sleepers(k: int) -> str:
+    return "".join(
+        f'[[checks]]\ntype = "support.misbehaving:Passing"\nname = "c{i}"\ndelay = {CHECK}\n'
+        for i in range(k)
+    )
+
+
+async def _sequential(k: int) -> float:
+    """What most peer libraries do: one check after another."""
+    began = time.perf_counter()
+    for _ in range(k):
+        await asyncio.sleep(CHECK)
+    return time.perf_counter() - began
+
+
+def concurrency(directory: Path, requests: int) -> str:
+    rows = []
+    for k in (1, 5, 20):
+        with serve(_config(directory, _sleepers(k), cache_ttl=0)) as url, httpx.Client() as http:
+            http.get(f"{url}/health")  # warm-up: connections, imports
+            times = []
+            for _ in range(requests):
+                began = time.perf_counter()
+                assert http.get(f"{url}/health").status_code == 200
+                times.append(time.perf_counter() - began)
+        sequential = asyncio.run(_sequential(k))
+        rows.append(
+            [
+                str(k),
+                f"{median(times) * 1000:.1f}",
+                f"{percentile(times, 0.99) * 1000:.1f}",
+                f"{(median(times) - CHECK) * 1000:.1f}",
+                f"{sequential * 1000:.0f}",
+            ]
+        )
+    return "Concurrency: K checks of 100 ms each, cache off\n" + table(
+        ["K", "median ms", "p99 ms", "overhead ms (median - 100)", "sequential ms"], rows
+    )
+
+
+MISBEHAVING = {
+    "hanging": '[[checks]]\ntype = "support.misbehaving:Hangs"\n',
+    "blocks a thread": '[[checks]]\ntype = "support.misbehaving:BlocksThread"\nseconds = 5\n',
+    "blocks the loop": '[[checks]]\ntype = "support.misbehaving:BlocksLoop"\nseconds = 5\n',
+    "ignores cancel": '[[checks]]\ntype = "support.misbehaving:IgnoresCancellation"\n',
+}
+
+
+async def _timed_burst(url: str, count: int, concurrency: int) -> list[tuple[float, int]]:
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(client: httpx.AsyncClient) -> tuple[float, int]:
+        async with limit:
+            began = time.perf_counter()
+            response = await client.get(f"{url}/health")
+            return time.perf_counter() - began, response.status_code
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        return await asyncio.gather(*(one(client) for _ in range(count)))
+
+
+def deadline(directory: Path, requests: int) -> str:
+    rows = []
+    for label, body in MISBEHAVING.items():
+        config = _config(directory, body, cache_ttl=0, deadline=1.5)
+        with serve(config) as url:
+            results = asyncio.run(_timed_burst(url, requests, 10))
+        times = [t for t, _ in results]
+        codes = {c for _, c in results}
+        rows.append(
+            [
+                label,
+                str(len(results)),
+                f"{median(times) * 1000:.0f}",
+                f"{max(times) * 1000:.0f}",
+                f"{(max(times) - 1.5) * 1000:+.0f}",
+                ",".join(map(str, sorted(codes))),
+            ]
+        )
+    return "Deadline adherence: deadline 1.5 s, cache off, 10 concurrent clients\n" + table(
+        ["check", "requests", "median ms", "max ms", "max - deadline ms", "codes"], rows
+    )
+
+
+def load(directory: Path, requests: int) -> str:
+    rows = []
+    for ttl in (1.0, 0.0):
+        config = _config(directory, _sleepers(1), cache_ttl=ttl)
+        with serve(config) as url:
+            began = time.perf_counter()
+            asyncio.run(_timed_burst(url, requests, 50))
+            elapsed = time.perf_counter() - began
+            details = httpx.get(
+                f"{url}/health/details", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+            ).json()
+        evaluations = details["evaluation"]["number"]
+        rows.append(
+            [
+                f"{ttl:g}",
+                str(requests),
+                f"{elapsed:.2f}",
+                str(evaluations),
+                f"{evaluations / requests:.3f}",
+            ]
+        )
+    return "Load amplification: 50 concurrent clients, one 100 ms check\n" + table(
+        ["cache_ttl s", "requests", "wall s", "evaluations", "evaluations/request"], rows
+    )
+
+
+COLD = """
+import time, json, sys
+t0 = time.perf_counter()
+{imports}
+t1 = time.perf_counter()
+extra = {{}}
+if {invoke}:
+    event = json.load(open(sys.argv[1]))
+    answer = service.lambda_handler.handler(event, None)
+    extra = {{"status": answer["statusCode"]}}
+print(json.dumps({{"import": t1 - t0, "first": time.perf_counter() - t1, **extra}}))
+"""
+
+
+def _fresh(imports: str, invoke: bool, env: dict[str, str]) -> dict[str, float]:
+    import json
+
+    code = COLD.format(imports=imports, invoke=invoke)
+    event = ROOT / "tests" / "fixtures" / "apigw_v2_health.json"
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(event)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def cold_start(directory: Path, runs: int) -> str:
+    config = directory / "cold.toml"
+    config.write_text(
+        "[service]\n"
+        '[[checks]]\ntype = "dynamodb_read"\ntable = "t"\nkey = { pk = "k" }\n'
+        'endpoint_url = "http://127.0.0.1:9"\n'
+        '[[checks]]\ntype = "sqs"\nqueue_url = "http://127.0.0.1:9/q"\n'
+        'endpoint_url = "http://127.0.0.1:9"\n'
+    )
+    env = {
+        **os.environ,
+        "DEEP_HEALTH_CONFIG": str(config),
+        "AWS_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+    }
+    baseline = [
+        _fresh("import fastapi, mangum, aioboto3", False, env)["import"] for _ in range(runs)
+    ]
+    ours = [_fresh("import service.lambda_handler", True, env) for _ in range(runs)]
+    base = median(baseline)
+    imp = median([o["import"] for o in ours])
+    first = median([o["first"] for o in ours])
+    rows = [
+        ["import fastapi + mangum + aioboto3 (baseline)", f"{base * 1000:.0f}", "1.00"],
+        [
+            "import service.lambda_handler (init: config, clients)",
+            f"{imp * 1000:.0f}",
+            f"{imp / base:.2f}",
+        ],
+        [
+            "first /health event after init (checks fail fast: nothing listens)",
+            f"{first * 1000:.0f}",
+            "",
+        ],
+        ["init + first answer", f"{(imp + first) * 1000:.0f}", f"{(imp + first) / base:.2f}"],
+    ]
+    return f"Cold start: fresh process, median of {runs}\n" + table(
+        ["step", "ms", "× baseline"], rows
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=5, help="cold-start repetitions")
+    parser.add_argument("--only", choices=["concurrency", "deadline", "load", "cold"])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        sections = {
+            "concurrency": lambda: concurrency(directory, min(args.requests, 100)),
+            "deadline": lambda: deadline(directory, args.requests),
+            "load": lambda: load(directory, max(args.requests, 1000)),
+            "cold": lambda: cold_start(directory, args.runs),
+        }
+        for name, run in sections.items():
+            if args.only in (None, name):
+                print(run(), end="\n\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()
