@@ -212,7 +212,7 @@ def cold_start(directory: Path, runs: int) -> str:
         ["init + first answer", f"{(imp + first) * 1000:.0f}", f"{(imp + first) / base:.2f}"],
     ]
     return f"Cold start: fresh process, median of {runs}\n" + table(
-        ["step", "ms", "× baseline"], rows
+        ["step", "ms", "x baseline"], rows
     )
 
 
