@@ -148,3 +148,25 @@ class Gated(Check):
         type(self).runs += 1
         RELEASE.wait(timeout=10)
         return None
+
+
+class Flaky(Check):
+    """Passes, warns, fails, raises or hangs at random (seeded), for soak tests."""
+
+    name = "flaky"
+    timeout = 0.05
+
+    def __init__(self, *, seed: int = 0) -> None:
+        import random
+
+        self.random = random.Random(seed)
+
+    async def run(self) -> Observations:
+        roll = self.random.random()
+        if roll < 0.2:
+            raise RuntimeError(f"flaky failure {FAKE_SECRET}")
+        if roll < 0.3:
+            raise CheckWarning("flaky warning")
+        if roll < 0.35:
+            await asyncio.sleep(1)  # exceeds the timeout: cancelled
+        return {"roll": round(roll, 3)}
