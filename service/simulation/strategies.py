@@ -1,0 +1,121 @@
+"""What one region's health endpoint answers, under three strategies.
+
+* ``shallow``: a plain liveness ping (what a plain Route 53 HTTP check of the app sees): only a
+  dead process shows; dependency faults never do.
+* ``deep``: deep checks taking one sample of each dependency (regional and shared) per
+  evaluation, verdict from that evaluation alone, no deadline (a slow dependency makes the
+  checker time out), no notion of scope.
+* ``deep-health``: ``samples`` samples of the regional dependency per evaluation under the
+  runner's deadline; the instant verdict fails only when every sample fails (the dependency is
+  down, not flaky); the :class:`~service.tracker.Tracker` adds the gray-failure window and the
+  hysteresis. The shared dependency's check is ``scope = "global"``: it can only warn.
+
+Each strategy instance serves one region and may keep state between evaluations.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Final, Protocol
+
+from service.simulation.faults import RegionFaults
+from service.simulation.route53 import Route53Config
+from service.tracker import Tracker, TrackerSettings
+
+__all__ = ["STRATEGIES", "Deep", "DeepHealth", "Shallow", "Strategy", "make_strategy"]
+
+# The runner's default overall deadline: a slow sample fails here, well before Route 53's 2 s.
+DEADLINE: Final = 1.5
+CHECK: Final = "dependency"
+
+
+class Strategy(Protocol):
+    """One region's health endpoint."""
+
+    def evaluate(self, t: float, faults: RegionFaults, rng: random.Random) -> bool:
+        """Run one evaluation at virtual time ``t``; True when a checker would see healthy."""
+        ...
+
+
+class Shallow:
+    """Liveness only."""
+
+    def evaluate(self, t: float, faults: RegionFaults, rng: random.Random) -> bool:
+        """Healthy while the process answers."""
+        return faults.process_up(t)
+
+
+class Deep:
+    """One sample, instantaneous verdict, no memory."""
+
+    def __init__(self, config: Route53Config) -> None:
+        """Remember the checker timeout.
+
+        Args:
+            config: The polling configuration (its ``timeout`` applies).
+        """
+        self._timeout = config.timeout
+
+    def evaluate(self, t: float, faults: RegionFaults, rng: random.Random) -> bool:
+        """Healthy when the process is up, the sample succeeds and answers before the timeout."""
+        if not faults.process_up(t):
+            return False
+        regional, shared = faults.sample_ok(t, rng), faults.shared_ok(t, rng)
+        return regional and shared and faults.latency(t) <= self._timeout
+
+
+class DeepHealth:
+    """Several samples under a deadline, then the tracker."""
+
+    def __init__(self, config: Route53Config, settings: TrackerSettings | None = None) -> None:
+        """Create the region's tracker.
+
+        Args:
+            config: The polling configuration (its ``samples`` applies).
+            settings: Tracker tuning; the defaults when omitted.
+        """
+        self._samples = config.samples
+        self.tracker = Tracker(settings)
+
+    def evaluate(self, t: float, faults: RegionFaults, rng: random.Random) -> bool:
+        """Healthy unless every sample fails, the window gray-fails, or recovery is pending."""
+        if not faults.process_up(t):
+            # A dead process evaluates nothing, so its tracker records no failure: it comes back
+            # with its pre-outage (healthy) state, as a fresh process would. The hysteresis
+            # lives in the process and cannot slow recovery from the process's own death.
+            return False
+        in_time = faults.latency(t) <= DEADLINE
+        samples = [in_time and faults.sample_ok(t, rng) for _ in range(self._samples)]
+        # A failing global check only warns (200): failing over cannot fix a shared dependency.
+        shared = "pass" if faults.shared_ok(t, rng) else "warn"
+        instant = shared if any(samples) else "fail"
+        verdict = self.tracker.observe(instant, {CHECK: samples}, t)
+        return verdict.status != "fail"
+
+
+STRATEGIES: Final = ("shallow", "deep", "deep-health")
+
+
+def make_strategy(
+    name: str, config: Route53Config, settings: TrackerSettings | None = None
+) -> Strategy:
+    """Build one region's strategy by name.
+
+    Args:
+        name: One of :data:`STRATEGIES`.
+        config: The polling configuration.
+        settings: Tracker tuning for ``deep-health``.
+
+    Returns:
+        A fresh strategy instance.
+
+    Raises:
+        ValueError: for an unknown name.
+    """
+    if name == "shallow":
+        return Shallow()
+    if name == "deep":
+        return Deep(config)
+    if name == "deep-health":
+        return DeepHealth(config, settings)
+    raise ValueError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}")

@@ -1,0 +1,353 @@
+"""Gray-failure window and recovery hysteresis: the policy's memory across evaluations.
+
+The policy turns one evaluation into an *instantaneous* verdict. That is not enough to drive
+Route 53 well:
+
+* a partial ("gray") failure -- 10-15 % of reads failing -- passes most single evaluations, so
+  the region never fails over (OneLogin's outage);
+* once failed over, a region that passes one evaluation must not fail straight back: Route 53's
+  ``FailureThreshold`` applies both ways, so recovery is symmetric unless we add asymmetry.
+
+:class:`FailureWindow` keeps each critical check's recent sample outcomes over a sliding time
+window (bounded in memory); :class:`Hysteresis` fails fast and recovers slowly; :class:`Tracker`
+combines both. Everything here is pure: the caller passes the monotonic clock in, so tests need
+no I/O and the Route 53 simulator can run it in virtual time.
+
+Example:
+    >>> tracker = Tracker(TrackerSettings())
+    >>> tracker.observe("pass", {"accounts-table": [True, True, False]}, now=0.0).status
+    'pass'
+
+Defaults (see :class:`TrackerSettings`) were chosen with ``python -m bench.failover``. Under
+Route 53 "fast" polling (15 checkers, 10 s, FailureThreshold 3, 1 s result cache, 3 samples per
+evaluation) the service runs ~0.6 evaluations/s, so a 60 s window holds ~110 samples:
+
+* 15 % partial failure: failed over in 100/100 seeds, median 67 s, p99 103 s, max 116 s
+  (in 1,000 seeds, 6 took longer than 2 minutes, at most 157 s);
+* 1 % background errors: no failover in 240 simulated hours per strategy; the chance that a
+  window exceeds 10 % is 1.6e-8, about one trip per century per region;
+* recovery: the answer returns ~195 s after a full outage ends (window drain ~55 s + ``quiet``
+  120 s + Route 53's FailureThreshold x interval ~25 s), and a dependency that flaps (down 60 s,
+  up 120 s) moves the answer once instead of 18 times.
+
+Composition with Route 53: its FailureThreshold applies both ways and debounces single bad
+evaluations, so this module reports every unhealthy evaluation at once (fail fast) and only
+makes *recovery* slow; Route 53 adds FailureThreshold x interval on top of both directions.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Literal
+
+__all__ = [
+    "FailureWindow",
+    "Hysteresis",
+    "StatusValue",
+    "TrackedVerdict",
+    "Tracker",
+    "TrackerSettings",
+    "status_value",
+]
+
+StatusValue = Literal["pass", "warn", "fail"]
+
+_STATUS_VALUES: tuple[StatusValue, ...] = ("pass", "warn", "fail")
+
+
+def status_value(status: str | Enum) -> StatusValue:
+    """Normalise a status given as a string or an Enum member (e.g. ``checks.Status``).
+
+    Args:
+        status: ``"pass"``, ``"warn"``, ``"fail"`` or an Enum whose ``.value`` is one of them.
+
+    Returns:
+        The status as a plain string literal.
+
+    Raises:
+        ValueError: for anything else.
+    """
+    raw = status.value if isinstance(status, Enum) else status
+    for value in _STATUS_VALUES:
+        if raw == value:
+            return value
+    raise ValueError(f"not a health status: {status!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrackerSettings:
+    """Tuning of the gray-failure window and the recovery hysteresis.
+
+    Attributes:
+        window: Seconds of sample history per check (default 60). Long enough to hold ~110
+            samples under fast polling, so a 10 % threshold sits far above 1 % noise (mean 1.1
+            failures, 11 needed); short enough that a 15 % failure crosses it within ~40 s.
+        threshold: Failure ratio a critical check must *exceed* to gray-fail (default 0.10).
+        min_samples: Samples needed before the ratio counts (default 20): after a restart or
+            under slow polling, 1 failure in 3 samples is not a 33 % failure rate.
+        max_entries: Evaluations kept per check whatever the window (default 1024), so memory
+            stays bounded under a burst of probes.
+        fail_after: Consecutive unhealthy evaluations before the failure *latches* (default 3).
+            A single bad evaluation is still reported at once (fail fast); Route 53's own
+            FailureThreshold absorbs it. Latching on one blip would hold the region down for
+            ``min_hold`` seconds and fail it over for nothing.
+        recover_after: Consecutive clean evaluations needed to report healthy again (default 10).
+        min_hold: Seconds a latched failure lasts at least, counted from the moment it latched
+            (default 180). Route 53 then needs FailureThreshold healthy results on top.
+        quiet: Seconds without a single unhealthy evaluation needed to recover (default 120).
+            Unlike ``min_hold`` this restarts on every relapse, so a dependency that flaps with
+            up-times shorter than ``quiet`` plus the window's drain keeps the region failed over
+            instead of dragging the DNS answer along with every cycle. 0 disables it.
+    """
+
+    window: float = 60.0
+    threshold: float = 0.10
+    min_samples: int = 20
+    max_entries: int = 1024
+    fail_after: int = 3
+    recover_after: int = 10
+    min_hold: float = 180.0
+    quiet: float = 120.0
+
+    def __post_init__(self) -> None:
+        """Reject settings that would make the tracker meaningless."""
+        if self.window <= 0 or self.min_hold < 0 or self.quiet < 0:
+            raise ValueError("window must be > 0, min_hold and quiet >= 0")
+        if not 0.0 <= self.threshold < 1.0:
+            raise ValueError("threshold must be in [0, 1)")
+        if self.min_samples < 1 or self.max_entries < 1:
+            raise ValueError("min_samples and max_entries must be >= 1")
+        if self.fail_after < 1 or self.recover_after < 1:
+            raise ValueError("fail_after and recover_after must be >= 1")
+
+
+class FailureWindow:
+    """Per-check sample outcomes over a sliding time window.
+
+    One entry is kept per evaluation (its time, failures and sample count) with running totals,
+    so recording and reading are O(1) amortised whatever the sample rate.
+    """
+
+    def __init__(self, *, window: float, max_entries: int = 1024) -> None:
+        """Create an empty window.
+
+        Args:
+            window: Seconds of history to keep.
+            max_entries: Evaluations kept per check at most (bounds memory).
+        """
+        self._window = window
+        self._max_entries = max_entries
+        self._entries: dict[str, deque[tuple[float, int, int]]] = {}
+        self._totals: dict[str, list[int]] = {}
+
+    def record(self, check: str, ok_samples: Sequence[bool], now: float) -> None:
+        """Add one evaluation's samples of ``check``.
+
+        Args:
+            check: The check's name.
+            ok_samples: One boolean per sample, True when the sample succeeded.
+            now: Monotonic time in seconds.
+        """
+        if not ok_samples:
+            return
+        entries = self._entries.setdefault(check, deque())
+        totals = self._totals.setdefault(check, [0, 0])
+        failures = sum(1 for ok in ok_samples if not ok)
+        entries.append((now, failures, len(ok_samples)))
+        totals[0] += failures
+        totals[1] += len(ok_samples)
+        # Manual eviction (not deque(maxlen)) so the running totals stay exact.
+        while len(entries) > self._max_entries:
+            self._pop(entries, totals)
+        self._expire(entries, totals, now)
+
+    def ratio(self, check: str, now: float) -> tuple[int, int]:
+        """Return ``(failures, total)`` samples of ``check`` within the window ending at ``now``."""
+        entries = self._entries.get(check)
+        if entries is None:
+            return 0, 0
+        totals = self._totals[check]
+        self._expire(entries, totals, now)
+        return totals[0], totals[1]
+
+    def gray_failing(self, check: str, now: float, *, threshold: float, min_samples: int) -> bool:
+        """Tell whether ``check`` fails too often: enough samples and a ratio above threshold."""
+        failures, total = self.ratio(check, now)
+        return total >= min_samples and failures > threshold * total
+
+    def checks(self) -> tuple[str, ...]:
+        """Return the names of the checks seen so far, in first-seen order."""
+        return tuple(self._entries)
+
+    def _expire(
+        self, entries: deque[tuple[float, int, int]], totals: list[int], now: float
+    ) -> None:
+        horizon = now - self._window
+        while entries and entries[0][0] <= horizon:
+            self._pop(entries, totals)
+
+    @staticmethod
+    def _pop(entries: deque[tuple[float, int, int]], totals: list[int]) -> None:
+        _, failures, count = entries.popleft()
+        totals[0] -= failures
+        totals[1] -= count
+
+
+class Hysteresis:
+    """Fail fast, recover slowly.
+
+    Healthy → unhealthy: an unhealthy evaluation is reported at once; after ``fail_after`` of them
+    in a row the failure latches. Unhealthy → healthy: only after ``recover_after`` consecutive
+    clean evaluations *and* ``min_hold`` seconds since the failure latched *and* ``quiet``
+    seconds since the last unhealthy evaluation, and never while held.
+    """
+
+    def __init__(
+        self,
+        *,
+        recover_after: int,
+        min_hold: float,
+        fail_after: int = 1,
+        quiet: float = 0.0,
+    ) -> None:
+        """Create a tracker in the healthy state.
+
+        Args:
+            recover_after: Consecutive clean evaluations required to recover.
+            min_hold: Seconds a latched failure lasts at least.
+            fail_after: Consecutive unhealthy evaluations before the failure latches.
+            quiet: Seconds since the last unhealthy evaluation required to recover.
+        """
+        self._recover_after = recover_after
+        self._min_hold = min_hold
+        self._fail_after = fail_after
+        self._quiet = quiet
+        self._latched_at: float | None = None
+        self._last_bad = float("-inf")
+        self._failures = 0
+        self._clean = 0
+
+    @property
+    def latched(self) -> bool:
+        """True while a failure is latched (the region reports unhealthy regardless)."""
+        return self._latched_at is not None
+
+    @property
+    def clean(self) -> int:
+        """Consecutive clean evaluations counted towards recovery."""
+        return self._clean
+
+    def update(self, instant_healthy: bool, now: float, *, held: bool = False) -> bool:
+        """Feed one evaluation and return whether to report healthy.
+
+        Args:
+            instant_healthy: This evaluation's own verdict.
+            now: Monotonic time in seconds.
+            held: Operator hold: once latched, stay unhealthy while this is True.
+
+        Returns:
+            The health to report.
+        """
+        if not instant_healthy:
+            self._last_bad = now
+        if self._latched_at is None:
+            if instant_healthy:
+                self._failures = 0
+                return True
+            self._failures += 1
+            if self._failures >= self._fail_after:
+                self._latched_at = now
+                self._clean = 0
+            return False
+        self._clean = self._clean + 1 if instant_healthy else 0
+        if (
+            not held
+            and self._clean >= self._recover_after
+            and now - self._latched_at >= self._min_hold
+            and now - self._last_bad >= self._quiet
+        ):
+            self._latched_at = None
+            self._failures = 0
+            self._clean = 0
+            return True
+        return False
+
+
+@dataclass(frozen=True)
+class TrackedVerdict:
+    """What the tracker reports for one evaluation.
+
+    Attributes:
+        status: ``"pass"``/``"warn"`` (serve) or ``"fail"`` (fail over).
+        reasons: Short, stable strings saying why the status differs from a plain pass, e.g.
+            ``"gray-failure:accounts-table 4/20"``, ``"recovering 2/5 clean"``, ``"held"``.
+    """
+
+    status: StatusValue
+    reasons: tuple[str, ...] = ()
+
+
+class Tracker:
+    """Combine the instantaneous verdict, the gray-failure window and the hysteresis."""
+
+    def __init__(self, settings: TrackerSettings | None = None) -> None:
+        """Create a tracker.
+
+        Args:
+            settings: Tuning; the documented defaults when omitted.
+        """
+        self.settings = settings or TrackerSettings()
+        self.window = FailureWindow(
+            window=self.settings.window, max_entries=self.settings.max_entries
+        )
+        self.hysteresis = Hysteresis(
+            recover_after=self.settings.recover_after,
+            min_hold=self.settings.min_hold,
+            fail_after=self.settings.fail_after,
+            quiet=self.settings.quiet,
+        )
+
+    def observe(
+        self,
+        instant_status: str | Enum,
+        samples_by_check: Mapping[str, Sequence[bool]],
+        now: float,
+        held: bool = False,
+    ) -> TrackedVerdict:
+        """Feed one evaluation and return the status to report.
+
+        Args:
+            instant_status: The policy's verdict for this evaluation alone.
+            samples_by_check: Per critical regional check, this evaluation's sample outcomes.
+            now: Monotonic time in seconds.
+            held: Operator hold: once failing, stay failing until released.
+
+        Returns:
+            The tracked verdict.
+        """
+        instant = status_value(instant_status)
+        settings = self.settings
+        reasons: list[str] = []
+        for check, samples in samples_by_check.items():
+            self.window.record(check, samples, now)
+        for check in self.window.checks():
+            failures, total = self.window.ratio(check, now)
+            if total >= settings.min_samples and failures > settings.threshold * total:
+                reasons.append(f"gray-failure:{check} {failures}/{total}")
+        instant_healthy = instant != "fail" and not reasons
+        was_latched = self.hysteresis.latched
+        healthy = self.hysteresis.update(instant_healthy, now, held=held)
+        if healthy:
+            return TrackedVerdict(instant)
+        if instant_healthy and was_latched:
+            # Say what recovery waits for, so /health/details explains a 503 on a clean run.
+            if held:
+                reasons.append("held")
+            else:
+                reasons.append(f"recovering {self.hysteresis.clean}/{settings.recover_after} clean")
+        elif held:
+            reasons.append("held")
+        return TrackedVerdict("fail", tuple(reasons))
