@@ -7,15 +7,68 @@ botocore's retry loop, decides how long a probe may take.
 from __future__ import annotations
 
 import os
-from contextlib import AsyncExitStack
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
 from typing import Any
 
 from checks.base import Endpoint
+from checks.exceptions import CheckFailed
 
-__all__ = ["ENDPOINT_ENV", "AwsClient", "endpoint_for", "resolve_region"]
+__all__ = [
+    "ENDPOINT_ENV",
+    "AwsClient",
+    "aws_errors",
+    "endpoint_for",
+    "endpoint_from_url",
+    "resolve_region",
+]
 
 ENDPOINT_ENV = "DEEP_HEALTH_AWS_ENDPOINT"
 """An endpoint URL for every AWS call (a local emulator); an explicit ``endpoint_url`` wins."""
+
+
+_ENDPOINT_PREFIX = {"cloudwatch": "monitoring"}
+"""Services whose endpoint host differs from the botocore service name."""
+
+
+_GLOBAL_HOSTS = frozenset(
+    {
+        "iam",
+        "sts",
+        "route53",
+        "cloudfront",
+        "organizations",
+        "support",
+        "globalaccelerator",
+        "waf",
+        "shield",
+        "route53domains",
+        "budgets",
+        "ce",
+        "health",
+        "s3",
+    }
+)
+"""Services with a global endpoint ``<service>.amazonaws.com`` (most live in us-east-1)."""
+_US_EAST_1_ONLY = frozenset({"organizations", "route53domains", "support", "ce", "health"})
+"""Global services whose endpoint is ``<service>.us-east-1.amazonaws.com``."""
+
+
+def endpoint_from_url(url: str, *, region: str | None = None) -> Endpoint:
+    """An :class:`Endpoint` for any URL or host: AWS host names are classified (regional, or
+    global / us-east-1 only); other hosts keep the given ``region`` and count as regional."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname if "://" in url else url.split(":")[0]) or ""
+    parts = host.lower().rstrip(".").split(".")
+    if len(parts) < 3 or parts[-2:] != ["amazonaws", "com"]:
+        return Endpoint(url, region=region)
+    service = parts[-3] if len(parts) == 3 else parts[-4]
+    if len(parts) == 3:  # <service>.amazonaws.com: the global endpoint
+        return Endpoint(url, region="us-east-1", global_service=service in _GLOBAL_HOSTS)
+    found = parts[-3]
+    global_service = found == "us-east-1" and service in _US_EAST_1_ONLY
+    return Endpoint(url, region=found, global_service=global_service)
 
 
 def resolve_region(region: str | None) -> str:
@@ -28,7 +81,8 @@ def resolve_region(region: str | None) -> str:
 
 def endpoint_for(service: str, region: str, endpoint_url: str | None) -> Endpoint:
     """The regional endpoint a client for ``service`` calls, for the dependency audit."""
-    url = endpoint_url or f"https://{service}.{region}.amazonaws.com"
+    host = _ENDPOINT_PREFIX.get(service, service)
+    url = endpoint_url or f"https://{host}.{region}.amazonaws.com"
     return Endpoint(url, region=region)
 
 
@@ -60,17 +114,27 @@ class AwsClient:
         self._stack: AsyncExitStack | None = None
         self.client: Any = None
 
-    async def open(self) -> Any:
-        """Create the client (idempotent) and return it."""
+    async def open(self, *, timeout: float | None = None) -> Any:
+        """Create the client (idempotent) and return it.
+
+        Args:
+            timeout: when given, replaces both the connect and the read timeout (a check
+                passes its own ``timeout``, which the config may have changed since
+                ``__init__``).
+        """
         if self.client is not None:
             return self.client
+        if timeout is not None:
+            self._connect_timeout = self._read_timeout = timeout
         import aioboto3
         from aiobotocore.config import AioConfig
 
         config = AioConfig(
             connect_timeout=self._connect_timeout,
             read_timeout=self._read_timeout,
-            retries={"max_attempts": 1, "mode": "standard"},
+            # botocore reads a client config's "max_attempts" as *retries* (so 1 meant two
+            # attempts and a backoff of up to 1 s); "total_max_attempts" counts them all.
+            retries={"total_max_attempts": 1, "mode": "standard"},
             max_pool_connections=20,
         )
         self._stack = AsyncExitStack()
@@ -89,3 +153,41 @@ class AwsClient:
 
     def endpoint(self) -> Endpoint:
         return endpoint_for(self.service, self.region, self.endpoint_url)
+
+
+_CLIENT_ERROR_REASONS = {
+    "AccessDenied": "access_denied",
+    "AccessDeniedException": "access_denied",
+    "403": "access_denied",
+    "ThrottlingException": "throttled",
+    "ProvisionedThroughputExceededException": "throttled",
+    "RequestLimitExceeded": "throttled",
+    "ResourceNotFoundException": "not_found",
+    "AWS.SimpleQueueService.NonExistentQueue": "not_found",
+    "QueueDoesNotExist": "not_found",
+    "NoSuchKey": "not_found",
+    "NoSuchBucket": "not_found",
+    "404": "not_found",
+}
+
+
+@contextmanager
+def aws_errors() -> Iterator[None]:
+    """Translate botocore's exceptions into :class:`~checks.CheckFailed` with a reason code.
+
+    ``timeout`` (connect or read timeout), ``connection`` (refused, reset, closed),
+    ``credentials``, ``not_found``, ``access_denied``, ``throttled``, else ``aws_error``.
+    """
+    from botocore import exceptions as bx
+
+    try:
+        yield
+    except (bx.ConnectTimeoutError, bx.ReadTimeoutError) as exc:
+        raise CheckFailed(str(exc), reason="timeout") from None
+    except (bx.ConnectionError, bx.HTTPClientError) as exc:  # refused, reset, closed
+        raise CheckFailed(str(exc), reason="connection") from None
+    except bx.NoCredentialsError as exc:
+        raise CheckFailed(str(exc), reason="credentials") from None
+    except bx.ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        raise CheckFailed(str(exc), reason=_CLIENT_ERROR_REASONS.get(code, "aws_error")) from None

@@ -12,7 +12,12 @@ Config::
     table = "accounts"
     key = { pk = "deep-health-canary" }     # string, number or bool attributes
     expect = { status = "ok" }              # optional
+    drain_attribute = "drain"               # optional: this attribute true fails (drained)
     region = "eu-west-1"                    # optional: AWS_REGION otherwise
+    endpoint_url = "..."                    # optional: DEEP_HEALTH_AWS_ENDPOINT otherwise
+
+Reason codes: ``missing``, ``drained``, ``mismatch``, and those of :func:`checks.aws.aws_errors`
+(``timeout``, ``connection``, ``not_found``, ...).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from checks.aws import AwsClient
+from checks.aws import AwsClient, aws_errors
 from checks.base import Check, Endpoint, Observations
 from checks.exceptions import CheckFailed
 from checks.result import Observation
@@ -78,16 +83,17 @@ class DynamoDBRead(Check):
         )
 
     async def start(self) -> None:
-        await self._aws.open()
+        await self._aws.open(timeout=self.timeout)
 
     async def stop(self) -> None:
         await self._aws.close()
 
     async def run(self) -> Observations:
         started = time.perf_counter()
-        response = await self._aws.client.get_item(
-            TableName=self.table, Key=self.key, ConsistentRead=True
-        )
+        with aws_errors():
+            response = await self._aws.client.get_item(
+                TableName=self.table, Key=self.key, ConsistentRead=True
+            )
         latency_ms = (time.perf_counter() - started) * 1000
         item = response.get("Item")
         if item is None:

@@ -16,6 +16,12 @@ __all__ = ["BUILTIN_CHECKS", "resolve"]
 BUILTIN_CHECKS: dict[str, str] = {
     "dynamodb_read": "checks.dynamodb_read:DynamoDBRead",
     "sqs": "checks.sqs:SQSQueue",
+    "s3_object": "checks.s3_object:S3Object",
+    "authorizer": "checks.authorizer:Authorizer",
+    "model": "checks.model:ModelCheck",
+    "http": "checks.http:HttpCheck",
+    "dns": "checks.dns:DnsCheck",
+    "peer": "checks.peer:PeerCheck",
 }
 
 

@@ -1,0 +1,121 @@
+"""``authorizer``: runs the application's own authorization function against golden cases.
+
+Each case gives an input and the expected decision; any mismatch or exception fails. It runs
+the deployed code in this region's process with this region's configuration, so it catches a
+corrupted deployment package or a region-specific difference that unit tests cannot.
+
+Cases are a JSON array of ``{"name": ..., "input": ..., "expect": ...}``; the function is
+called with the input as its one argument and may be ``def`` or ``async def``. A decision
+matches when it equals ``expect``, or its ``value`` does (an Enum).
+
+Config::
+
+    [[checks]]
+    type = "authorizer"
+    name = "authorizer"
+    function = "myapp.auth:authorize"               # import path of the function
+    cases = "myapp:health/authorizer-cases.json"    # a file, or "package:relative/path"
+
+Reason codes: ``mismatch`` (a wrong decision), ``exception`` (the function raised).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.resources
+import inspect
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from checks.base import Check, Endpoint, Observations
+from checks.exceptions import CheckFailed
+from checks.result import Observation
+
+__all__ = ["Authorizer", "data_path", "import_object"]
+
+
+def import_object(path: str) -> Any:
+    """The object named by ``package.module:attribute``; ``ValueError`` if there is none."""
+    module_name, sep, attribute = path.partition(":")
+    if not sep or not module_name or not attribute:
+        raise ValueError(f"{path!r} is not an import path 'package.module:attribute'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"cannot import {module_name!r}: {exc}") from None
+    found = module
+    for part in attribute.split("."):
+        if not hasattr(found, part):
+            raise ValueError(f"{module_name!r} has no attribute {attribute!r}")
+        found = getattr(found, part)
+    return found
+
+
+def data_path(spec: str) -> Path:
+    """A file path, or ``package:relative/path`` inside an importable package."""
+    package, sep, relative = spec.partition(":")
+    if sep and package and relative and "/" not in package:
+        root = importlib.resources.files(package)
+        return Path(str(root.joinpath(relative)))
+    return Path(spec)
+
+
+def load_json(spec: str) -> Any:
+    """Read and parse a JSON file named as for :func:`data_path`."""
+    path = data_path(spec)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON: {exc}") from None
+
+
+class Authorizer(Check):
+    """Checks the application's authorization decisions against golden cases."""
+
+    name = "authorizer"
+    timeout = 0.5
+
+    def __init__(self, *, function: str, cases: str) -> None:
+        target = import_object(function)
+        if not callable(target):
+            raise ValueError(f"{function!r} is not callable")
+        self.function: Callable[[Any], Any] = target
+        self._is_async = inspect.iscoroutinefunction(target)
+        loaded = load_json(cases)
+        if not isinstance(loaded, list) or not loaded:
+            raise ValueError(f"{cases!r} must hold a non-empty JSON array of cases")
+        for i, case in enumerate(loaded):
+            if not isinstance(case, dict) or not {"input", "expect"} <= case.keys():
+                raise ValueError(f"{cases!r} case {i} needs 'input' and 'expect'")
+        self.cases: list[dict[str, Any]] = loaded
+
+    async def _decide(self, request: Any) -> Any:
+        if self._is_async:
+            return await self.function(request)
+        return await asyncio.to_thread(self.function, request)
+
+    async def run(self) -> Observations:
+        for i, case in enumerate(self.cases):
+            label = case.get("name", f"case {i}")
+            try:
+                decision = await self._decide(case["input"])
+            except Exception as exc:
+                raise CheckFailed(
+                    f"{label}: the authorizer raised {type(exc).__name__}: {exc}",
+                    reason="exception",
+                ) from None
+            expected = case["expect"]
+            if decision != expected and getattr(decision, "value", None) != expected:
+                raise CheckFailed(
+                    f"{label}: decided {decision!r}, expected {expected!r}", reason="mismatch"
+                )
+        return {"cases": Observation(len(self.cases), "cases")}
+
+    def endpoints(self) -> list[Endpoint]:
+        """None: it runs the application's code in this process."""
+        return []

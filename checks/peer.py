@@ -1,0 +1,55 @@
+"""``peer``: the other region's deep-health ``/health``.
+
+Non-critical with scope ``peer`` by default: it informs (the body, metrics, logs) and never
+fails the local region by itself. Reports the peer's status (``pass``/``warn``/``fail``) as an
+observation; fails with ``peer_unhealthy`` when the peer answers 503 (or lacks the healthy
+marker), ``timeout``/``connection`` when it cannot be reached.
+
+Config::
+
+    [[checks]]
+    type = "peer"
+    name = "peer-us-west-2"
+    url = "https://health.us-west-2.api.example.com/health"
+    region = "us-west-2"            # optional: for the dependency audit
+    marker = "DEEP-HEALTH-OK"       # optional: the healthy body's marker
+"""
+
+from __future__ import annotations
+
+import json
+
+from checks.base import Observations
+from checks.exceptions import CheckFailed
+from checks.http import HttpCheck
+from checks.result import Observation, Scope
+
+__all__ = ["PeerCheck"]
+
+
+class PeerCheck(HttpCheck):
+    """Polls the peer region's deep-health endpoint; informs, never fails this region."""
+
+    name = "peer"
+    critical = False
+    scope: Scope = "peer"
+    timeout = 0.8
+
+    def __init__(
+        self, *, url: str, region: str | None = None, marker: str = "DEEP-HEALTH-OK"
+    ) -> None:
+        super().__init__(url=url, expect_status=[200], region=region)
+        self.marker = marker
+
+    async def run(self) -> Observations:
+        status, body, latency_ms = await self.fetch()
+        try:
+            peer_status = str(json.loads(body).get("status", "unknown"))
+        except (ValueError, AttributeError):
+            peer_status = "unknown"
+        if status != 200 or self.marker not in body:
+            raise CheckFailed(f"peer answered {status} ({peer_status})", reason="peer_unhealthy")
+        return {
+            "latency": Observation(latency_ms, "ms"),
+            "peerStatus": Observation(peer_status),
+        }

@@ -1,0 +1,91 @@
+"""``s3_object``: ``HeadObject`` of a canary object, or a ranged ``GetObject`` of its start.
+
+A ``HeadObject`` proves the bucket's metadata path; a ranged read (``read_bytes``) proves the
+data path too without downloading the whole object. Fails with ``not_found`` when the object
+is missing and ``too_small`` when it is shorter than ``min_size``.
+
+Config::
+
+    [[checks]]
+    type = "s3_object"
+    name = "assets"
+    bucket = "my-app-assets-eu-west-1"
+    key = "deep-health/canary.json"
+    read_bytes = 64              # optional: GetObject of the first 64 bytes instead of HEAD
+    min_size = 1                 # optional: bytes; a shorter object fails
+    region = "eu-west-1"         # optional: AWS_REGION otherwise
+"""
+
+from __future__ import annotations
+
+import time
+
+from checks.aws import AwsClient, aws_errors
+from checks.base import Check, Endpoint, Observations
+from checks.exceptions import CheckFailed
+from checks.result import Observation
+
+__all__ = ["S3Object"]
+
+
+class S3Object(Check):
+    """Heads (or reads the start of) a canary object."""
+
+    name = "s3"
+    timeout = 0.8
+
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        key: str,
+        read_bytes: int | None = None,
+        min_size: int | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+    ) -> None:
+        if read_bytes is not None and read_bytes < 1:
+            raise ValueError("read_bytes must be at least 1")
+        self.bucket = bucket
+        self.key = key
+        self.read_bytes = read_bytes
+        self.min_size = min_size
+        self._aws = AwsClient(
+            "s3",
+            region=region,
+            endpoint_url=endpoint_url,
+            connect_timeout=self.timeout,
+            read_timeout=self.timeout,
+        )
+
+    async def start(self) -> None:
+        await self._aws.open(timeout=self.timeout)
+
+    async def stop(self) -> None:
+        await self._aws.close()
+
+    async def run(self) -> Observations:
+        client = self._aws.client
+        started = time.perf_counter()
+        with aws_errors():
+            if self.read_bytes is None:
+                response = await client.head_object(Bucket=self.bucket, Key=self.key)
+                size = int(response.get("ContentLength", 0))
+            else:
+                response = await client.get_object(
+                    Bucket=self.bucket, Key=self.key, Range=f"bytes=0-{self.read_bytes - 1}"
+                )
+                async with response["Body"] as body:
+                    await body.read()
+                total = str(response.get("ContentRange", "")).rpartition("/")[2]
+                size = int(total) if total.isdigit() else int(response.get("ContentLength", 0))
+        latency_ms = round((time.perf_counter() - started) * 1000, 2)
+        if self.min_size is not None and size < self.min_size:
+            raise CheckFailed(
+                f"s3://{self.bucket}/{self.key} is {size} bytes, expected at least {self.min_size}",
+                reason="too_small",
+            )
+        return {"latency": Observation(latency_ms, "ms"), "size": Observation(size, "bytes")}
+
+    def endpoints(self) -> list[Endpoint]:
+        return [self._aws.endpoint()]

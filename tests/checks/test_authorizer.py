@@ -1,0 +1,112 @@
+"""authorizer: the demo application's real authorize() against its golden cases."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checks import Check, CheckResult, ConfigError, Status
+from checks.authorizer import Authorizer
+from service.config import parse_config
+from service.runner import Runner
+
+DEMO = Path(__file__).parents[2] / "service" / "demo_app"
+FUNCTION = "service.demo_app.authz:authorize"
+CASES = "service.demo_app:golden/authorizer.json"
+
+
+async def evaluate(check: Check) -> CheckResult:
+    runner = Runner([check], deadline=1.5, cache_ttl=0)
+    runner.start()
+    try:
+        return (await runner.evaluate()).results[0]
+    finally:
+        runner.close()
+
+
+def write_cases(tmp_path: Path, cases: list[dict[str, Any]]) -> str:
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases), encoding="utf-8")
+    return str(path)
+
+
+def golden() -> list[dict[str, Any]]:
+    return list(json.loads((DEMO / "golden" / "authorizer.json").read_text(encoding="utf-8")))
+
+
+async def test_golden_cases_pass() -> None:
+    result = await evaluate(Authorizer(function=FUNCTION, cases=CASES))
+    assert result.status is Status.PASS, result.error
+    assert result.observations["cases"].value == len(golden())
+
+
+async def test_wrong_expected_decision_fails_as_mismatch(tmp_path: Path) -> None:
+    cases = golden()
+    cases[3]["expect"] = "allow"  # viewer-cannot-write
+    result = await evaluate(Authorizer(function=FUNCTION, cases=write_cases(tmp_path, cases)))
+    assert (result.status, result.reason) == (Status.FAIL, "mismatch")
+    assert "viewer-cannot-write" in (result.error or "")
+
+
+async def test_corrupted_deployment_of_the_authorizer_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deploy where the editor role lost its write grant: the golden cases catch it."""
+    source = (DEMO / "authz.py").read_text(encoding="utf-8")
+    damaged = source.replace(
+        '"editor": frozenset({"read", "write"})', '"editor": frozenset({"read"})'
+    )
+    assert damaged != source
+    module = f"damaged_authz_{uuid.uuid4().hex[:8]}"
+    (tmp_path / f"{module}.py").write_text(damaged, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = await evaluate(Authorizer(function=f"{module}:authorize", cases=CASES))
+    assert (result.status, result.reason) == (Status.FAIL, "mismatch")
+    assert "editor-writes" in (result.error or "")
+
+
+async def test_authorizer_that_raises_fails_as_exception(tmp_path: Path) -> None:
+    cases = [*golden(), {"name": "malformed", "input": {"user": {}}, "expect": "deny"}]
+    result = await evaluate(Authorizer(function=FUNCTION, cases=write_cases(tmp_path, cases)))
+    assert (result.status, result.reason) == (Status.FAIL, "exception")
+    assert "KeyError" in (result.error or "")
+
+
+async def async_authorize(request: dict[str, Any]) -> str:
+    return "allow" if request.get("ok") else "deny"
+
+
+async def test_async_function_is_awaited(tmp_path: Path) -> None:
+    cases = [{"input": {"ok": True}, "expect": "allow"}, {"input": {}, "expect": "deny"}]
+    check = Authorizer(function=f"{__name__}:async_authorize", cases=write_cases(tmp_path, cases))
+    assert (await evaluate(check)).status is Status.PASS
+
+
+@pytest.mark.parametrize(
+    ("function", "cases", "message"),
+    [
+        ("service.demo_app.authz:nope", CASES, "no attribute"),
+        ("no_such_module_xyz:f", CASES, "cannot import"),
+        ("service.demo_app.authz", CASES, "import path"),
+        (FUNCTION, "/nonexistent/cases.json", "cannot read"),
+    ],
+)
+def test_bad_options_are_configuration_errors(function: str, cases: str, message: str) -> None:
+    text = f'[[checks]]\ntype = "authorizer"\nfunction = "{function}"\ncases = "{cases}"\n'
+    with pytest.raises(ConfigError, match=message):
+        parse_config(text)
+
+
+def test_corrupted_cases_file_is_a_configuration_error(tmp_path: Path) -> None:
+    path = tmp_path / "cases.json"
+    path.write_text('[{"input": {}, "expect": "al', encoding="utf-8")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        Authorizer(function=FUNCTION, cases=str(path))
+
+
+def test_declares_no_network_endpoints() -> None:
+    assert Authorizer(function=FUNCTION, cases=CASES).endpoints() == []

@@ -1,0 +1,73 @@
+"""s3_object against the emulator: HEAD, ranged GET, missing object, minimum size."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from checks import CheckResult, Status
+from checks.s3_object import S3Object
+from service.runner import Runner
+from support.emulator import Emulator
+
+pytestmark = pytest.mark.integration
+
+BODY = b'{"canary": true, "padding": "' + b"x" * 200 + b'"}'
+
+
+@pytest.fixture
+def bucket(emulator: Emulator) -> str:
+    name = f"canary-{uuid.uuid4().hex[:8]}"
+    s3 = emulator.client("s3")
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    s3.put_object(Bucket=name, Key="canary.json", Body=BODY)
+    return name
+
+
+async def evaluate(check: S3Object) -> CheckResult:
+    runner = Runner([check], deadline=1.5, cache_ttl=0)
+    runner.start()
+    try:
+        return (await runner.evaluate()).results[0]
+    finally:
+        runner.close()
+
+
+def s3(emulator: Emulator, bucket: str, **options: Any) -> S3Object:
+    options.setdefault("key", "canary.json")
+    return S3Object(bucket=bucket, endpoint_url=emulator.endpoint, **options)
+
+
+async def test_head_reports_size_and_latency(emulator: Emulator, bucket: str) -> None:
+    result = await evaluate(s3(emulator, bucket, min_size=10))
+    assert result.status is Status.PASS, result.error
+    assert result.observations["size"].value == len(BODY)
+    assert result.observations["latency"].value > 0
+
+
+async def test_ranged_read_reports_the_whole_size(emulator: Emulator, bucket: str) -> None:
+    result = await evaluate(s3(emulator, bucket, read_bytes=16))
+    assert result.status is Status.PASS, result.error
+    assert result.observations["size"].value == len(BODY)
+
+
+async def test_missing_object_fails_as_not_found(emulator: Emulator, bucket: str) -> None:
+    for read_bytes in (None, 16):
+        result = await evaluate(s3(emulator, bucket, key="absent", read_bytes=read_bytes))
+        assert (result.status, result.reason) == (Status.FAIL, "not_found")
+
+
+async def test_truncated_object_fails_as_too_small(emulator: Emulator, bucket: str) -> None:
+    result = await evaluate(s3(emulator, bucket, min_size=len(BODY) + 1))
+    assert (result.status, result.reason) == (Status.FAIL, "too_small")
+
+
+def test_endpoint_is_regional() -> None:
+    (endpoint,) = S3Object(bucket="b", key="k", region="eu-west-1").endpoints()
+    assert (endpoint.url, endpoint.region, endpoint.global_service) == (
+        "https://s3.eu-west-1.amazonaws.com",
+        "eu-west-1",
+        False,
+    )

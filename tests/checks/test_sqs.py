@@ -1,0 +1,115 @@
+"""sqs against the emulator: attributes, backlog and age thresholds, the round trip."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from checks import CheckResult, Status
+from checks.sqs import SQSQueue
+from service.runner import Runner
+from support.emulator import Emulator
+
+pytestmark = pytest.mark.integration
+
+
+def make_queue(emulator: Emulator, **attributes: str) -> str:
+    name = f"q-{uuid.uuid4().hex[:8]}"
+    return str(
+        emulator.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    )
+
+
+async def evaluate(check: SQSQueue) -> CheckResult:
+    runner = Runner([check], deadline=1.5, cache_ttl=0)
+    runner.start()
+    try:
+        return (await runner.evaluate()).results[0]
+    finally:
+        runner.close()
+
+
+def sqs(emulator: Emulator, queue_url: str, **options: Any) -> SQSQueue:
+    return SQSQueue(queue_url=queue_url, endpoint_url=emulator.endpoint, **options)
+
+
+async def test_reports_visible_messages(emulator: Emulator) -> None:
+    url = make_queue(emulator)
+    emulator.client("sqs").send_message(QueueUrl=url, MessageBody="job")
+    result = await evaluate(sqs(emulator, url, max_visible=5))
+    assert result.status is Status.PASS, result.error
+    assert result.observations["visibleMessages"].value == 1
+
+
+async def test_backlog_over_threshold_warns(emulator: Emulator) -> None:
+    url = make_queue(emulator)
+    for _ in range(3):
+        emulator.client("sqs").send_message(QueueUrl=url, MessageBody="job")
+    result = await evaluate(sqs(emulator, url, max_visible=2))
+    assert (result.status, result.reason) == (Status.WARN, "backlog")
+
+
+def publish_age(emulator: Emulator, queue_url: str, seconds: float) -> None:
+    emulator.client("cloudwatch").put_metric_data(
+        Namespace="AWS/SQS",
+        MetricData=[
+            {
+                "MetricName": "ApproximateAgeOfOldestMessage",
+                "Dimensions": [{"Name": "QueueName", "Value": queue_url.split("/")[-1]}],
+                "Value": seconds,
+                "Unit": "Seconds",
+            }
+        ],
+    )
+
+
+async def test_old_oldest_message_warns_as_stale(emulator: Emulator) -> None:
+    url = make_queue(emulator)
+    publish_age(emulator, url, 900)
+    result = await evaluate(sqs(emulator, url, max_oldest_age=300))
+    assert (result.status, result.reason) == (Status.WARN, "stale")
+
+
+async def test_young_oldest_message_passes_and_is_observed(emulator: Emulator) -> None:
+    url = make_queue(emulator)
+    publish_age(emulator, url, 12)
+    result = await evaluate(sqs(emulator, url, max_oldest_age=300))
+    assert result.status is Status.PASS, result.error
+    assert result.observations["oldestMessageAge"].value == 12
+
+
+async def test_no_age_metric_yet_passes(emulator: Emulator) -> None:
+    result = await evaluate(sqs(emulator, make_queue(emulator), max_oldest_age=300))
+    assert result.status is Status.PASS, result.error
+    assert "oldestMessageAge" not in result.observations
+
+
+async def test_round_trip_sends_receives_and_deletes_the_probe(emulator: Emulator) -> None:
+    url, probe = make_queue(emulator), make_queue(emulator)
+    result = await evaluate(sqs(emulator, url, round_trip_queue_url=probe))
+    assert result.status is Status.PASS, result.error
+    assert result.observations["roundTrip"].value > 0
+    attributes = emulator.client("sqs").get_queue_attributes(
+        QueueUrl=probe, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "0"
+
+
+async def test_round_trip_that_never_comes_back_times_out(emulator: Emulator) -> None:
+    url = make_queue(emulator)
+    probe = make_queue(emulator, DelaySeconds="900")  # the probe stays invisible for 15 min
+    check = sqs(emulator, url, round_trip_queue_url=probe)
+    check.timeout = 0.5
+    result = await evaluate(check)
+    assert (result.status, result.reason) == (Status.FAIL, "timeout")
+
+
+def test_endpoints_include_cloudwatch_only_with_an_age_threshold() -> None:
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs"
+    plain = SQSQueue(queue_url=url, region="eu-west-1")
+    aged = SQSQueue(queue_url=url, region="eu-west-1", max_oldest_age=60)
+    assert [e.url for e in plain.endpoints()] == ["https://sqs.eu-west-1.amazonaws.com"]
+    assert [e.url for e in aged.endpoints()][1] == "https://monitoring.eu-west-1.amazonaws.com"
+    assert not any(e.global_service for e in aged.endpoints())

@@ -1,0 +1,246 @@
+"""A fault-injecting TCP proxy on 127.0.0.1, for putting real network faults between a check
+and the emulator.
+
+It runs on an event loop of its own in a background thread, so it keeps answering (or
+deliberately not answering) whatever the test's loop or the runner's loop is doing. Faults are
+plain attributes, switchable at any time; they apply per *request*: the first bytes the client
+sends after the upstream last answered on that connection (HTTP/1.1 without pipelining, which
+is what botocore and httpx speak). A kept-alive connection therefore sees each new fault too.
+
+Faults:
+    latency: seconds added before each request is forwarded.
+    blackhole: requests are read and dropped; nothing ever comes back (the connection stays
+        open), like a host that accepts and then hangs.
+    reset: the connection is reset (TCP RST) when a request arrives.
+    fail_fraction: this fraction of requests is reset, deterministically spread: with 0.25,
+        exactly one in four (requests 4, 8, 12, ... counted since the last ``clear()``).
+
+Example::
+
+    with FaultProxy(emulator.port) as proxy:
+        proxy.blackhole = True
+        check = DynamoDBRead(table="t", key={"pk": "k"}, endpoint_url=proxy.url)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import socket
+import struct
+import threading
+from types import TracebackType
+
+__all__ = ["FaultProxy", "StubHttpServer"]
+
+_CHUNK = 65536
+
+
+class FaultProxy:
+    """A TCP proxy from an ephemeral port on 127.0.0.1 to ``upstream_port``.
+
+    Args:
+        upstream_port: where the real server listens.
+        upstream_host: its host (``127.0.0.1``).
+    """
+
+    def __init__(self, upstream_port: int, upstream_host: str = "127.0.0.1") -> None:
+        self.upstream = (upstream_host, upstream_port)
+        self.latency = 0.0
+        self.blackhole = False
+        self.reset = False
+        self.fail_fraction = 0.0
+        self.connections = 0
+        self.requests = 0
+        self.failed = 0
+        self.port = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def clear(self) -> None:
+        """Switch every fault off and reset the counters."""
+        self.latency = 0.0
+        self.blackhole = self.reset = False
+        self.fail_fraction = 0.0
+        self.connections = self.requests = self.failed = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> FaultProxy:
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(ready.set)
+            loop.run_forever()
+
+        self._thread = threading.Thread(target=serve, name="fault-proxy", daemon=True)
+        self._thread.start()
+        ready.wait()
+        self._loop = loop
+        asyncio.run_coroutine_threadsafe(self._listen(), loop).result(timeout=10)
+        return self
+
+    def stop(self) -> None:
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        loop.close()
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    # -- one connection ----------------------------------------------------------------------
+
+    def _spawn(self, coro: object) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._writers.add(writer)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        upstream_writer: asyncio.StreamWriter | None = None
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(*self.upstream)
+            self._writers.add(upstream_writer)
+            # Shared between the two pumps: a new request starts after the upstream answered.
+            state = {"answered": True}
+            self._spawn(self._downstream(upstream_reader, writer, state))
+            await self._upstream(reader, upstream_writer, writer, state)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            for w in (writer, upstream_writer):
+                if w is not None:
+                    self._writers.discard(w)
+                    w.transport.abort()
+
+    def _fails_now(self) -> bool:
+        """Whether request number ``self.requests`` falls in ``fail_fraction`` (evenly spread)."""
+        n, f = self.requests, self.fail_fraction
+        return f > 0 and math.floor(n * f + 1e-9) > math.floor((n - 1) * f + 1e-9)
+
+    async def _upstream(
+        self,
+        reader: asyncio.StreamReader,
+        upstream: asyncio.StreamWriter,
+        client: asyncio.StreamWriter,
+        state: dict[str, bool],
+    ) -> None:
+        while data := await reader.read(_CHUNK):
+            if state["answered"]:
+                state["answered"] = False
+                self.requests += 1
+                if self.reset or self._fails_now():
+                    self.failed += 1
+                    _reset(client)
+                    return
+                if self.latency:
+                    await asyncio.sleep(self.latency)  # the injected fault, not synchronisation
+            if self.blackhole:
+                continue  # read and drop: never forwarded, never answered
+            upstream.write(data)
+            await upstream.drain()
+
+    async def _downstream(
+        self, upstream: asyncio.StreamReader, client: asyncio.StreamWriter, state: dict[str, bool]
+    ) -> None:
+        with contextlib.suppress(ConnectionError, OSError):
+            while data := await upstream.read(_CHUNK):
+                state["answered"] = True
+                client.write(data)
+                await client.drain()
+        client.transport.abort()
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close with an RST rather than a FIN (SO_LINGER with a zero timeout)."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+class StubHttpServer:
+    """A plain HTTP server on 127.0.0.1 answering every GET with ``status`` and ``body``
+    (mutable between requests): the upstream for the http and peer checks' tests."""
+
+    def __init__(self, status: int = 200, body: bytes = b"ok") -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                self.send_response(stub.status)
+                self.send_header("Content-Type", "application/health+json")
+                self.send_header("Content-Length", str(len(stub.body)))
+                self.end_headers()
+                self.wfile.write(stub.body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.status, self.body = status, body
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> StubHttpServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
