@@ -71,6 +71,19 @@ def endpoint_from_url(url: str, *, region: str | None = None) -> Endpoint:
     return Endpoint(url, region=found, global_service=global_service)
 
 
+_SESSIONS: dict[str, Any] = {}
+
+
+def _shared_session(region: str) -> Any:
+    """One session per region for the process: its clients share botocore's loaded service
+    models and endpoint rules, which is most of a client's creation cost on a cold start."""
+    import aioboto3
+
+    if region not in _SESSIONS:
+        _SESSIONS[region] = aioboto3.Session(region_name=region)
+    return _SESSIONS[region]
+
+
 def resolve_region(region: str | None) -> str:
     """The explicit region, else ``AWS_REGION`` / ``AWS_DEFAULT_REGION``."""
     found = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
@@ -126,7 +139,6 @@ class AwsClient:
             return self.client
         if timeout is not None:
             self._connect_timeout = self._read_timeout = timeout
-        import aioboto3
         from aiobotocore.config import AioConfig
 
         config = AioConfig(
@@ -138,7 +150,7 @@ class AwsClient:
             max_pool_connections=20,
         )
         self._stack = AsyncExitStack()
-        session = aioboto3.Session(region_name=self.region)
+        session = _shared_session(self.region)
         self.client = await self._stack.enter_async_context(
             session.client(self.service, endpoint_url=self.endpoint_url, config=config)
         )
