@@ -1,0 +1,141 @@
+"""End-to-end failover: two real deep-health processes, faults injected on the wire, and the
+Route 53 model polling both in real time with short intervals.
+
+Each region reads its own canary table through its own fault proxy to the emulator. The
+assertions are on the order of DNS answers; the only timing bound is a generous one derived
+from interval x threshold + deadline, far below the run's own limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from service.simulation.realtime import RealtimeConfig, Timeline, watch
+from support.emulator import Emulator, create_canary_table
+from support.process import serve
+from support.proxy import FaultProxy
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+MARKER = "DEEP-HEALTH-OK"
+POLLING = RealtimeConfig(
+    checkers=5,
+    interval=0.25,
+    failure_threshold=2,
+    timeout=1.5,
+    search_string=MARKER,
+    max_duration=60.0,
+    seed=7,
+)
+# interval x (threshold + 1) for Route 53 to notice, plus one evaluation deadline; x4 for a
+# busy 2-core machine. A broken failover path never moves at all (60 s run limit).
+BOUND = 4 * (POLLING.interval * 1.1 * (POLLING.failure_threshold + 1) + 0.5)
+
+
+@dataclass
+class Region:
+    name: str
+    table: str
+    proxy: FaultProxy
+    url: str
+    emulator: Emulator
+
+    def drain(self, on: bool) -> None:
+        item = {"pk": {"S": "canary"}, "status": {"S": "ok"}, "drain": {"BOOL": on}}
+        self.emulator.client("dynamodb").put_item(TableName=self.table, Item=item)
+
+
+def _region(stack: ExitStack, tmp_path: Path, emulator: Emulator, name: str, suffix: str) -> Region:
+    table = f"failover-{name}-{suffix}"
+    create_canary_table(emulator, table, {"pk": {"S": "canary"}, "status": {"S": "ok"}})
+    proxy = stack.enter_context(FaultProxy(emulator.port).start())
+    config = tmp_path / f"{name}.toml"
+    config.write_text(
+        "[service]\ndeadline = 0.5\ncache_ttl = 0.1\n"
+        f'[[checks]]\ntype = "dynamodb_read"\nname = "accounts"\ntable = "{table}"\n'
+        f'key = {{ pk = "canary" }}\ntimeout = 0.3\nendpoint_url = "{proxy.url}"\n'
+    )
+    url = stack.enter_context(serve(config))
+    return Region(name, table, proxy, f"{url}/health", emulator)
+
+
+@pytest.fixture
+def regions(
+    tmp_path: Path, emulator: Emulator, request: pytest.FixtureRequest
+) -> Iterator[tuple[Region, Region]]:
+    suffix = str(abs(hash(request.node.name)))
+    with ExitStack() as stack:
+        yield (
+            _region(stack, tmp_path, emulator, "primary", suffix),
+            _region(stack, tmp_path, emulator, "secondary", suffix),
+        )
+
+
+def run(primary: Region, secondary: Region, stop: Callable[[Timeline], bool]) -> Timeline:
+    return asyncio.run(watch(primary.url, secondary.url, config=POLLING, stop=stop))
+
+
+def moved_after(timeline: Timeline, answer: str) -> float:
+    return next(t for t, a in timeline.changes if a == answer)
+
+
+def test_full_outage_fails_over_and_back(regions: tuple[Region, Region]) -> None:
+    primary, secondary = regions
+    primary.proxy.reset = True  # every DynamoDB call from the primary region fails
+
+    def stop(timeline: Timeline) -> bool:
+        if timeline.answer == "secondary" and primary.proxy.reset:
+            primary.proxy.clear()  # the outage ends once the answer has moved
+        return timeline.answers() == ["primary", "secondary", "primary"]
+
+    timeline = run(primary, secondary, stop)
+    assert timeline.finished == "stop", timeline.changes
+    assert moved_after(timeline, "secondary") < BOUND
+
+
+def test_drain_moves_the_answer_and_release_brings_it_back(
+    regions: tuple[Region, Region],
+) -> None:
+    primary, secondary = regions
+    primary.drain(True)
+    drained = [True]
+
+    def stop(timeline: Timeline) -> bool:
+        if timeline.answer == "secondary" and drained[0]:
+            primary.drain(False)
+            drained[0] = False
+        return timeline.answers() == ["primary", "secondary", "primary"]
+
+    timeline = run(primary, secondary, stop)
+    assert timeline.finished == "stop", timeline.changes
+
+
+def test_both_regions_failing_stays_on_the_primary(regions: tuple[Region, Region]) -> None:
+    primary, secondary = regions
+    primary.proxy.reset = secondary.proxy.reset = True
+
+    def stop(timeline: Timeline) -> bool:
+        return timeline.healthy == [False, False]
+
+    timeline = run(primary, secondary, stop)
+    assert timeline.finished == "stop"
+    # Route 53 may see one region fail first and move briefly; with both down it answers
+    # the primary (failing over cannot help).
+    assert timeline.answer == "primary"
+
+
+def test_healthy_pair_never_moves(regions: tuple[Region, Region]) -> None:
+    primary, secondary = regions
+
+    def stop(timeline: Timeline) -> bool:
+        return timeline.polls >= 10 * 2 * POLLING.checkers
+
+    timeline = run(primary, secondary, stop)
+    assert timeline.answers() == ["primary"]
+    assert timeline.failed_polls == [0, 0]
