@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from service.switches import SwitchState, Switches
+from service.switches import Switches, SwitchState
 
 
 @pytest.mark.parametrize(
