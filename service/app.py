@@ -1,4 +1,4 @@
-"""The HTTP face: ``/health``, ``/health/details``, ``/livez``.
+"""The HTTP face: ``/health``, ``/health/details``, ``/livez``, and ``/metrics`` when enabled.
 
 Two ways to use it:
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,6 +22,9 @@ from starlette.responses import JSONResponse, Response
 
 from service.body import MEDIA_TYPE, detailed_body, public_body, status_code
 from service.health import HealthService
+
+if TYPE_CHECKING:
+    from service.metrics import Metrics
 
 __all__ = ["create_app", "health_router"]
 
@@ -35,10 +39,13 @@ def _authorized(request: Request, token: str) -> bool:
     return hmac.compare_digest(header[7:].encode(), token.encode())
 
 
-def health_router(service: HealthService, *, prefix: str = "") -> APIRouter:
+def health_router(
+    service: HealthService, *, prefix: str = "", metrics: Metrics | None = None
+) -> APIRouter:
     """The health routes for ``service``, to include in any FastAPI app.
 
-    ``/health/details`` exists only when a details token is configured.
+    ``/health/details`` exists only when a details token is configured, ``/metrics`` only when
+    ``metrics`` is given and ``metrics_port`` does not move it to a port of its own.
     """
     router = APIRouter(prefix=prefix)
 
@@ -75,6 +82,16 @@ def health_router(service: HealthService, *, prefix: str = "") -> APIRouter:
         """The process answers; touches no dependency."""
         return Response(b'{"status":"pass"}', 200, headers=_NO_STORE, media_type=MEDIA_TYPE)
 
+    if metrics is not None and service.settings.metrics_port is None:
+        exposition = metrics
+
+        @router.get("/metrics", response_class=Response)
+        async def prometheus_metrics() -> Response:
+            """Prometheus text exposition; touches no dependency."""
+            from service.metrics import CONTENT_TYPE
+
+            return Response(exposition.exposition(), 200, media_type=CONTENT_TYPE)
+
     return router
 
 
@@ -89,13 +106,17 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "internal error"}, 500)
 
 
-def create_app(service: HealthService, *, manage_lifespan: bool = True) -> FastAPI:
+def create_app(
+    service: HealthService, *, manage_lifespan: bool = True, metrics: Metrics | None = None
+) -> FastAPI:
     """A standalone app serving ``service``'s routes.
 
     Args:
         service: the health service.
         manage_lifespan: start and stop the checks with the app's lifespan. The Lambda handler
             passes ``False`` and starts them once per process itself.
+        metrics: Prometheus metrics to serve on ``/metrics`` and to count requests into;
+            ``None``: no metrics.
     """
 
     @asynccontextmanager
@@ -114,7 +135,11 @@ def create_app(service: HealthService, *, manage_lifespan: bool = True) -> FastA
         redoc_url=None,
         openapi_url=None,
     )
-    app.include_router(health_router(service))
+    app.include_router(health_router(service, metrics=metrics))
+    if metrics is not None:
+        from service.metrics import RequestCounter
+
+        app.add_middleware(RequestCounter, metrics=metrics)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _http_error)
     app.add_exception_handler(Exception, _server_error)

@@ -33,11 +33,29 @@ def _load(path: str | None) -> Config:
 
 
 def _serve(config: Config, host: str, port: int, log_level: str) -> int:
+    """Serve with the container defaults: background mode, Prometheus metrics, JSON logs."""
     import uvicorn
 
     from service.app import create_app
+    from service.logs import LogListener, configure
+    from service.metrics import Metrics
 
-    app = create_app(HealthService(config))
+    settings = config.settings
+    configure(log_level.upper())
+    service = HealthService(config, mode=settings.mode or "background")
+    LogListener().attach(service)
+    metrics = Metrics(service) if settings.metrics is not False else None
+    if metrics is not None and settings.metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port, settings.metrics_host, registry=metrics.registry)
+    if settings.emf:
+        from service.emf import EmfEmitter
+
+        service.add_listener(
+            EmfEmitter(namespace=settings.emf_namespace, service=settings.service_id)
+        )
+    app = create_app(service, metrics=metrics)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
     return EXIT_HEALTHY
 

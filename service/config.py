@@ -10,6 +10,13 @@ Layout::
     max_noncritical_failures = 2    # optional: this many non-critical failures fail the region
     latency_budget = 1.2            # optional: a slower evaluation fails the region
     release_id = "${DEEP_HEALTH_RELEASE_ID:-dev}"
+    mode = "background"             # optional: or "on-request"; unset: the face decides
+    interval = 5.0                  # background mode: seconds between evaluations
+    max_age = 15.0                  # background mode: an older result fails with reason stale
+    metrics = true                  # optional: Prometheus /metrics; unset: the face decides
+    metrics_port = 9100             # optional: serve /metrics on its own port instead
+    emf = false                     # optional: CloudWatch EMF lines on stdout; unset: the face
+    emf_namespace = "DeepHealth"
 
     [[checks]]
     type = "dynamodb_read"          # a built-in, or "package.module:Class"
@@ -34,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from checks.base import Check
 from checks.exceptions import ConfigError
@@ -44,6 +51,7 @@ __all__ = [
     "CONFIG_ENV",
     "RELEASE_ID_ENV",
     "Config",
+    "Mode",
     "Settings",
     "config_path",
     "load_config",
@@ -54,6 +62,8 @@ CONFIG_ENV = "DEEP_HEALTH_CONFIG"
 RELEASE_ID_ENV = "DEEP_HEALTH_RELEASE_ID"
 MIN_TOKEN_LENGTH = 16
 _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+Mode = Literal["on-request", "background"]
+"""How evaluations are driven: by requests (single-flight plus TTL) or by a background loop."""
 _INTERPOLATION = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -80,6 +90,42 @@ class Settings(BaseModel):
     """The health API's version, the body's ``version``."""
     service_id: str = Field("deep-health", max_length=128)
     """The body's ``serviceId``."""
+    mode: Mode | None = None
+    """``on-request`` or ``background``; ``None``: the face decides (``deep-health serve``:
+    background; Lambda, ``deep-health check`` and an embedded service: on-request). Lambda always
+    runs on-request: nothing runs between its invocations."""
+    interval: float = Field(5.0, gt=0, le=3600)
+    """Background mode: seconds between the end of one evaluation and the start of the next."""
+    max_age: float | None = Field(None, gt=0)
+    """Background mode: a latest result older than this fails with reason ``stale`` (the loop
+    died or is stuck). ``None``: ``3 * interval + deadline``. Must exceed
+    ``interval + deadline``."""
+    metrics: bool | None = None
+    """Prometheus metrics on ``GET /metrics``; ``None``: the face decides (serve: on, Lambda:
+    off, embedded: off)."""
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    """Serve ``/metrics`` on this port of its own instead of the health app's
+    (``deep-health serve`` only); ``None``: on the health app."""
+    metrics_host: str = Field("127.0.0.1", max_length=255)
+    """The address ``metrics_port`` binds to."""
+    emf: bool | None = None
+    """One CloudWatch Embedded Metric Format record set per evaluation on stdout; ``None``: the
+    face decides (Lambda: on, elsewhere off)."""
+    emf_namespace: str = Field(
+        "DeepHealth", min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_./#:-]+$"
+    )
+    """The CloudWatch namespace of the EMF metrics."""
+
+    @model_validator(mode="after")
+    def _max_age_exceeds_a_cycle(self) -> Settings:
+        if self.max_age is not None and self.max_age <= self.interval + self.deadline:
+            raise ValueError("max_age must exceed interval + deadline")
+        return self
+
+    @property
+    def effective_max_age(self) -> float:
+        """``max_age``, or its default ``3 * interval + deadline``."""
+        return self.max_age if self.max_age is not None else 3 * self.interval + self.deadline
 
 
 class _CheckEntry(BaseModel):

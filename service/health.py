@@ -2,33 +2,82 @@
 
 The FastAPI app, the Lambda handler and the CLI all call :meth:`HealthService.report` and only
 map its verdict to their transport.
+
+Two evaluation modes (``Settings.mode``):
+
+- ``on-request``: a request evaluates, sharing one in-flight evaluation and reusing a finished
+  one for ``cache_ttl`` (Lambda, where nothing runs between invocations);
+- ``background``: a loop (:mod:`service.background`) evaluates every ``interval``; a request
+  answers the latest result at once, and a result older than ``max_age`` fails with reason
+  ``stale``.
+
+Listeners (:meth:`HealthService.add_listener`) are called once per new evaluation's report, and
+once when the watchdog declares the latest result stale; each call says whether the region's
+status changed (a :class:`Transition`). Metrics, EMF and logs are listeners.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from service.config import Config, Settings
+from checks.result import Status
+from service.background import Background
+from service.config import Config, Mode, Settings
 from service.policy import PolicySettings, Verdict, decide
 from service.runner import Evaluation, Runner
 
-__all__ = ["MIN_DEADLINE", "HealthService", "Report"]
+__all__ = [
+    "MIN_DEADLINE",
+    "STALE",
+    "HealthService",
+    "Listener",
+    "Report",
+    "Transition",
+]
 
 MIN_DEADLINE = 0.1
 """The shortest deadline a cold start may shrink an evaluation to, in seconds."""
+STALE = "stale"
+"""The reason a watchdog verdict starts with."""
+# Background mode: requests never reach the runner, so its cache is off; a positive TTL keeps
+# single-flight on, so a blocked checks' loop never queues more than one evaluation.
+_SINGLE_FLIGHT_ONLY = 1e-9
+_HANDOFF_GRACE = 0.5
+_NOTHING = object()
+
+logger = logging.getLogger("deep_health.health")
 
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """An evaluation and the verdict on it."""
+    """An evaluation and the verdict on it.
+
+    ``stale`` is set on a watchdog verdict: ``evaluation`` is then the latest one there is (or
+    an empty one), too old to trust.
+    """
 
     evaluation: Evaluation
     verdict: Verdict
     settings: Settings
+    stale: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A change of the region's status; ``before`` is ``"unknown"`` on the first verdict."""
+
+    before: str
+    after: str
+
+
+Listener = Callable[[Report, Transition | None], None]
+"""Called with each new report and the transition it caused, if any. Must not block."""
 
 
 class HealthService:
@@ -36,23 +85,58 @@ class HealthService:
 
     Args:
         config: a validated configuration.
+        mode: the evaluation mode; ``None``: ``config.settings.mode``, else ``on-request``.
+        clock: monotonic clock for the watchdog (tests inject one).
+        sleep: how the background loop waits ``interval`` (tests inject one).
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        mode: Mode | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.config = config
         self.settings = config.settings
+        self.mode: Mode = mode or self.settings.mode or "on-request"
+        background = self.mode == "background"
         self.runner = Runner(
-            config.checks, deadline=self.settings.deadline, cache_ttl=self.settings.cache_ttl
+            config.checks,
+            deadline=self.settings.deadline,
+            cache_ttl=_SINGLE_FLIGHT_ONLY if background else self.settings.cache_ttl,
         )
         self._policy = PolicySettings(
             max_noncritical_failures=self.settings.max_noncritical_failures,
             latency_budget=self.settings.latency_budget,
         )
+        self._clock = clock
         self._last: Report | None = None
+        self._declared_stale: object = _NOTHING
+        self._state = "unknown"
+        self._listeners: list[Listener] = []
         self._deadline_debt = 0.0
+        self.background: Background | None = (
+            Background(
+                self._refresh,
+                interval=self.settings.interval,
+                max_age=self.settings.effective_max_age,
+                clock=clock,
+                sleep=sleep,
+            )
+            if background
+            else None
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the checks (create their clients). Idempotent."""
+        """Start the checks (create their clients). Idempotent.
+
+        In background mode the loop needs an event loop: :meth:`astart` (or the first report)
+        starts it.
+        """
         self.runner.start()
 
     def close(self) -> None:
@@ -60,11 +144,16 @@ class HealthService:
         self.runner.close()
 
     async def astart(self) -> None:
-        """:meth:`start` without blocking the caller's event loop."""
+        """Start the checks, and in background mode the loop, waiting for its first result."""
         await asyncio.to_thread(self.start)
+        if self.background is not None:
+            self.background.start()
+            await self.background.first(self.settings.deadline + _HANDOFF_GRACE)
 
     async def aclose(self) -> None:
-        """:meth:`close` without blocking the caller's event loop."""
+        """Stop the loop and the checks without blocking the caller's event loop."""
+        if self.background is not None:
+            await self.background.stop()
         await asyncio.to_thread(self.close)
 
     @asynccontextmanager
@@ -81,12 +170,47 @@ class HealthService:
             if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
                 await self.aclose()
 
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener`` with every new report (see :data:`Listener`)."""
+        self._listeners.append(listener)
+
     def charge_deadline(self, seconds: float) -> None:
         """Shorten the next evaluation's deadline by ``seconds`` (time a cold start used)."""
         self._deadline_debt = max(0.0, seconds)
 
+    # -- reports ---------------------------------------------------------------------------
+
     async def report(self) -> Report:
-        """Evaluate (or reuse a fresh evaluation) and decide."""
+        """The report to answer with now.
+
+        On-request: evaluate (or reuse a fresh evaluation) and decide. Background: the latest
+        report at once, or a ``stale`` failure when it is older than ``max_age``.
+        """
+        if self.background is None:
+            return await self._refresh()
+        background = self.background
+        if not background.started:
+            background.start()
+        if background.latest is None:
+            await background.first(self.settings.deadline + _HANDOFF_GRACE)
+        return self._watchdog(background)
+
+    def current(self) -> Report | None:
+        """The latest report without evaluating, after the watchdog's judgement.
+
+        ``None`` only in on-request mode before the first evaluation.
+        """
+        if self.background is None:
+            return self._last
+        return self._watchdog(self.background)
+
+    def _watchdog(self, background: Background) -> Report:
+        latest, age = background.latest, background.age()
+        if latest is not None and age is not None and age <= background.max_age:
+            return latest
+        return self._stale(latest, age)
+
+    async def _refresh(self) -> Report:
         deadline = None
         if self._deadline_debt:
             deadline = max(MIN_DEADLINE, self.settings.deadline - self._deadline_debt)
@@ -97,5 +221,33 @@ class HealthService:
             return last
         verdict = decide(evaluation.results, evaluation.duration, self._policy)
         report = Report(evaluation=evaluation, verdict=verdict, settings=self.settings)
-        self._last = report
+        self._publish(report)
         return report
+
+    def _stale(self, latest: Report | None, age: float | None) -> Report:
+        max_age = self.settings.effective_max_age
+        if latest is None:
+            evaluation = Evaluation(number=0, results=(), duration=0.0, time=time.time())
+            reason = f"{STALE}: no evaluation yet (the background loop is not running)"
+        else:
+            evaluation = latest.evaluation
+            reason = f"{STALE}: the latest evaluation is {age:.1f}s old (max age {max_age:g}s)"
+        verdict = Verdict(Status.FAIL, (reason,))
+        report = Report(evaluation=evaluation, verdict=verdict, settings=self.settings, stale=True)
+        if self._declared_stale is not latest:  # publish once per stale evaluation
+            self._declared_stale = latest
+            self._publish(report)
+        return report
+
+    def _publish(self, report: Report) -> None:
+        if not report.stale:
+            self._last = report
+            self._declared_stale = _NOTHING
+        after = report.verdict.status.value
+        transition = None if after == self._state else Transition(self._state, after)
+        self._state = after
+        for listener in self._listeners:
+            try:
+                listener(report, transition)
+            except Exception:
+                logger.exception("listener %r failed", listener)

@@ -5,10 +5,15 @@ checks' clients are created on the runner's own loop, so they survive warm invoc
 though Mangum runs the ASGI lifespan around every invocation (it is turned off here). The time
 this init took is charged to the first evaluation's deadline, so a cold start still answers
 within Route 53's 2 s.
+
+Lambda defaults: on-request mode (always: nothing runs between invocations), CloudWatch EMF on
+(``emf = false`` turns it off), Prometheus off (nothing would scrape it), JSON logs on stdout,
+no access logs.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import Any
@@ -17,7 +22,9 @@ from mangum import Mangum
 
 from service.app import create_app
 from service.config import load_config
+from service.emf import EmfEmitter
 from service.health import HealthService
+from service.logs import LogListener, configure
 
 __all__ = ["handler", "init_seconds", "service"]
 
@@ -34,10 +41,32 @@ def _process_age() -> float:
     return max(0.0, uptime_seconds - start_ticks / os.sysconf("SC_CLK_TCK"))
 
 
-service = HealthService(load_config())
+def _build() -> tuple[HealthService, Any]:
+    config = load_config()
+    settings = config.settings
+    configure(logging.INFO)
+    if settings.mode == "background":
+        logging.getLogger("deep_health.lambda").warning(
+            "mode = background is not possible on Lambda: evaluating on request"
+        )
+    built = HealthService(config, mode="on-request")
+    LogListener().attach(built)
+    if settings.emf is not False:
+        built.add_listener(
+            EmfEmitter(namespace=settings.emf_namespace, service=settings.service_id)
+        )
+    metrics = None
+    if settings.metrics:
+        from service.metrics import Metrics
+
+        metrics = Metrics(built)
+    return built, create_app(built, manage_lifespan=False, metrics=metrics)
+
+
+service, _app = _build()
 service.start()
 _asgi = Mangum(
-    create_app(service, manage_lifespan=False),
+    _app,
     lifespan="off",
     text_mime_types=["application/health+json", "application/json"],
 )

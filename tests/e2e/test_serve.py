@@ -40,7 +40,7 @@ def test_hanging_dependency_gets_a_503_within_the_deadline(tmp_path: Path) -> No
 def test_fifty_concurrent_requests_share_one_evaluation(tmp_path: Path) -> None:
     config = write(
         tmp_path,
-        f'[service]\ncache_ttl = 30\ndetails_token = "{TOKEN}"\n'
+        f'[service]\nmode = "on-request"\ncache_ttl = 30\ndetails_token = "{TOKEN}"\n'
         '[[checks]]\ntype = "support.misbehaving:Passing"\ndelay = 0.3\n',
     )
 
@@ -63,7 +63,7 @@ def test_aws_checks_through_a_real_server(tmp_path: Path, emulator: Emulator) ->
     queue_url = emulator.client("sqs").create_queue(QueueName="e2e-jobs")["QueueUrl"]
     config = write(
         tmp_path,
-        f'[service]\ncache_ttl = 0\ndetails_token = "{TOKEN}"\n'
+        f'[service]\nmode = "on-request"\ncache_ttl = 0\ndetails_token = "{TOKEN}"\n'
         '[[checks]]\ntype = "dynamodb_read"\nname = "accounts"\ntable = "e2e-accounts"\n'
         'key = { pk = "canary" }\nexpect = { status = "ok" }\n'
         f'[[checks]]\ntype = "sqs"\nname = "jobs"\nqueue_url = "{queue_url}"\n',

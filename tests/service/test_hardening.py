@@ -52,7 +52,7 @@ def raw_request(port: int, payload: bytes) -> bytes:
 def test_hostile_requests_get_small_4xx_and_trigger_nothing(tmp_path: Path) -> None:
     config = tmp_path / "health.toml"
     config.write_text(
-        f'[service]\ncache_ttl = 0\ndetails_token = "{TOKEN}"\n'
+        f'[service]\nmode = "on-request"\ncache_ttl = 0\ndetails_token = "{TOKEN}"\n'
         '[[checks]]\ntype = "support.misbehaving:Raises"\n'
     )
     with serve(config) as url, httpx.Client(base_url=url, timeout=10) as http:

@@ -1,0 +1,122 @@
+"""Background evaluation: a loop evaluates every ``interval``; requests read its latest result.
+
+The loop runs as a task on the serving event loop (the checks themselves still run on the
+runner's own loop). Nothing a refresh raises stops it. The watchdog is the reader's side:
+:meth:`Background.age` says how old the latest result is, and the health service fails a
+result older than ``max_age`` with reason ``stale``, so a loop that died or hangs can never
+keep reporting healthy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from service.health import Report
+
+__all__ = ["Background"]
+
+logger = logging.getLogger("deep_health.background")
+
+
+class Background:
+    """Runs ``refresh`` now and then every ``interval`` seconds, and remembers its last result.
+
+    Args:
+        refresh: evaluates and returns a new report.
+        interval: seconds between the end of one refresh and the start of the next.
+        max_age: seconds after which the latest result is stale (read by the health service).
+        clock: monotonic clock, for the result's age.
+        sleep: how the loop waits ``interval`` (tests inject one to drive the loop by hand).
+    """
+
+    def __init__(
+        self,
+        refresh: Callable[[], Awaitable[Report]],
+        *,
+        interval: float,
+        max_age: float,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.interval = interval
+        self.max_age = max_age
+        self.refreshes = 0
+        self._refresh = refresh
+        self._clock = clock
+        self._sleep = sleep
+        self._task: asyncio.Task[None] | None = None
+        self._first: asyncio.Event | None = None
+        self._latest: Report | None = None
+        self._updated: float | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._task is not None
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        """The loop's task, once started."""
+        return self._task
+
+    @property
+    def running(self) -> bool:
+        """The loop's task exists and has not ended (it may still be stuck)."""
+        return self._task is not None and not self._task.done()
+
+    @property
+    def latest(self) -> Report | None:
+        """The latest report the loop produced, however old."""
+        return self._latest
+
+    def age(self) -> float | None:
+        """Seconds since the latest report arrived; ``None`` before the first."""
+        return None if self._updated is None else self._clock() - self._updated
+
+    def start(self) -> None:
+        """Start the loop on the running event loop. Idempotent."""
+        if self._task is not None:
+            return
+        self._first = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="deep-health-loop")
+        self._task.add_done_callback(self._ended)
+
+    async def first(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the first report (returns early if there is one)."""
+        if self._first is None or self._latest is not None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._first.wait(), timeout)
+
+    async def stop(self) -> None:
+        """Cancel the loop and wait for it to end. Idempotent."""
+        task, self._task = self._task, None
+        if task is None or task.done():
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                report = await self._refresh()
+            except Exception:
+                logger.exception("background evaluation failed")
+            else:
+                self._latest, self._updated = report, self._clock()
+                self.refreshes += 1
+                if self._first is not None:
+                    self._first.set()
+            await self._sleep(self.interval)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()  # retrieved here, so it is never "never retrieved"
+        if exc is not None:
+            logger.error("the background evaluation loop died: %r", exc)
