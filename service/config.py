@@ -37,7 +37,7 @@ import re
 import tomllib
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,6 +51,7 @@ __all__ = [
     "CONFIG_ENV",
     "RELEASE_ID_ENV",
     "Config",
+    "FailoverSettings",
     "Mode",
     "Settings",
     "config_path",
@@ -128,6 +129,38 @@ class Settings(BaseModel):
         return self.max_age if self.max_age is not None else 3 * self.interval + self.deadline
 
 
+class FailoverSettings(BaseModel):
+    """The ``[failover]`` table: gray-failure window, recovery hysteresis, operator switches.
+
+    Defaults are :class:`service.tracker.TrackerSettings`'s, chosen with the Route 53 simulator
+    (``python -m bench.failover``): a 15 % partial failure fails over within ~2 minutes under
+    10 s polling, 1 % background errors never do.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    """Track evaluations over time; ``false``: each evaluation's verdict stands alone."""
+    window: float = Field(default=60.0, gt=0, le=3600)
+    """Seconds of sample history per critical regional check."""
+    threshold: float = Field(default=0.10, ge=0, lt=1)
+    """A critical check whose failure ratio in the window exceeds this fails the region."""
+    min_samples: int = Field(default=20, ge=1)
+    """Samples needed in the window before the ratio counts."""
+    fail_after: int = Field(default=3, ge=1)
+    """Consecutive unhealthy evaluations before a failure latches (reported at once anyway)."""
+    recover_after: int = Field(default=10, ge=1)
+    """Consecutive clean evaluations needed to report healthy again."""
+    min_hold: float = Field(default=180.0, ge=0)
+    """Seconds a latched failure lasts at least."""
+    quiet: float = Field(default=120.0, ge=0)
+    """Seconds without an unhealthy evaluation needed to recover."""
+    drain_file: str | None = None
+    """Drain (force unhealthy) while this file exists; ``DEEP_HEALTH_DRAIN`` also drains."""
+    hold_file: str | None = None
+    """Once failed over, stay unhealthy while this file exists; also ``DEEP_HEALTH_HOLD``."""
+
+
 class _CheckEntry(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -150,6 +183,7 @@ class Config:
     settings: Settings
     checks: tuple[Check, ...]
     source: str = "<memory>"
+    failover: FailoverSettings = field(default_factory=FailoverSettings)
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -182,9 +216,9 @@ def parse_config(
         raise ConfigError(source, f"invalid TOML: {exc}") from None
     env = os.environ if environ is None else environ
     data = _interpolate(raw, env, "")
-    unknown = sorted(set(data) - {"service", "checks"})
+    unknown = sorted(set(data) - {"service", "failover", "checks"})
     if unknown:
-        raise ConfigError(unknown[0], "unknown key (expected [service] and [[checks]])")
+        raise ConfigError(unknown[0], "unknown key (expected [service], [failover] and [[checks]])")
     service = data.get("service", {})
     if not isinstance(service, dict):
         raise ConfigError("service", "must be a table")
@@ -194,7 +228,19 @@ def parse_config(
         raise ConfigError("checks", "must be an array of tables ([[checks]])")
     checks = tuple(_build_check(entry, f"checks[{i}]") for i, entry in enumerate(entries))
     _check_names(checks, settings)
-    return Config(settings=settings, checks=checks, source=source)
+    return Config(
+        settings=settings, checks=checks, source=source, failover=_validate_failover(data)
+    )
+
+
+def _validate_failover(data: dict[str, Any]) -> FailoverSettings:
+    table = data.get("failover", {})
+    if not isinstance(table, dict):
+        raise ConfigError("failover", "must be a table")
+    try:
+        return FailoverSettings(**table)
+    except ValidationError as exc:
+        _raise_first("failover", exc)
 
 
 def _interpolate(value: Any, env: Mapping[str, str], key: str) -> Any:
@@ -305,6 +351,6 @@ def _check_names(checks: tuple[Check, ...], settings: Settings) -> None:
         seen[name] = i
         if settings.marker in name:
             raise ConfigError(f"checks[{i}].name", "must not contain the healthy marker")
-    for field in ("release_id", "version", "service_id"):
-        if settings.marker in getattr(settings, field):
-            raise ConfigError(f"service.{field}", "must not contain the healthy marker")
+    for key in ("release_id", "version", "service_id"):
+        if settings.marker in getattr(settings, key):
+            raise ConfigError(f"service.{key}", "must not contain the healthy marker")

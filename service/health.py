@@ -31,6 +31,8 @@ from service.background import Background
 from service.config import Config, Mode, Settings
 from service.policy import PolicySettings, Verdict, decide
 from service.runner import Evaluation, Runner
+from service.switches import Switches
+from service.tracker import Tracker, TrackerSettings
 
 __all__ = [
     "MIN_DEADLINE",
@@ -112,6 +114,23 @@ class HealthService:
             latency_budget=self.settings.latency_budget,
         )
         self._clock = clock
+        failover = config.failover
+        self._switches = Switches(drain_file=failover.drain_file, hold_file=failover.hold_file)
+        self._tracker = (
+            Tracker(
+                TrackerSettings(
+                    window=failover.window,
+                    threshold=failover.threshold,
+                    min_samples=failover.min_samples,
+                    fail_after=failover.fail_after,
+                    recover_after=failover.recover_after,
+                    min_hold=failover.min_hold,
+                    quiet=failover.quiet,
+                )
+            )
+            if failover.enabled
+            else None
+        )
         self._last: Report | None = None
         self._declared_stale: object = _NOTHING
         self._state = "unknown"
@@ -219,10 +238,33 @@ class HealthService:
         last = self._last
         if last is not None and last.evaluation is evaluation:
             return last
-        verdict = decide(evaluation.results, evaluation.duration, self._policy)
+        verdict = self._track(
+            decide(evaluation.results, evaluation.duration, self._policy), evaluation
+        )
         report = Report(evaluation=evaluation, verdict=verdict, settings=self.settings)
         self._publish(report)
         return report
+
+    def _track(self, instant: Verdict, evaluation: Evaluation) -> Verdict:
+        """Apply the operator switches, then the gray-failure window and hysteresis.
+
+        Called once per evaluation. A drain counts as an unhealthy evaluation, so releasing it
+        recovers through the hysteresis like any other failure.
+        """
+        switches = self._switches.read()
+        status = Status.FAIL if switches.drained else instant.status
+        reasons = instant.reasons + switches.reasons()
+        if self._tracker is None:
+            return Verdict(status, reasons)
+        samples = {
+            result.name: result.samples
+            for result in evaluation.results
+            if result.critical and result.scope == "regional" and result.samples
+        }
+        tracked = self._tracker.observe(
+            status.value, samples, self._clock(), held=switches.held is not None
+        )
+        return Verdict(Status(tracked.status), reasons + tracked.reasons)
 
     def _stale(self, latest: Report | None, age: float | None) -> Report:
         max_age = self.settings.effective_max_age

@@ -36,6 +36,12 @@ POLLING = RealtimeConfig(
 # interval x (threshold + 1) for Route 53 to notice, plus one evaluation deadline; x4 for a
 # busy 2-core machine. A broken failover path never moves at all (60 s run limit).
 BOUND = 4 * (POLLING.interval * 1.1 * (POLLING.failure_threshold + 1) + 0.5)
+# The production defaults scaled down ~40x so a run takes seconds: a 3 s window of ~90 samples.
+MIN_HOLD = 3.0
+FAILOVER = (
+    "[failover]\nwindow = 3\nthreshold = 0.1\nmin_samples = 20\nfail_after = 2\n"
+    f"recover_after = 3\nmin_hold = {MIN_HOLD}\nquiet = 0\n"
+)
 
 
 @dataclass
@@ -57,9 +63,10 @@ def _region(stack: ExitStack, tmp_path: Path, emulator: Emulator, name: str, suf
     proxy = stack.enter_context(FaultProxy(emulator.port).start())
     config = tmp_path / f"{name}.toml"
     config.write_text(
-        "[service]\ndeadline = 0.5\ncache_ttl = 0.1\n"
-        f'[[checks]]\ntype = "dynamodb_read"\nname = "accounts"\ntable = "{table}"\n'
-        f'key = {{ pk = "canary" }}\ntimeout = 0.3\nendpoint_url = "{proxy.url}"\n'
+        '[service]\ndeadline = 0.5\ncache_ttl = 0.1\nmode = "on-request"\n'
+        + FAILOVER
+        + f'[[checks]]\ntype = "dynamodb_read"\nname = "accounts"\ntable = "{table}"\n'
+        f'key = {{ pk = "canary" }}\ntimeout = 0.3\nsamples = 3\nendpoint_url = "{proxy.url}"\n'
     )
     url = stack.enter_context(serve(config))
     return Region(name, table, proxy, f"{url}/health", emulator)
@@ -85,18 +92,42 @@ def moved_after(timeline: Timeline, answer: str) -> float:
     return next(t for t, a in timeline.changes if a == answer)
 
 
-def test_full_outage_fails_over_and_back(regions: tuple[Region, Region]) -> None:
+def test_full_outage_fails_over_and_back_only_after_the_hysteresis(
+    regions: tuple[Region, Region],
+) -> None:
     primary, secondary = regions
     primary.proxy.reset = True  # every DynamoDB call from the primary region fails
+    restored: list[float] = []
 
     def stop(timeline: Timeline) -> bool:
-        if timeline.answer == "secondary" and primary.proxy.reset:
+        if timeline.answer == "secondary" and not restored:
             primary.proxy.clear()  # the outage ends once the answer has moved
+            restored.append(timeline.changes[-1][0])
         return timeline.answers() == ["primary", "secondary", "primary"]
 
     timeline = run(primary, secondary, stop)
     assert timeline.finished == "stop", timeline.changes
     assert moved_after(timeline, "secondary") < BOUND
+    # The fault is there from t=0, so the failure latched at t >= 0 and recovery cannot come
+    # before MIN_HOLD. Without hysteresis the answer would return ~threshold x interval after
+    # the restore. A lower bound: a slow machine only makes it larger.
+    assert timeline.changes[-1][0] >= MIN_HOLD
+
+
+@pytest.mark.parametrize(("fraction", "moves"), [(0.2, True), (0.01, False)])
+def test_partial_failure_moves_only_above_the_threshold(
+    regions: tuple[Region, Region], fraction: float, moves: bool
+) -> None:
+    primary, secondary = regions
+    primary.proxy.fail_fraction = fraction  # of DynamoDB requests reset, spread evenly
+    enough = 400  # polls: several windows' worth of evaluations
+
+    def stop(timeline: Timeline) -> bool:
+        return timeline.answer == "secondary" or timeline.polls >= enough
+
+    timeline = run(primary, secondary, stop)
+    assert primary.proxy.failed > 0
+    assert (timeline.answer == "secondary") is moves, timeline.changes
 
 
 def test_drain_moves_the_answer_and_release_brings_it_back(

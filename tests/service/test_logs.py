@@ -47,8 +47,10 @@ def captured() -> Iterator[Captured]:
 
 
 def config_text(key: str, extra: str = "") -> str:
+    # Hysteresis off: these tests pin each evaluation's own transitions.
     return (
         f'[service]\ncache_ttl = 0\nrelease_id = "r-7"\ndetails_token = "{TOKEN}"\n{extra}'
+        "[failover]\nenabled = false\n"
         f'[[checks]]\ntype = "support.observed:Scripted"\nname = "db"\nkey = "{key}"\n'
         f'[[checks]]\ntype = "support.observed:Scripted"\nname = "other"\nkey = "{key}-other"\n'
     )

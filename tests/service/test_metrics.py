@@ -67,6 +67,7 @@ async def app() -> AsyncIterator[MakeApp]:
         text = (
             '[service]\ncache_ttl = 0\nrelease_id = "r-42"\n'
             + service_lines
+            + "[failover]\nenabled = false\n"  # hysteresis off: each evaluation counts as is
             + "".join(
                 f'[[checks]]\ntype = "support.observed:Scripted"\nname = "{n}"\nkey = "{k}"\n'
                 for n, k in keys.items()
