@@ -1,4 +1,4 @@
-"""The ``deep-health`` command: ``serve``, ``check``, ``local``.
+"""The ``deep-health`` command: ``serve``, ``check``, ``local``, ``deps``, ``simulate``.
 
 Exit codes: 0 healthy (pass or warn), 1 unhealthy, 2 configuration error.
 """
@@ -127,6 +127,11 @@ def _parser() -> argparse.ArgumentParser:
     local.add_argument("--host", default="127.0.0.1")
     local.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     local.add_argument("--emulator-port", type=int, default=0)
+    from service.deps import add_deps_parser
+    from service.simulation.cli import add_simulate_parser
+
+    add_deps_parser(commands)
+    add_simulate_parser(commands)
     return parser
 
 
@@ -141,6 +146,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(_load(args.config), args.json)
         if args.command == "local":
             return _local(args.host, args.port, args.emulator_port)
+        if args.command == "deps":
+            from service.deps import run_deps
+
+            return run_deps(args)
+        if args.command == "simulate":
+            from service.simulation.cli import run_simulate
+
+            return run_simulate(args)
     except KeyboardInterrupt:
         return EXIT_HEALTHY
     except SystemExit as exc:

@@ -48,3 +48,11 @@ def test_json_output_is_detailed_health_json(
     body = json.loads(capsys.readouterr().out)
     assert body["status"] == "fail"
     assert body["checks"]["hangs:responseTime"][0]["reason"] == "timeout"
+
+
+def test_deps_and_simulate_are_wired(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deps", "--config", config(tmp_path, "Passing")]) == 0
+    assert "passing" in capsys.readouterr().out
+    code = main(["simulate", "--scenario", "outage", "--hours", "1", "--seeds", "1"])
+    assert code == 0
+    assert "deep-health" in capsys.readouterr().out
