@@ -106,6 +106,7 @@ def _local(host: str, port: int, emulator_port: int) -> int:
         print(f"  curl -i {base}/health")
         print(f"  curl -s -H 'Authorization: Bearer {token}' {base}/health/details")
         print(f"  curl -i {base}/livez")
+        print(f"  curl -s {base}/metrics")
         print("Ctrl-C stops the service and the emulator.", flush=True)
         return _serve(config, host, port, "warning")
 
