@@ -13,6 +13,9 @@ Any other exception a check raises is also a failure, reported with the reason `
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 __all__ = ["CheckError", "CheckFailed", "CheckWarning", "ConfigError", "DeepHealthError"]
 
 
@@ -27,13 +30,21 @@ class CheckError(DeepHealthError):
         message: private detail, shown only with a details token or in the CLI.
         reason: a short, stable code (``[a-z_]+``) that is safe to show publicly and to use as
             a metric label.
+        observations: measured values to report with the outcome (as ``run()`` returns them).
     """
 
     default_reason = "error"
 
-    def __init__(self, message: str = "", *, reason: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        reason: str | None = None,
+        observations: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.reason = reason or self.default_reason
+        self.observations = observations
 
 
 class CheckFailed(CheckError):

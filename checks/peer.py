@@ -43,13 +43,31 @@ class PeerCheck(HttpCheck):
 
     async def run(self) -> Observations:
         status, body, latency_ms = await self.fetch()
-        try:
-            peer_status = str(json.loads(body).get("status", "unknown"))
-        except (ValueError, AttributeError):
-            peer_status = "unknown"
+        peer_status, failing = _summary(body)
         if status != 200 or self.marker not in body:
-            raise CheckFailed(f"peer answered {status} ({peer_status})", reason="peer_unhealthy")
+            raise CheckFailed(
+                f"peer answered {status} ({peer_status})",
+                reason="peer_unhealthy",
+                # Which of the peer's checks fail: the policy compares them with ours to tell a
+                # shared failure (failing over cannot help) from a regional one.
+                observations={"failingChecks": Observation(",".join(failing))},
+            )
         return {
             "latency": Observation(latency_ms, "ms"),
             "peerStatus": Observation(peer_status),
         }
+
+
+def _summary(body: str) -> tuple[str, list[str]]:
+    """The peer's status and the names of its failing checks, from its public health+json."""
+    try:
+        document = json.loads(body)
+        checks = document.get("checks", {})
+        failing = sorted(
+            key.split(":", 1)[0]
+            for key, entries in checks.items()
+            if any(entry.get("status") == "fail" for entry in entries)
+        )
+        return str(document.get("status", "unknown")), failing
+    except (ValueError, AttributeError, TypeError):
+        return "unknown", []

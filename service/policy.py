@@ -7,7 +7,9 @@ Rules, worst wins (``PASS < WARN < FAIL``):
 - a ``peer`` check fails → no effect (the other region's health informs, never decides);
 - a non-critical check fails → WARN, and FAIL at ``max_noncritical_failures`` of them;
 - any check warns → WARN;
-- the evaluation took longer than ``latency_budget`` → FAIL (too slow to serve is down).
+- the evaluation took longer than ``latency_budget`` → FAIL (too slow to serve is down);
+- every failing critical check fails in the peer region too (its ``peer`` check reports them in
+  ``failingChecks``) → WARN instead of FAIL: a shared failure, which failing over cannot fix.
 """
 
 from __future__ import annotations
@@ -65,6 +67,13 @@ def decide(results: Sequence[CheckResult], duration: float, settings: PolicySett
         elif result.status is Status.WARN and result.scope != "peer":
             statuses.append(Status.WARN)
             reasons.append(f"{result.name} degraded ({code})")
+    shared = _shared_failure(results)
+    if shared:
+        statuses = [Status.WARN if status is Status.FAIL else status for status in statuses]
+        reasons.append(
+            f"shared failure: {', '.join(shared)} also failing in the peer region, "
+            "failing over would not help"
+        )
     limit = settings.max_noncritical_failures
     if limit is not None and noncritical_failures >= limit:
         statuses.append(Status.FAIL)
@@ -74,3 +83,22 @@ def decide(results: Sequence[CheckResult], duration: float, settings: PolicySett
         statuses.append(Status.FAIL)
         reasons.append(f"evaluation took {duration:.3f}s, over the {budget:.3f}s budget")
     return Verdict(Status.worst(statuses), tuple(reasons))
+
+
+def _shared_failure(results: Sequence[CheckResult]) -> list[str]:
+    """The failing critical regional checks, if every one also fails in a peer region."""
+    failing = sorted(
+        r.name for r in results if r.status is Status.FAIL and r.critical and r.scope == "regional"
+    )
+    if not failing:
+        return []
+    for peer in results:
+        if peer.scope != "peer" or peer.status is not Status.FAIL:
+            continue
+        observation = peer.observations.get("failingChecks")
+        if observation is None:
+            continue
+        peer_failing = set(str(observation.value).split(","))
+        if set(failing) <= peer_failing:
+            return failing
+    return []

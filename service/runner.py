@@ -332,10 +332,9 @@ class Runner:
                 loop = asyncio.get_running_loop()
                 value = await loop.run_in_executor(self._executor, check.run)
             return _Outcome(Status.PASS, observations=_observations(value))
-        except CheckWarning as exc:
-            return _Outcome(Status.WARN, exc.reason, _describe(exc))
         except CheckError as exc:
-            return _Outcome(Status.FAIL, exc.reason, _describe(exc))
+            status = Status.WARN if isinstance(exc, CheckWarning) else Status.FAIL
+            return _Outcome(status, exc.reason, _describe(exc), _observations(exc.observations))
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():

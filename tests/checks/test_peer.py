@@ -52,6 +52,17 @@ async def test_unhealthy_peer_fails_as_peer_unhealthy(peer: StubHttpServer) -> N
     assert result.critical is False
 
 
+async def test_unhealthy_peer_reports_which_of_its_checks_fail(peer: StubHttpServer) -> None:
+    peer.status = 503
+    peer.body = (
+        b'{"status":"fail","checks":{"accounts:responseTime":[{"status":"fail"}],'
+        b'"jobs:responseTime":[{"status":"pass"}],"org:responseTime":[{"status":"fail"}]}}'
+    )
+    result = await evaluate(PeerCheck(url=peer.url + "/health"))
+    assert result.reason == "peer_unhealthy"
+    assert result.observations["failingChecks"].value == "accounts,org"
+
+
 async def test_unreachable_peer_fails_as_timeout(peer: StubHttpServer) -> None:
     with FaultProxy(peer.port) as proxy:
         proxy.blackhole = True

@@ -57,7 +57,14 @@ class Region:
         self.emulator.client("dynamodb").put_item(TableName=self.table, Item=item)
 
 
-def _region(stack: ExitStack, tmp_path: Path, emulator: Emulator, name: str, suffix: str) -> Region:
+def _region(
+    stack: ExitStack,
+    tmp_path: Path,
+    emulator: Emulator,
+    name: str,
+    suffix: str,
+    extra: str = "",
+) -> Region:
     table = f"failover-{name}-{suffix}"
     create_canary_table(emulator, table, {"pk": {"S": "canary"}, "status": {"S": "ok"}})
     proxy = stack.enter_context(FaultProxy(emulator.port).start())
@@ -67,6 +74,7 @@ def _region(stack: ExitStack, tmp_path: Path, emulator: Emulator, name: str, suf
         + FAILOVER
         + f'[[checks]]\ntype = "dynamodb_read"\nname = "accounts"\ntable = "{table}"\n'
         f'key = {{ pk = "canary" }}\ntimeout = 0.3\nsamples = 3\nendpoint_url = "{proxy.url}"\n'
+        + extra
     )
     url = stack.enter_context(serve(config))
     return Region(name, table, proxy, f"{url}/health", emulator)
@@ -170,3 +178,29 @@ def test_healthy_pair_never_moves(regions: tuple[Region, Region]) -> None:
     timeline = run(primary, secondary, stop)
     assert timeline.answers() == ["primary"]
     assert timeline.failed_polls == [0, 0]
+
+
+def test_global_dependency_down_for_both_never_moves(
+    tmp_path: Path, emulator: Emulator, request: pytest.FixtureRequest
+) -> None:
+    suffix = str(abs(hash(request.node.name)))
+    shared_table = f"failover-shared-{suffix}"
+    create_canary_table(emulator, shared_table, {"pk": {"S": "canary"}, "status": {"S": "ok"}})
+    with ExitStack() as stack:
+        shared = stack.enter_context(FaultProxy(emulator.port).start())
+        extra = (
+            f'[[checks]]\ntype = "dynamodb_read"\nname = "org-directory"\nscope = "global"\n'
+            f'table = "{shared_table}"\nkey = {{ pk = "canary" }}\ntimeout = 0.3\n'
+            f'endpoint_url = "{shared.url}"\n'
+        )
+        primary = _region(stack, tmp_path, emulator, "primary", suffix, extra)
+        secondary = _region(stack, tmp_path, emulator, "secondary", suffix, extra)
+        shared.reset = True  # the dependency every region shares is down
+
+        def stop(timeline: Timeline) -> bool:
+            return timeline.polls >= 10 * 2 * POLLING.checkers
+
+        timeline = run(primary, secondary, stop)
+    assert shared.failed > 0
+    assert timeline.answers() == ["primary"]
+    assert timeline.failed_polls == [0, 0]  # warn answers 200 with the marker

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from checks import CheckResult, Status
+from checks import CheckResult, Observation, Status
 from service.policy import PolicySettings, decide
 
 
@@ -70,6 +70,41 @@ def test_verdict(
     results: list[CheckResult], settings: PolicySettings, duration: float, expected: Status
 ) -> None:
     assert decide(results, duration, settings).status is expected
+
+
+def peer_failing(*names: str) -> CheckResult:
+    return CheckResult(
+        name="peer",
+        status=Status.FAIL,
+        duration=0.01,
+        critical=False,
+        scope="peer",
+        reason="peer_unhealthy",
+        observations={"failingChecks": Observation(",".join(names))},
+    )
+
+
+SHARED = [
+    ("same checks fail in the peer: warn", [result("db", F), peer_failing("db", "q")], W),
+    ("a check fails only here: fail", [result("db", F), result("q", F), peer_failing("db")], F),
+    ("peer fails otherwise: fail", [result("db", F), peer_failing("other")], F),
+    ("peer unreachable, no list: fail", [result("db", F), result("peer", F, scope="peer")], F),
+]
+
+
+@pytest.mark.parametrize(
+    ("results", "expected"), [c[1:] for c in SHARED], ids=[c[0] for c in SHARED]
+)
+def test_shared_failure_does_not_fail_over(results: list[CheckResult], expected: Status) -> None:
+    verdict = decide(results, 0.1, PolicySettings())
+    assert verdict.status is expected
+    if expected is W:
+        assert any("failing over would not help" in r for r in verdict.reasons)
+
+
+def test_shared_failure_keeps_the_latency_budget() -> None:
+    verdict = decide([result("db", F), peer_failing("db")], 0.9, PolicySettings(latency_budget=0.5))
+    assert verdict.status is F
 
 
 def test_reasons_name_the_check_and_say_why_global_only_warns() -> None:
