@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from checks.base import Check
 from checks.exceptions import ConfigError
 from checks.registry import resolve
+from service.tracker import TrackerSettings
 
 __all__ = [
     "CONFIG_ENV",
@@ -129,6 +130,9 @@ class Settings(BaseModel):
         return self.max_age if self.max_age is not None else 3 * self.interval + self.deadline
 
 
+_TRACKER = TrackerSettings()  # the one place the defaults live
+
+
 class FailoverSettings(BaseModel):
     """The ``[failover]`` table: gray-failure window, recovery hysteresis, operator switches.
 
@@ -141,24 +145,36 @@ class FailoverSettings(BaseModel):
 
     enabled: bool = True
     """Track evaluations over time; ``false``: each evaluation's verdict stands alone."""
-    window: float = Field(default=60.0, gt=0, le=3600)
+    window: float = Field(default=_TRACKER.window, gt=0, le=3600)
     """Seconds of sample history per critical regional check."""
-    threshold: float = Field(default=0.10, ge=0, lt=1)
+    threshold: float = Field(default=_TRACKER.threshold, ge=0, lt=1)
     """A critical check whose failure ratio in the window exceeds this fails the region."""
-    min_samples: int = Field(default=20, ge=1)
+    min_samples: int = Field(default=_TRACKER.min_samples, ge=1)
     """Samples needed in the window before the ratio counts."""
-    fail_after: int = Field(default=3, ge=1)
+    fail_after: int = Field(default=_TRACKER.fail_after, ge=1)
     """Consecutive unhealthy evaluations before a failure latches (reported at once anyway)."""
-    recover_after: int = Field(default=10, ge=1)
+    recover_after: int = Field(default=_TRACKER.recover_after, ge=1)
     """Consecutive clean evaluations needed to report healthy again."""
-    min_hold: float = Field(default=180.0, ge=0)
+    min_hold: float = Field(default=_TRACKER.min_hold, ge=0)
     """Seconds a latched failure lasts at least."""
-    quiet: float = Field(default=120.0, ge=0)
+    quiet: float = Field(default=_TRACKER.quiet, ge=0)
     """Seconds without an unhealthy evaluation needed to recover."""
     drain_file: str | None = None
     """Drain (force unhealthy) while this file exists; ``DEEP_HEALTH_DRAIN`` also drains."""
     hold_file: str | None = None
     """Once failed over, stay unhealthy while this file exists; also ``DEEP_HEALTH_HOLD``."""
+
+    def tracker_settings(self) -> TrackerSettings:
+        """The tracker's tuning from this table."""
+        return TrackerSettings(
+            window=self.window,
+            threshold=self.threshold,
+            min_samples=self.min_samples,
+            fail_after=self.fail_after,
+            recover_after=self.recover_after,
+            min_hold=self.min_hold,
+            quiet=self.quiet,
+        )
 
 
 class _CheckEntry(BaseModel):

@@ -32,7 +32,7 @@ from service.config import Config, Mode, Settings
 from service.policy import PolicySettings, Verdict, decide
 from service.runner import Evaluation, Runner
 from service.switches import Switches
-from service.tracker import Tracker, TrackerSettings
+from service.tracker import Tracker
 
 __all__ = [
     "MIN_DEADLINE",
@@ -116,21 +116,7 @@ class HealthService:
         self._clock = clock
         failover = config.failover
         self._switches = Switches(drain_file=failover.drain_file, hold_file=failover.hold_file)
-        self._tracker = (
-            Tracker(
-                TrackerSettings(
-                    window=failover.window,
-                    threshold=failover.threshold,
-                    min_samples=failover.min_samples,
-                    fail_after=failover.fail_after,
-                    recover_after=failover.recover_after,
-                    min_hold=failover.min_hold,
-                    quiet=failover.quiet,
-                )
-            )
-            if failover.enabled
-            else None
-        )
+        self._tracker = Tracker(failover.tracker_settings()) if failover.enabled else None
         self._last: Report | None = None
         self._declared_stale: object = _NOTHING
         self._state = "unknown"
