@@ -23,11 +23,19 @@ TOKEN = "bench-details-token-0123456789"
 CHECK = 0.1  # seconds each workload check sleeps
 
 
-def _config(directory: Path, body: str, *, cache_ttl: float, deadline: float = 1.5) -> Path:
-    path = directory / f"bench-{abs(hash(body))}-{cache_ttl}.toml"
+def _config(
+    directory: Path,
+    body: str,
+    *,
+    cache_ttl: float,
+    deadline: float = 1.5,
+    mode: str = "on-request",
+) -> Path:
+    """A config file; ``mode`` is explicit because ``serve`` defaults to background."""
+    path = directory / f"bench-{abs(hash(body))}-{cache_ttl}-{mode}.toml"
     path.write_text(
-        f'[service]\ncache_ttl = {cache_ttl}\ndeadline = {deadline}\ndetails_token = "{TOKEN}"\n'
-        + body
+        f'[service]\nmode = "{mode}"\ncache_ttl = {cache_ttl}\ndeadline = {deadline}\n'
+        f'details_token = "{TOKEN}"\n' + body
     )
     return path
 
@@ -47,28 +55,77 @@ async def _sequential(k: int) -> float:
     return time.perf_counter() - began
 
 
+def _slowest_check_ms(details: dict[str, object]) -> float:
+    checks = details["checks"]
+    assert isinstance(checks, dict)
+    return max(
+        float(entries[0]["observedValue"])
+        for key, entries in checks.items()
+        if key.endswith(":responseTime")
+    )
+
+
 def concurrency(directory: Path, requests: int) -> str:
+    """Overhead as the issue defines it: ``/health``'s response time minus its slowest check's.
+
+    The public body carries no timings, so each ``/health`` is followed by ``/health/details``
+    while the evaluation is still cached (a 20 ms TTL): the same evaluation, whose numbers
+    prove it. The client then waits out the TTL so the next ``/health`` evaluates afresh.
+    ``/livez`` on the same server is the HTTP floor: what any endpoint costs this client.
+    """
+    ttl = 0.02
+    auth = {"Authorization": f"Bearer {TOKEN}"}
     rows = []
     for k in (1, 5, 20):
-        with serve(_config(directory, _sleepers(k), cache_ttl=0)) as url, httpx.Client() as http:
-            http.get(f"{url}/health")  # warm-up: connections, imports
-            times = []
+        config = _config(directory, _sleepers(k), cache_ttl=ttl)
+        with serve(config) as url, httpx.Client() as http:
+            for _ in range(3):  # warm-up: connections, imports
+                http.get(f"{url}/health")
+            floor = []
             for _ in range(requests):
                 began = time.perf_counter()
-                assert http.get(f"{url}/health").status_code == 200
-                times.append(time.perf_counter() - began)
+                http.get(f"{url}/livez")
+                floor.append(time.perf_counter() - began)
+            times, overheads, skipped = [], [], 0
+            number = http.get(f"{url}/health/details", headers=auth).json()["evaluation"]["number"]
+            for _ in range(requests):
+                time.sleep(ttl * 1.5)  # let the cache expire: this request must evaluate
+                began = time.perf_counter()
+                response = http.get(f"{url}/health")
+                elapsed = time.perf_counter() - began
+                assert response.status_code == 200
+                details = http.get(f"{url}/health/details", headers=auth).json()
+                previous, number = number, details["evaluation"]["number"]
+                if number != previous + 1:  # the details request evaluated again: no pair
+                    skipped += 1
+                    continue
+                times.append(elapsed)
+                overheads.append(elapsed - _slowest_check_ms(details) / 1000)
         sequential = asyncio.run(_sequential(k))
         rows.append(
             [
                 str(k),
+                str(len(times)),
                 f"{median(times) * 1000:.1f}",
                 f"{percentile(times, 0.99) * 1000:.1f}",
-                f"{(median(times) - CHECK) * 1000:.1f}",
+                f"{median(overheads) * 1000:.2f}",
+                f"{percentile(overheads, 0.99) * 1000:.2f}",
+                f"{median(floor) * 1000:.2f}",
                 f"{sequential * 1000:.0f}",
             ]
         )
-    return "Concurrency: K checks of 100 ms each, cache off\n" + table(
-        ["K", "median ms", "p99 ms", "overhead ms (median - 100)", "sequential ms"], rows
+    return "Concurrency: /health with K checks of 100 ms each\n" + table(
+        [
+            "K",
+            "pairs",
+            "median ms",
+            "p99 ms",
+            "overhead median ms",
+            "overhead p99 ms",
+            "HTTP floor (/livez) ms",
+            "sequential ms",
+        ],
+        rows,
     )
 
 

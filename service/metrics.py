@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -50,6 +50,11 @@ _REASON = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _STATES = ("unknown", *(s.value for s in Status))
 UNMATCHED_ROUTE = "unmatched"
 """The ``route`` label of a request no route matched (the raw path is never a label)."""
+
+
+class _CheckSeries(NamedTuple):
+    duration: Histogram
+    status: dict[Status, Gauge]
 
 
 class Metrics:
@@ -127,10 +132,14 @@ class Metrics:
                 "service_id": settings.service_id,
             }
         )
-        for name in self._checks:  # every series exists from the start
-            self.check_duration.labels(name)
-            for status in Status:
-                self.check_status.labels(name, status.value).set(0)
+        # Every series exists from the start; children are looked up once, not per evaluation.
+        self._series = {
+            name: _CheckSeries(
+                self.check_duration.labels(name),
+                {status: self.check_status.labels(name, status.value) for status in Status},
+            )
+            for name in self._checks
+        }
         for status in Status:
             self.evaluations.labels(status.value)
         self._service = service
@@ -148,13 +157,12 @@ class Metrics:
         self.evaluation_duration.observe(evaluation.duration)
         self.last_evaluation.set(evaluation.time)
         for result in evaluation.results:
-            if result.name not in self._reasons:
+            series = self._series.get(result.name)
+            if series is None:
                 continue  # only configured names are label values
-            self.check_duration.labels(result.name).observe(result.duration)
-            for status in Status:
-                self.check_status.labels(result.name, status.value).set(
-                    1 if status is result.status else 0
-                )
+            series.duration.observe(result.duration)
+            for status, gauge in series.status.items():
+                gauge.set(1 if status is result.status else 0)
             if result.status is Status.FAIL:
                 self.check_failures.labels(
                     result.name, self._reason(result.name, result.reason)
