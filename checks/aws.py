@@ -1,7 +1,8 @@
 """Shared plumbing for checks that call AWS: one session and client per check, created once.
 
 Clients get tight connect/read timeouts and a single attempt: the runner's deadline, not
-botocore's retry loop, decides how long a probe may take.
+botocore's retry loop, decides how long a probe may take. :class:`AwsCheck` is the base of
+every check that calls one AWS service; a team's own AWS check subclasses it too.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
-from checks.base import Endpoint
+from checks.base import Check, Endpoint
 from checks.exceptions import CheckFailed
 
 __all__ = [
     "ENDPOINT_ENV",
+    "AwsCheck",
     "AwsClient",
     "aws_errors",
     "endpoint_for",
@@ -165,6 +167,61 @@ class AwsClient:
 
     def endpoint(self) -> Endpoint:
         return endpoint_for(self.service, self.region, self.endpoint_url)
+
+
+class AwsCheck(Check):
+    """A check that calls one AWS service through a client opened in ``start()``.
+
+    Set ``aws_service`` (the botocore name), call ``super().__init__(region=...,
+    endpoint_url=...)`` from ``__init__``, and use ``self.client`` in ``run()`` inside
+    :func:`aws_errors`. The client's connect and read timeouts are the check's ``timeout``
+    (as configured); override :meth:`client_timeout` when a call may legitimately wait longer.
+
+    Example::
+
+        class Orders(AwsCheck):
+            name = "orders"
+            aws_service = "dynamodb"
+
+            def __init__(self, *, table: str, region: str | None = None) -> None:
+                super().__init__(region=region)
+                self.table = table
+
+            async def run(self) -> Observations:
+                with aws_errors():
+                    await self.client.describe_table(TableName=self.table)
+                return None
+    """
+
+    aws_service: ClassVar[str]
+    timeout = 0.8
+
+    def __init__(self, *, region: str | None = None, endpoint_url: str | None = None) -> None:
+        self._aws = AwsClient(
+            self.aws_service,
+            region=region,
+            endpoint_url=endpoint_url,
+            connect_timeout=self.timeout,
+            read_timeout=self.timeout,
+        )
+
+    @property
+    def client(self) -> Any:
+        """The aiobotocore client; ``None`` before ``start()``."""
+        return self._aws.client
+
+    def client_timeout(self) -> float:
+        """Seconds for the client's connect and read timeouts: the check's ``timeout``."""
+        return self.timeout
+
+    async def start(self) -> None:
+        await self._aws.open(timeout=self.client_timeout())
+
+    async def stop(self) -> None:
+        await self._aws.close()
+
+    def endpoints(self) -> list[Endpoint]:
+        return [self._aws.endpoint()]
 
 
 _CLIENT_ERROR_REASONS = {

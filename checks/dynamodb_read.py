@@ -25,8 +25,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from checks.aws import AwsClient, aws_errors
-from checks.base import Check, Endpoint, Observations
+from checks.aws import AwsCheck, aws_errors
+from checks.base import Observations
 from checks.exceptions import CheckFailed
 from checks.result import Observation
 
@@ -54,11 +54,11 @@ def _from_attribute(attribute: dict[str, Any]) -> Any:
     return attribute
 
 
-class DynamoDBRead(Check):
+class DynamoDBRead(AwsCheck):
     """Reads a canary item with a consistent ``GetItem``."""
 
     name = "dynamodb"
-    timeout = 0.8
+    aws_service = "dynamodb"
 
     def __init__(
         self,
@@ -70,28 +70,16 @@ class DynamoDBRead(Check):
         region: str | None = None,
         endpoint_url: str | None = None,
     ) -> None:
+        super().__init__(region=region, endpoint_url=endpoint_url)
         self.table = table
         self.key = {name: _to_attribute(value) for name, value in key.items()}
         self.expect = expect or {}
         self.drain_attribute = drain_attribute
-        self._aws = AwsClient(
-            "dynamodb",
-            region=region,
-            endpoint_url=endpoint_url,
-            connect_timeout=self.timeout,
-            read_timeout=self.timeout,
-        )
-
-    async def start(self) -> None:
-        await self._aws.open(timeout=self.timeout)
-
-    async def stop(self) -> None:
-        await self._aws.close()
 
     async def run(self) -> Observations:
         started = time.perf_counter()
         with aws_errors():
-            response = await self._aws.client.get_item(
+            response = await self.client.get_item(
                 TableName=self.table, Key=self.key, ConsistentRead=True
             )
         latency_ms = (time.perf_counter() - started) * 1000
@@ -108,6 +96,3 @@ class DynamoDBRead(Check):
                     reason="mismatch",
                 )
         return {"latency": Observation(round(latency_ms, 2), "ms")}
-
-    def endpoints(self) -> list[Endpoint]:
-        return [self._aws.endpoint()]

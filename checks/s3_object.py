@@ -20,19 +20,19 @@ from __future__ import annotations
 
 import time
 
-from checks.aws import AwsClient, aws_errors
-from checks.base import Check, Endpoint, Observations
+from checks.aws import AwsCheck, aws_errors
+from checks.base import Observations
 from checks.exceptions import CheckFailed
 from checks.result import Observation
 
 __all__ = ["S3Object"]
 
 
-class S3Object(Check):
+class S3Object(AwsCheck):
     """Heads (or reads the start of) a canary object."""
 
     name = "s3"
-    timeout = 0.8
+    aws_service = "s3"
 
     def __init__(
         self,
@@ -46,26 +46,14 @@ class S3Object(Check):
     ) -> None:
         if read_bytes is not None and read_bytes < 1:
             raise ValueError("read_bytes must be at least 1")
+        super().__init__(region=region, endpoint_url=endpoint_url)
         self.bucket = bucket
         self.key = key
         self.read_bytes = read_bytes
         self.min_size = min_size
-        self._aws = AwsClient(
-            "s3",
-            region=region,
-            endpoint_url=endpoint_url,
-            connect_timeout=self.timeout,
-            read_timeout=self.timeout,
-        )
-
-    async def start(self) -> None:
-        await self._aws.open(timeout=self.timeout)
-
-    async def stop(self) -> None:
-        await self._aws.close()
 
     async def run(self) -> Observations:
-        client = self._aws.client
+        client = self.client
         started = time.perf_counter()
         with aws_errors():
             if self.read_bytes is None:
@@ -86,6 +74,3 @@ class S3Object(Check):
                 reason="too_small",
             )
         return {"latency": Observation(latency_ms, "ms"), "size": Observation(size, "bytes")}
-
-    def endpoints(self) -> list[Endpoint]:
-        return [self._aws.endpoint()]

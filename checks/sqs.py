@@ -26,8 +26,8 @@ import datetime
 import time
 import uuid
 
-from checks.aws import AwsClient, aws_errors
-from checks.base import Check, Endpoint, Observations
+from checks.aws import AwsCheck, AwsClient, aws_errors
+from checks.base import Endpoint, Observations
 from checks.exceptions import CheckWarning
 from checks.result import Observation
 
@@ -37,11 +37,11 @@ _PROBE_PREFIX = "deep-health-probe:"
 _AGE_WINDOW = datetime.timedelta(minutes=5)
 
 
-class SQSQueue(Check):
+class SQSQueue(AwsCheck):
     """Reads a queue's attributes; optionally warns on a backlog and makes a round trip."""
 
     name = "sqs"
-    timeout = 0.8
+    aws_service = "sqs"
 
     def __init__(
         self,
@@ -53,17 +53,11 @@ class SQSQueue(Check):
         region: str | None = None,
         endpoint_url: str | None = None,
     ) -> None:
+        super().__init__(region=region, endpoint_url=endpoint_url)
         self.queue_url = queue_url
         self.max_visible = max_visible
         self.max_oldest_age = max_oldest_age
         self.round_trip_queue_url = round_trip_queue_url
-        self._aws = AwsClient(
-            "sqs",
-            region=region,
-            endpoint_url=endpoint_url,
-            connect_timeout=self.timeout,
-            read_timeout=self.timeout,
-        )
         self._cloudwatch: AwsClient | None = None
         if max_oldest_age is not None:
             self._cloudwatch = AwsClient(
@@ -74,22 +68,24 @@ class SQSQueue(Check):
                 read_timeout=self.timeout,
             )
 
-    async def start(self) -> None:
+    def client_timeout(self) -> float:
         # A receive waits up to 1 s for the probe: the read timeout must outlast that wait, and
         # the runner's timeout (the check's), not botocore's, ends a probe that never returns.
-        wait = 1.0 if self.round_trip_queue_url else 0.0
-        await self._aws.open(timeout=self.timeout + wait)
+        return self.timeout + (1.0 if self.round_trip_queue_url else 0.0)
+
+    async def start(self) -> None:
+        await super().start()
         if self._cloudwatch is not None:
             await self._cloudwatch.open(timeout=self.timeout)
 
     async def stop(self) -> None:
-        await self._aws.close()
+        await super().stop()
         if self._cloudwatch is not None:
             await self._cloudwatch.close()
 
     async def run(self) -> Observations:
         with aws_errors():
-            response = await self._aws.client.get_queue_attributes(
+            response = await self.client.get_queue_attributes(
                 QueueUrl=self.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
             )
             visible = int(response.get("Attributes", {}).get("ApproximateNumberOfMessages", 0))
@@ -109,7 +105,7 @@ class SQSQueue(Check):
 
     async def _round_trip(self) -> float:
         """Send, receive and delete a probe; milliseconds. Leftovers of older probes go too."""
-        client, url = self._aws.client, self.round_trip_queue_url
+        client, url = self.client, self.round_trip_queue_url
         body = f"{_PROBE_PREFIX}{uuid.uuid4()}"
         started = time.perf_counter()
         await client.send_message(QueueUrl=url, MessageBody=body)
@@ -144,7 +140,7 @@ class SQSQueue(Check):
         return float(points[-1]["Maximum"]) if points else None
 
     def endpoints(self) -> list[Endpoint]:
-        found = [self._aws.endpoint()]
+        found = super().endpoints()
         if self._cloudwatch is not None:
             found.append(self._cloudwatch.endpoint())
         return found
