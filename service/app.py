@@ -15,13 +15,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from service.body import MEDIA_TYPE, detailed_body, public_body, status_code
 from service.health import HealthService
+from service.openapi import (
+    DETAILS_BEARER,
+    DETAILS_RESPONSES,
+    HEALTH_RESPONSES,
+    LIVEZ_RESPONSES,
+    METRICS_RESPONSES,
+)
 
 if TYPE_CHECKING:
     from service.metrics import Metrics
@@ -49,7 +56,9 @@ def health_router(
     """
     router = APIRouter(prefix=prefix)
 
-    @router.api_route("/health", methods=["GET", "HEAD"], response_class=Response)
+    @router.api_route(
+        "/health", methods=["GET", "HEAD"], response_class=Response, responses=HEALTH_RESPONSES
+    )
     async def health() -> Response:
         """200 when this region can serve (pass or warn), 503 when it should fail over."""
         report = await service.report()
@@ -60,7 +69,12 @@ def health_router(
     token = service.settings.details_token
     if token:
 
-        @router.get("/health/details", response_class=Response)
+        @router.get(
+            "/health/details",
+            response_class=Response,
+            responses=DETAILS_RESPONSES,
+            dependencies=[Security(DETAILS_BEARER)],
+        )
         async def health_details(request: Request) -> Response:
             """Everything the public body hides; needs ``Authorization: Bearer <token>``."""
             if not _authorized(request, token):
@@ -77,7 +91,7 @@ def health_router(
                 media_type=MEDIA_TYPE,
             )
 
-    @router.get("/livez", response_class=Response)
+    @router.get("/livez", response_class=Response, responses=LIVEZ_RESPONSES)
     async def livez() -> Response:
         """The process answers; touches no dependency."""
         return Response(b'{"status":"pass"}', 200, headers=_NO_STORE, media_type=MEDIA_TYPE)
@@ -85,7 +99,7 @@ def health_router(
     if metrics is not None and service.settings.metrics_port is None:
         exposition = metrics
 
-        @router.get("/metrics", response_class=Response)
+        @router.get("/metrics", response_class=Response, responses=METRICS_RESPONSES)
         async def prometheus_metrics() -> Response:
             """Prometheus text exposition; touches no dependency."""
             from service.metrics import CONTENT_TYPE
