@@ -4,7 +4,9 @@ The loop runs as a task on the serving event loop (the checks themselves still r
 runner's own loop). Nothing a refresh raises stops it. The watchdog is the reader's side:
 :meth:`Background.age` says how old the latest result is, and the health service fails a
 result older than ``max_age`` with reason ``stale``, so a loop that died or hangs can never
-keep reporting healthy.
+keep reporting healthy. Readers judge on every request; a second task, independent of the
+loop, also calls ``watch`` every few seconds, so metrics and logs learn of a stale result even
+when nothing reads ``/health`` (a Prometheus server on a port of its own never does).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ __all__ = ["Background"]
 
 logger = logging.getLogger("deep_health.background")
 
+_MIN_WATCH_PERIOD = 0.5
+_MAX_WATCH_PERIOD = 5.0
+
 
 class Background:
     """Runs ``refresh`` now and then every ``interval`` seconds, and remembers its last result.
@@ -32,6 +37,8 @@ class Background:
         max_age: seconds after which the latest result is stale (read by the health service).
         clock: monotonic clock, for the result's age.
         sleep: how the loop waits ``interval`` (tests inject one to drive the loop by hand).
+        watch: called every :attr:`watch_period` seconds (real time) while the loop runs; the
+            health service's staleness judgement.
     """
 
     def __init__(
@@ -42,9 +49,14 @@ class Background:
         max_age: float,
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        watch: Callable[[], object] | None = None,
     ) -> None:
         self.interval = interval
         self.max_age = max_age
+        # Often enough to declare a stale result within a quarter of max_age of its going stale.
+        self.watch_period = min(max(max_age / 4, _MIN_WATCH_PERIOD), _MAX_WATCH_PERIOD)
+        self._watch = watch
+        self._watchdog: asyncio.Task[None] | None = None
         self.refreshes = 0
         self._refresh = refresh
         self._clock = clock
@@ -82,8 +94,11 @@ class Background:
         if self._task is not None:
             return
         self._first = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="deep-health-loop")
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self._run(), name="deep-health-loop")
         self._task.add_done_callback(self._ended)
+        if self._watch is not None:
+            self._watchdog = loop.create_task(self._guard(self._watch), name="deep-health-watch")
 
     async def first(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for the first report (returns early if there is one)."""
@@ -93,13 +108,14 @@ class Background:
             await asyncio.wait_for(self._first.wait(), timeout)
 
     async def stop(self) -> None:
-        """Cancel the loop and wait for it to end. Idempotent."""
-        task, self._task = self._task, None
-        if task is None or task.done():
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        """Cancel the loop and the watchdog and wait for them to end. Idempotent."""
+        tasks = [t for t in (self._task, self._watchdog) if t is not None and not t.done()]
+        self._task = self._watchdog = None
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _run(self) -> None:
         while True:
@@ -113,6 +129,14 @@ class Background:
                 if self._first is not None:
                     self._first.set()
             await self._sleep(self.interval)
+
+    async def _guard(self, watch: Callable[[], object]) -> None:
+        while True:
+            await asyncio.sleep(self.watch_period)
+            try:
+                watch()
+            except Exception:
+                logger.exception("the watchdog failed")
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         if task.cancelled():

@@ -129,6 +129,7 @@ class HealthService:
                 max_age=self.settings.effective_max_age,
                 clock=clock,
                 sleep=sleep,
+                watch=self.current,
             )
             if background
             else None

@@ -16,6 +16,7 @@ from checks import ConfigError
 from service.app import create_app
 from service.config import parse_config
 from service.health import HealthService
+from service.metrics import Metrics
 from service.runner import Evaluation
 from support.observed import OUTCOMES, RUNS, Clock, Ticker
 from support.process import serve
@@ -114,6 +115,22 @@ async def test_stuck_loop_turns_stale_within_max_age(harness: MakeHarness) -> No
     assert RUNS[h.key] == 1  # the watchdog itself calls no dependency
     await h.ticker.tick()  # the loop recovers: fresh again
     assert (await h.http.get("/health")).status_code == 200
+
+
+async def test_the_watchdog_declares_a_stale_result_when_nobody_asks(
+    harness: MakeHarness,
+) -> None:
+    """Metrics on a port of their own never read /health: the watchdog still turns them."""
+    h = await harness(interval=1.0, max_age=4.0)
+    metrics = Metrics(h.service)
+    published = asyncio.Event()
+    h.service.add_listener(lambda report, _: published.set() if report.stale else None)
+    await h.ticker.tick()  # an evaluation the metrics see
+    assert metrics.registry.get_sample_value("deep_health_region_healthy") == 1
+    h.clock.advance(4.5)  # the ticker ticks no more: the loop is stuck; no request is made
+    await asyncio.wait_for(published.wait(), timeout=10)
+    assert metrics.registry.get_sample_value("deep_health_region_healthy") == 0
+    assert RUNS[h.key] == 2
 
 
 class LoopDied(BaseException):
