@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ["bench.engine", "bench.failover"]
+SUITES = ["bench.engine", "bench.failover", "bench.throughput", "bench.memory"]
 
 if __name__ == "__main__":
     for name in SUITES:
