@@ -1,7 +1,7 @@
 """The throughput baseline: one FastAPI route returning a constant small JSON.
 
-Served exactly as ``deep-health serve`` serves its app (``service.cli._serve``): ``uvicorn.run``
-with ``access_log=False``, log level ``warning``, on 127.0.0.1. Run
+Served exactly as ``deep-health serve`` serves its app: ``uvicorn.run`` with
+``service.cli.UVICORN_SETTINGS``, log level ``warning``, on 127.0.0.1. Run
 ``python -m bench.bare_app --port P``; it stops on SIGTERM like uvicorn does.
 """
 
@@ -12,6 +12,8 @@ import argparse
 import uvicorn
 from fastapi import FastAPI
 from starlette.responses import Response
+
+from service.cli import UVICORN_SETTINGS
 
 app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -25,7 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(app, **UVICORN_SETTINGS, host="127.0.0.1", port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":
