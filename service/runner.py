@@ -34,7 +34,7 @@ logger = logging.getLogger("deep_health.runner")
 # crossing takes well under a millisecond; the slack covers a busy machine's scheduling, while
 # keeping a blocked loop's answer within deadline + 50 ms. Missing it costs little: checks that
 # finished keep their results, only the unfinished ones are reported as timeouts by the caller.
-_HANDOFF_GRACE = 0.03
+_HANDOFF_GRACE = 0.02
 _START_TIMEOUT = 30.0
 # Loops that could not be closed (see Runner.close): referenced so their tasks are never
 # garbage-collected while pending.
@@ -68,6 +68,7 @@ class _Pending:
     started: float
     time: float
     results: dict[str, CheckResult] = field(default_factory=dict)
+    begun: bool = False  # the checks' loop picked it up
 
 
 def _observations(value: Any) -> Mapping[str, Observation]:
@@ -89,8 +90,9 @@ class Runner:
     Args:
         checks: the configured checks (names unique).
         deadline: seconds for one evaluation; each check's ``timeout`` may only tighten it.
-        cache_ttl: seconds a finished evaluation answers later calls; 0 disables caching and
-            sharing (every call evaluates).
+        cache_ttl: seconds a finished evaluation answers later calls; 0 disables caching:
+            every call gets an evaluation begun after it called (concurrent calls share one
+            the checks' loop has not begun yet, so a blocked loop never piles them up).
         max_threads: worker threads for checks whose ``run`` is a plain ``def``.
         clock: monotonic clock (for tests).
     """
@@ -240,12 +242,14 @@ class Runner:
     def _submit(self, deadline: float) -> tuple[concurrent.futures.Future[Evaluation], _Pending]:
         assert self._loop is not None
         with self._lock:
-            if self.cache_ttl > 0 and self._inflight is not None:
-                return self._inflight
+            inflight = self._inflight
+            # Without a cache each call evaluates, except that one the checks' loop has not
+            # begun yet is shared: a blocked loop then queues one evaluation, not one per call.
+            if inflight is not None and (self.cache_ttl > 0 or not inflight[1].begun):
+                return inflight
             pending = _Pending(deadline=deadline, started=self._clock(), time=time.time())
             future = asyncio.run_coroutine_threadsafe(self._evaluate(pending), self._loop)
-            if self.cache_ttl > 0:
-                self._inflight = (future, pending)
+            self._inflight = (future, pending)
         # Outside the lock: a future that already finished runs the callback right here.
         future.add_done_callback(self._finished)
         return future, pending
@@ -278,6 +282,7 @@ class Runner:
     # -- the checks' loop ----------------------------------------------------------------------
 
     async def _evaluate(self, pending: _Pending) -> Evaluation:
+        pending.begun = True
         self.evaluations += 1
         number = self.evaluations
         # Every check's runs start before any supervisor does, so the last check starts within

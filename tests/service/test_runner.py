@@ -140,8 +140,8 @@ async def test_ttl_zero_evaluates_every_call(started: list[Runner]) -> None:
     runner = make_runner([m.Counting()], cache_ttl=0.0)
     runner.start()
     started.append(runner)
-    await asyncio.gather(*(runner.evaluate() for _ in range(10)))
-    assert runner.evaluations == 10
+    numbers = [(await runner.evaluate()).number for _ in range(10)]
+    assert numbers == list(range(1, 11))
     assert m.Counting.runs == 10
 
 
@@ -182,3 +182,25 @@ async def test_start_failure_is_a_failed_check_not_a_crash(started: list[Runner]
     results, _ = await evaluate(started, BrokenStart(), m.Passing())
     assert results["broken-start"].reason == "start_failed"
     assert results["passing"].status is Status.PASS
+
+
+async def test_a_blocked_loop_queues_one_evaluation_even_without_a_cache(
+    started: list[Runner],
+) -> None:
+    gate = threading.Event()
+
+    class BlocksLoopUntilReleased(Check):
+        name = "blocks-until-released"
+
+        async def run(self) -> None:
+            gate.wait(timeout=10)  # blocks the checks' loop: the misbehaviour under test
+
+    runner = make_runner([BlocksLoopUntilReleased()])  # cache_ttl 0: every call evaluates
+    runner.start()
+    started.append(runner)
+    answers = await asyncio.gather(*(runner.evaluate() for _ in range(20)))
+    assert {a.results[0].reason for a in answers} == {"timeout"}
+    gate.set()
+    await runner.evaluate()  # runs after whatever the blocked loop had queued
+    # The first evaluation, at most one queued behind it while blocked, and this one.
+    assert runner.evaluations <= 3
