@@ -54,7 +54,10 @@ def _config(directory: Path, mode: str) -> Path:
     path = directory / f"memory-{mode}.toml"
     path.write_text(
         f'[service]\nmode = "{mode}"\ncache_ttl = 0\ninterval = 0.05\n'
-        f'details_token = "{TOKEN}"\n' + CHECKS
+        f'details_token = "{TOKEN}"\n'
+        # Without the failover window the verdict follows each evaluation, so both the
+        # healthy and the failing body are rendered (the window would latch on 503).
+        "[failover]\nenabled = false\n" + CHECKS
     )
     return path
 
