@@ -26,7 +26,7 @@ EXIT_CONFIG = 2
 
 UVICORN_SETTINGS: dict[str, Any] = {
     # h11 even where httptools is installed (uvicorn[standard]): h11 caps a request's head
-    # (16 KiB) and answers a header flood with 431, where httptools was seen to leave the
+    # (16 KiB) and refuses a header flood at once, where httptools was seen to leave the
     # connection hanging.
     "http": "h11",
     "access_log": False,

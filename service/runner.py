@@ -305,6 +305,9 @@ class Runner:
         name = check.check_name
         if self._abandoned[name] or name in self._start_errors:
             return None
+        return self._spawn(check)
+
+    def _spawn(self, check: Check) -> list[asyncio.Task[_Outcome]]:
         return [asyncio.ensure_future(self._run_once(check)) for _ in range(max(1, check.samples))]
 
     async def _supervise(
@@ -328,8 +331,7 @@ class Runner:
                 )
                 return
             started = self._clock()
-            runs = self._launch(check)
-            assert runs is not None
+            runs = self._spawn(check)
         elapsed = started - pending.started
         timeout = max(0.0, min(check.timeout, pending.deadline - elapsed))
         done, late = await asyncio.wait(runs, timeout=timeout)

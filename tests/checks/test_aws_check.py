@@ -10,6 +10,7 @@ from checks import CheckResult, Status
 from service.config import parse_config
 from service.runner import Runner
 from support.emulator import Emulator, create_canary_table
+from support.team_checks import Orders
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +50,8 @@ async def test_its_aws_errors_get_the_standard_reasons(emulator: Emulator) -> No
 def test_it_takes_the_configured_timeout_and_declares_its_regional_endpoint() -> None:
     extra = 'region = "eu-west-2"\ntimeout = 0.4\n'
     (check,) = parse_config(orders("t", "http://127.0.0.1:9", extra)).checks
-    assert check.client_timeout() == 0.4  # type: ignore[attr-defined]
+    assert isinstance(check, Orders)
+    assert check.client_timeout() == 0.4
     (endpoint,) = check.endpoints()
     assert (endpoint.url, endpoint.region, endpoint.global_service) == (
         "http://127.0.0.1:9",
