@@ -2,7 +2,8 @@
 
 The build installs the project and its runtime dependencies as linux/arm64 wheels into
 ``build/lambda`` (the template's ``CodeUri``) and bundles the engine config as
-``build/lambda/config/health.toml``. ``sam deploy`` then zips and uploads that directory to each
+``build/lambda/config/health.toml``; :mod:`deploy.package` removes what the configured checks
+do not need. ``sam deploy`` then zips and uploads that directory to each
 region's SAM-managed bucket (``--resolve-s3``) and creates or updates the stack.
 """
 
@@ -85,9 +86,13 @@ def build_steps(pairs: PairsFile, *, python: str, project_root: Path) -> list[St
         "--python-version", "3.12", "--only-binary=:all:",
         str(wheel_dir / wheel_name(project_root)),
     )  # fmt: skip
+    lean: tuple[str, ...] = (python, "-m", "deploy.package", str(target))
+    if pairs.config is not None:
+        lean += ("--config", str(pairs.config))
     steps = [
         Step("build the deep-health wheel", wheel, shlex.join(wheel)),
         Step("install it with its dependencies for linux/arm64", install, shlex.join(install)),
+        Step("keep only what the configured checks need", lean, shlex.join(lean)),
     ]
     if pairs.config is not None:
         destination = target / CONFIG_IN_PACKAGE

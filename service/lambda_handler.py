@@ -25,6 +25,7 @@ from service.config import load_config
 from service.emf import EmfEmitter
 from service.health import HealthService
 from service.logs import LogListener, configure
+from service.snapstart import register as register_snapstart_hooks
 
 __all__ = ["handler", "init_seconds", "service"]
 
@@ -65,6 +66,7 @@ def _build() -> tuple[HealthService, Any]:
 
 service, _app = _build()
 service.start()
+register_snapstart_hooks(service)  # they run only under SnapStart: see service.snapstart
 _asgi = Mangum(
     _app,
     lifespan="off",
