@@ -30,6 +30,7 @@ from checks.result import Status
 from service.background import Background
 from service.config import Config, Mode, Settings
 from service.policy import PolicySettings, Verdict, decide
+from service.rules import window_samples
 from service.runner import Evaluation, Runner
 from service.switches import Switches
 from service.tracker import Tracker
@@ -243,13 +244,11 @@ class HealthService:
         reasons = instant.reasons + switches.reasons()
         if self._tracker is None:
             return Verdict(status, reasons)
-        samples = {
-            result.name: result.samples
-            for result in evaluation.results
-            if result.critical and result.scope == "regional" and result.samples
-        }
         tracked = self._tracker.observe(
-            status.value, samples, self._clock(), held=switches.held is not None
+            status.value,
+            window_samples(evaluation.results),
+            self._clock(),
+            held=switches.held is not None,
         )
         return Verdict(Status(tracked.status), reasons + tracked.reasons)
 

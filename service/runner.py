@@ -25,6 +25,7 @@ from typing import Any
 from checks.base import Check
 from checks.exceptions import CheckError, CheckWarning
 from checks.result import CheckResult, Observation, Status
+from service.rules import SampleOutcome, combine_samples
 
 __all__ = ["Evaluation", "Runner"]
 
@@ -376,33 +377,22 @@ class Runner:
     def _combine(
         self, check: Check, outcomes: list[_Outcome], duration: float, at: float
     ) -> CheckResult:
-        failed = [o for o in outcomes if o.status is Status.FAIL]
-        if len(failed) * 2 > len(outcomes):
-            chosen, status = failed[0], Status.FAIL
-        elif failed:
-            chosen, status = failed[0], Status.WARN
-        else:
-            chosen = next((o for o in outcomes if o.status is Status.WARN), outcomes[0])
-            status = chosen.status
-        reason, error = chosen.reason, chosen.error
-        if failed and status is Status.WARN:
-            reason = "partial"
-            error = f"{len(failed)}/{len(outcomes)} samples failed: {chosen.error}"
-        budget = check.latency_budget
-        if status is Status.PASS and budget is not None and duration > budget:
-            status, reason = Status.WARN, "slow"
-            error = f"took {duration:.3f}s, over its {budget:.3f}s budget"
+        verdict = combine_samples(
+            [SampleOutcome(o.status, o.reason, o.error) for o in outcomes],
+            duration=duration,
+            latency_budget=check.latency_budget,
+        )
         observations = next((o.observations for o in outcomes if o.observations), {})
         return CheckResult(
             name=check.check_name,
-            status=status,
+            status=verdict.status,
             duration=duration,
             critical=check.critical,
             scope=check.scope,
-            reason=reason,
-            error=error,
+            reason=verdict.reason,
+            error=verdict.error,
             observations=observations,
-            samples=tuple(o.status is not Status.FAIL for o in outcomes),
+            samples=verdict.samples,
             time=at,
         )
 
