@@ -16,7 +16,8 @@ from typing import Any
 from checks.exceptions import ConfigError
 from service.body import detailed_body
 from service.config import Config, load_config
-from service.health import HealthService, Report
+from service.health import HealthService
+from service.report import Report
 
 __all__ = ["EXIT_CONFIG", "EXIT_HEALTHY", "EXIT_UNHEALTHY", "main"]
 

@@ -37,7 +37,7 @@ import re
 import tomllib
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -165,16 +165,9 @@ class FailoverSettings(BaseModel):
     """Once failed over, stay unhealthy while this file exists; also ``DEEP_HEALTH_HOLD``."""
 
     def tracker_settings(self) -> TrackerSettings:
-        """The tracker's tuning from this table."""
-        return TrackerSettings(
-            window=self.window,
-            threshold=self.threshold,
-            min_samples=self.min_samples,
-            fail_after=self.fail_after,
-            recover_after=self.recover_after,
-            min_hold=self.min_hold,
-            quiet=self.quiet,
-        )
+        """The tracker's tuning from this table: every field the two share, by name."""
+        shared = [f.name for f in fields(TrackerSettings) if f.name in type(self).model_fields]
+        return TrackerSettings(**{name: getattr(self, name) for name in shared})
 
 
 class _CheckEntry(BaseModel):

@@ -35,7 +35,7 @@ logger = logging.getLogger("deep_health.runner")
 # crossing takes well under a millisecond; the slack covers a busy machine's scheduling, while
 # keeping a blocked loop's answer within deadline + 50 ms. Missing it costs little: checks that
 # finished keep their results, only the unfinished ones are reported as timeouts by the caller.
-_HANDOFF_GRACE = 0.02
+_CROSS_LOOP_GRACE = 0.02
 _START_TIMEOUT = 30.0
 # Loops that could not be closed (see Runner.close): referenced so their tasks are never
 # garbage-collected while pending.
@@ -94,6 +94,8 @@ class Runner:
         cache_ttl: seconds a finished evaluation answers later calls; 0 disables caching:
             every call gets an evaluation begun after it called (concurrent calls share one
             the checks' loop has not begun yet, so a blocked loop never piles them up).
+        single_flight: concurrent calls share the in-flight evaluation even without a cache
+            (always so when ``cache_ttl`` > 0).
         max_threads: worker threads for checks whose ``run`` is a plain ``def``.
         clock: monotonic clock (for tests).
     """
@@ -104,12 +106,14 @@ class Runner:
         *,
         deadline: float = 1.5,
         cache_ttl: float = 1.0,
+        single_flight: bool = False,
         max_threads: int = 8,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.checks = tuple(checks)
         self.deadline = deadline
         self.cache_ttl = cache_ttl
+        self.single_flight = single_flight or cache_ttl > 0
         self.evaluations = 0
         self._clock = clock
         self._executor = concurrent.futures.ThreadPoolExecutor(
@@ -233,7 +237,7 @@ class Runner:
             raise RuntimeError("Runner.start() was not called")
         future, pending = self._submit(self.deadline if deadline is None else deadline)
         waiter = asyncio.wrap_future(future)
-        remaining = pending.deadline - (self._clock() - pending.started) + _HANDOFF_GRACE
+        remaining = pending.deadline - (self._clock() - pending.started) + _CROSS_LOOP_GRACE
         # asyncio.wait, unlike wait_for, never cancels the shared evaluation.
         done, _ = await asyncio.wait({waiter}, timeout=max(remaining, 0.0))
         if done:
@@ -246,7 +250,7 @@ class Runner:
             inflight = self._inflight
             # Without a cache each call evaluates, except that one the checks' loop has not
             # begun yet is shared: a blocked loop then queues one evaluation, not one per call.
-            if inflight is not None and (self.cache_ttl > 0 or not inflight[1].begun):
+            if inflight is not None and (self.single_flight or not inflight[1].begun):
                 return inflight
             pending = _Pending(deadline=deadline, started=self._clock(), time=time.time())
             future = asyncio.run_coroutine_threadsafe(self._evaluate(pending), self._loop)
