@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-from checks.base import Check
+from checks.base import Check, CheckSpec
 from checks.exceptions import ConfigError
 from checks.registry import resolve
 from service.tracker import TrackerSettings
@@ -336,14 +336,11 @@ def _build_check(entry: Any, key: str) -> Check:
         validated = _options_model(cls)(**options)
     except ValidationError as exc:
         _raise_first(key, exc)
+    spec = CheckSpec.of(cls, **{f.name: getattr(common, f.name) for f in fields(CheckSpec)})
     try:
-        check = cls(**dict(validated))
+        check = cls.configure(spec, **dict(validated))
     except Exception as exc:
         raise ConfigError(key, f"{common.type}: {exc}") from None
-    for attr in ("name", "critical", "scope", "timeout", "latency_budget", "samples"):
-        value = getattr(common, attr)
-        if value is not None:
-            setattr(check, attr, value)
     if not re.match(_NAME_PATTERN, check.check_name):
         raise ConfigError(f"{key}.name", f"invalid check name {check.check_name!r}")
     return check
