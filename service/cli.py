@@ -44,29 +44,22 @@ def _load(path: str | None) -> Config:
 
 
 def _serve(config: Config, host: str, port: int, log_level: str) -> int:
-    """Serve with the container defaults: background mode, Prometheus metrics, JSON logs."""
+    """Serve with the ``serve`` defaults (:data:`service.entrypoints.ENTRY_POINTS`)."""
     import uvicorn
 
     from service.app import create_app
-    from service.logs import LogListener, configure
-    from service.metrics import Metrics
+    from service.compose import compose
+    from service.logs import configure
 
     settings = config.settings
     configure(log_level.upper())
-    service = HealthService(config, mode=settings.mode or "background")
-    LogListener().attach(service)
-    metrics = Metrics(service) if settings.metrics is not False else None
+    composed = compose(config, "serve")
+    metrics = composed.metrics
     if metrics is not None and settings.metrics_port is not None:
         from prometheus_client import start_http_server
 
         start_http_server(settings.metrics_port, settings.metrics_host, registry=metrics.registry)
-    if settings.emf:
-        from service.emf import EmfEmitter
-
-        service.add_listener(
-            EmfEmitter(namespace=settings.emf_namespace, service=settings.service_id)
-        )
-    app = create_app(service, metrics=metrics)
+    app = create_app(composed.service, metrics=metrics)
     uvicorn.run(app, **UVICORN_SETTINGS, host=host, port=port, log_level=log_level)
     return EXIT_HEALTHY
 
@@ -89,6 +82,7 @@ def _table(report: Report) -> str:
 
 
 async def _check_once(config: Config) -> Report:
+    # One evaluation printed to the terminal: no listeners (no EMF lines in the output).
     service = HealthService(config)
     await service.astart()
     try:

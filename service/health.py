@@ -28,6 +28,7 @@ from contextlib import asynccontextmanager
 from checks.result import Status
 from service.background import Background
 from service.config import Config, Mode
+from service.entrypoints import ENTRY_POINTS
 from service.policy import PolicySettings, Verdict, decide
 from service.report import Listener, Report, Transition
 from service.rules import window_samples
@@ -61,7 +62,8 @@ class HealthService:
 
     Args:
         config: a validated configuration.
-        mode: the evaluation mode; ``None``: ``config.settings.mode``, else ``on-request``.
+        mode: the evaluation mode; ``None``: ``config.settings.mode``, else the embedded
+            default (:data:`service.entrypoints.ENTRY_POINTS`).
         clock: monotonic clock for the watchdog (tests inject one).
         sleep: how the background loop waits ``interval`` (tests inject one).
     """
@@ -76,7 +78,7 @@ class HealthService:
     ) -> None:
         self.config = config
         self.settings = config.settings
-        self.mode: Mode = mode or self.settings.mode or "on-request"
+        self.mode: Mode = mode or self.settings.mode or ENTRY_POINTS["embedded"].mode
         background = self.mode == "background"
         self.runner = Runner(
             config.checks,
