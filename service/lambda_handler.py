@@ -25,6 +25,7 @@ from service.compose import compose
 from service.config import load_config
 from service.health import HealthService
 from service.logs import configure
+from service.renderers import text_media_types
 
 __all__ = ["handler", "init_seconds", "service"]
 
@@ -53,7 +54,7 @@ service.start()
 _asgi = Mangum(
     _app,
     lifespan="off",
-    text_mime_types=["application/health+json", "application/json"],
+    text_mime_types=text_media_types(),
 )
 init_seconds = _process_age()
 service.charge_deadline(init_seconds)
