@@ -11,9 +11,13 @@ Which module is which room:
 - the engine: :mod:`~service.health` (``HealthService``: runner → policy → tracker → report),
   :mod:`~service.report` (``Report``, ``Transition``, ``Listener``: what it hands out);
 - configuration: :mod:`~service.config` (TOML → settings and checks, exit 2 on bad keys);
+- composition: :mod:`~service.entrypoints` (per-entry-point defaults, one table),
+  :mod:`~service.compose` (builds the service and attaches its listeners, one way);
 - adapters: :mod:`~service.app` (FastAPI routes), :mod:`~service.lambda_handler` (Lambda),
   :mod:`~service.cli` (``deep-health``), :mod:`~service.local` (a local run);
-- output: :mod:`~service.body` (health+json), :mod:`~service.openapi`;
+- output: :mod:`~service.renderers` (every format, one list), :mod:`~service.body` and
+  :mod:`~service.body_schema` (health+json), :mod:`~service.table` (terminal),
+  :mod:`~service.openapi`;
 - listeners: :mod:`~service.metrics` (Prometheus), :mod:`~service.emf` (CloudWatch EMF),
   :mod:`~service.logs` (JSON logs);
 - :mod:`~service.deps` (dependency map), :mod:`~service.simulation` (the Route 53 simulator),
