@@ -40,22 +40,28 @@ class Endpoint:
 class CheckSpec:
     """The fields every check has, as configured: what the runner and the policy read.
 
-    Defaults are :class:`Check`'s class attributes; a subclass's class attributes override
-    them, and a config entry overrides those (see :meth:`CheckSpec.of`).
+    Built by :meth:`CheckSpec.of`: :class:`Check`'s class attributes, a subclass's, then the
+    config entry's.
     """
 
     name: str
-    critical: bool = True
-    scope: Scope = "regional"
-    timeout: float = 1.0
-    latency_budget: float | None = None
-    samples: int = 1
+    critical: bool
+    scope: Scope
+    timeout: float
+    latency_budget: float | None
+    samples: int
 
     @classmethod
-    def of(cls, check_class: type[Check], **overrides: Any) -> CheckSpec:
-        """The spec of ``check_class``: its class attributes, then ``overrides`` (None: unset)."""
-        values = {f.name: getattr(check_class, f.name) for f in fields(cls)}
-        values["name"] = check_class.name or check_class.__name__
+    def of(cls, check: type[Check] | Check, **overrides: Any) -> CheckSpec:
+        """The spec of a check class or instance, then ``overrides`` (None: unset).
+
+        The defaults are the class attributes of :class:`Check` (documented there).
+        """
+        values = {f.name: getattr(check, f.name) for f in fields(cls)}
+        if isinstance(check, Check):
+            values["name"] = check.check_name
+        else:
+            values["name"] = check.name or check.__name__
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -123,14 +129,7 @@ class Check(abc.ABC):
     @property
     def spec(self) -> CheckSpec:
         """This check's common fields, frozen."""
-        return CheckSpec(
-            name=self.check_name,
-            critical=self.critical,
-            scope=self.scope,
-            timeout=self.timeout,
-            latency_budget=self.latency_budget,
-            samples=self.samples,
-        )
+        return CheckSpec.of(self)
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Create clients and other long-lived resources. Called once, before any run."""

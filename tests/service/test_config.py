@@ -140,4 +140,11 @@ def test_init_sees_the_configured_common_fields(monkeypatch: pytest.MonkeyPatch)
     (check,) = config.checks
     assert isinstance(check, _ReadsTimeoutInInit)
     assert check.seen_timeout == 0.25
-    assert check.spec == CheckSpec(name="reads-timeout", timeout=0.25, samples=3)
+    assert check.spec == CheckSpec(
+        name="reads-timeout",
+        critical=True,
+        scope="regional",
+        timeout=0.25,
+        latency_budget=None,
+        samples=3,
+    )
