@@ -2,8 +2,8 @@
 
 The standalone app does not serve the document (``openapi_url=None``): ``app.openapi()`` builds
 it for embedders, whose own docs then show the health routes, and for the schema tests, which
-hold every answer to it. The bodies are strict (no undeclared field), so the public body cannot
-grow a field unnoticed, and a healthy body must carry the marker while a failing one must not.
+hold every answer to it. Each served format (:data:`service.renderers.SERVED`) documents its
+own media type and schema; the health+json schema (:mod:`service.body_schema`) is strict.
 """
 
 from __future__ import annotations
@@ -13,12 +13,6 @@ from fastapi.security import HTTPBearer
 from service.body import MEDIA_TYPE
 from service.renderers import SERVED
 
-
-def _content(*, healthy: bool, detailed: bool) -> dict[str, object]:
-    """Every served format's media type and schema (see :mod:`service.renderers`)."""
-    return {r.media_type: {"schema": r.schema(healthy=healthy, detailed=detailed)} for r in SERVED}
-
-
 __all__ = [
     "DETAILS_BEARER",
     "DETAILS_RESPONSES",
@@ -26,6 +20,12 @@ __all__ = [
     "LIVEZ_RESPONSES",
     "METRICS_RESPONSES",
 ]
+
+
+def _content(*, healthy: bool, detailed: bool) -> dict[str, object]:
+    """Every served format's media type and schema (see :mod:`service.renderers`)."""
+    return {r.media_type: {"schema": r.schema(healthy=healthy, detailed=detailed)} for r in SERVED}
+
 
 _NO_STORE_HEADER = {
     "Cache-Control": {"required": True, "schema": {"type": "string", "const": "no-store"}}
