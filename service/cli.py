@@ -143,6 +143,9 @@ def _parser() -> argparse.ArgumentParser:
 
     add_deps_parser(commands)
     add_simulate_parser(commands)
+    from deploy.verify import add_verify_parser
+
+    add_verify_parser(commands)
     return parser
 
 
@@ -165,6 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from service.simulation.cli import run_simulate
 
             return run_simulate(args)
+        if args.command == "verify":
+            from deploy.verify import run_verify
+
+            return run_verify(args)
     except KeyboardInterrupt:
         return EXIT_HEALTHY
     except SystemExit as exc:

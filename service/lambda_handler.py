@@ -25,6 +25,7 @@ from service.config import load_config
 from service.emf import EmfEmitter
 from service.health import HealthService
 from service.logs import LogListener, configure
+from service.secrets import secret_environment
 
 __all__ = ["handler", "init_seconds", "service"]
 
@@ -42,7 +43,8 @@ def _process_age() -> float:
 
 
 def _build() -> tuple[HealthService, Any]:
-    config = load_config()
+    # The details token is read from SSM here, once (see service/secrets.py).
+    config = load_config(environ=secret_environment())
     settings = config.settings
     configure(logging.INFO)
     if settings.mode == "background":
