@@ -472,3 +472,16 @@ def test_a_pair_s_own_config_is_bundled_instead_of_the_generated_one(tmp_path: P
     result = run("--pairs", str(path), "--dry-run", "--release-id", "r")
     assert result.returncode == 0, result.stderr
     assert f"cp {tmp_path / 'health.toml'} build/lambda/config/health.toml" in result.stdout
+
+
+def test_the_shipped_engine_config_fits_the_example_api_pair(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        'details_token_ssm = "/deep-health/api/details-token"',
+        'details_token_ssm = "/deep-health/api/details-token"\n'
+        f'config = "{ROOT / "deploy" / "health.lambda.toml"}"',
+    )
+    path = tmp_path / "pairs.toml"
+    path.write_text(text, encoding="utf-8")
+    result = run("--pairs", str(path), "--dry-run", "--release-id", "r", "--pair", "api")
+    assert result.returncode == 0, result.stderr
+    assert "cp deploy/health.lambda.toml build/lambda/config/health.toml" in result.stdout
