@@ -143,9 +143,12 @@ def _parser() -> argparse.ArgumentParser:
 
     add_deps_parser(commands)
     add_simulate_parser(commands)
-    from deploy.verify import add_verify_parser
-
-    add_verify_parser(commands)
+    try:
+        from deploy.verify import add_verify_parser
+    except ImportError:  # the container image ships without the deploy tooling
+        pass
+    else:
+        add_verify_parser(commands)
     return parser
 
 
