@@ -58,6 +58,9 @@ cache_ttl = 1.0
 marker = "${{DEEP_HEALTH_MARKER:-DEEP-HEALTH-OK}}"
 details_token = "${{DEEP_HEALTH_DETAILS_TOKEN:-}}"
 release_id = "${{DEEP_HEALTH_RELEASE_ID:-dev}}"
+# What the in-region alarms watch (template parameters MetricsNamespace, MetricsServiceId).
+emf_namespace = "{namespace}"
+service_id = "{service_id}"
 """
 
 
@@ -78,7 +81,13 @@ def generated_config(pair: Pair) -> str:
         TOML text.
     """
     values = pair.values(pair.primary)
-    blocks = [_HEADER.format(pair=pair.name)]
+    blocks = [
+        _HEADER.format(
+            pair=pair.name,
+            namespace=values["MetricsNamespace"],
+            service_id=values["MetricsServiceId"],
+        )
+    ]
     if _given(values, "TableName"):
         blocks.append(
             '[[checks]]\ntype = "dynamodb_read"\nname = "table"\n'
@@ -99,7 +108,7 @@ def generated_config(pair: Pair) -> str:
         )
     # The peer check only where both regions know the other's URL (each checks the other).
     if _given(values, "PeerHealthUrl") and _given(pair.values(pair.secondary), "PeerHealthUrl"):
-        name = values.get("PeerCheckName", "peer")
+        name = values["PeerCheckName"]
         blocks.append(
             f'[[checks]]\ntype = "peer"\nname = "{name}"\nurl = "${{DEEP_HEALTH_PEER_URL}}"\n'
             'marker = "${DEEP_HEALTH_MARKER:-DEEP-HEALTH-OK}"\n'
@@ -211,6 +220,7 @@ def check_engine_config(
         ) from None
     for check in config.checks:
         _granted(check, environment, values, f"{key}.parameters", where)
+    _alarmed(config, values, f"{key}.parameters", where, source)
     for parameter in ("TableName", "QueueName", "ProbeQueueName", "BucketName"):
         if _given(values, parameter) and parameter not in used:
             raise PairsError(
@@ -265,6 +275,31 @@ def _region(region: str) -> Iterator[None]:
             del os.environ["AWS_REGION"]
         else:
             os.environ["AWS_REGION"] = before
+
+
+def _alarmed(config: Any, values: Mapping[str, str], key: str, where: str, source: str) -> None:
+    """The in-region alarms watch what this config publishes (else they watch nothing)."""
+    if values.get("InRegionAlarms") != "true":
+        return
+    settings = config.settings
+    for parameter, published in (
+        ("MetricsNamespace", settings.emf_namespace),
+        ("MetricsServiceId", settings.service_id),
+    ):
+        if values[parameter] != published:
+            raise PairsError(
+                f"{key}.{parameter}",
+                f"{where}: the in-region alarms watch {parameter}={values[parameter]!r}, but the"
+                f" engine config ({source}) publishes {published!r}: they would watch nothing",
+            )
+    if _given(values, "PeerHealthUrl"):
+        names = {check.check_name for check in config.checks}
+        if values["PeerCheckName"] not in names:
+            raise PairsError(
+                f"{key}.PeerCheckName",
+                f"{where}: the peer alarm watches check {values['PeerCheckName']!r}, which the"
+                f" engine config ({source}) does not have",
+            )
 
 
 def _references(node: Any) -> Iterator[str]:

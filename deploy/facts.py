@@ -85,6 +85,12 @@ TEMPLATE_DEFAULTS = {
     "FailureThreshold": "3",
     "CheckerRegions": "us-east-1,eu-west-1,ap-southeast-1",
     "OperatorControl": "none",
+    "MetricsNamespace": "DeepHealth",
+    "MetricsServiceId": "deep-health",
+    "PeerCheckName": "peer",
+    "InRegionAlarms": "true",
+    "ReservedConcurrency": "10",
+    "ProvisionedConcurrency": "0",
 }
 """template.yaml's defaults that ``verify`` compares live health checks with (a test keeps
 them equal to the template's, so ``verify`` needs no template or SAM translator at run time)."""

@@ -13,6 +13,7 @@ pair and the region. The rules, and why each one breaks failover:
 - an ``execute-api`` alias target in another region or with another zone id than API
   Gateway's for that region: the record points nowhere;
 - a standalone ``HealthPath`` other than ``/health``: both regions answer 404;
+- provisioned concurrency above the reserved concurrency: Lambda refuses the update;
 - an engine config check whose resource parameter is empty (see :mod:`deploy.engine`).
 
 Template rules (``template.yaml``'s ``Rules``) refuse the first and the fifth again at deploy
@@ -130,6 +131,13 @@ def _stack_rules(pair: Pair, stack: RegionStack, values: Mapping[str, str], key:
             "HealthPath",
             f"{path!r}: the standalone function serves {STANDALONE_HEALTH_PATH} only, so both"
             " regions would answer 404 (and Route 53 would fail open)",
+        )
+    reserved = int(values["ReservedConcurrency"])
+    provisioned = int(values["ProvisionedConcurrency"])
+    if standalone and reserved and provisioned > reserved:
+        refuse(
+            "ProvisionedConcurrency",
+            f"{provisioned} exceeds ReservedConcurrency {reserved}: Lambda refuses it",
         )
     for host_parameter in ("RegionalDomainName", "EmbeddedHealthHost"):
         if values.get(host_parameter) == pair.record_name:

@@ -278,6 +278,7 @@ def test_dry_run_gates_each_region_and_deploys_the_alarms_after_both() -> None:
 SHARED = {
     "TableName": '"accounts"',
     "CheckerRegions": '["us-east-1", "eu-west-1", "ap-southeast-1"]',
+    "PeerHealthUrl": '""',  # no peer check here (the example pair has one)
 }
 PRIMARY = {
     "RegionalDomainName": '"health-use1.example.com"',
@@ -361,6 +362,11 @@ def test_the_valid_pair_passes(tmp_path: Path) -> None:
             {"shared": {"HealthPath": '"/healthz"'}},
             "pairs[0].primary.parameters.HealthPath",
             ["serves /health only", "404"],
+        ),
+        (
+            {"secondary": {"ProvisionedConcurrency": "20"}},
+            "pairs[0].secondary.parameters.ProvisionedConcurrency",
+            ["exceeds ReservedConcurrency 10"],
         ),
     ],
 )
@@ -474,7 +480,9 @@ def test_a_pair_s_own_config_is_bundled_instead_of_the_generated_one(tmp_path: P
     assert f"cp {tmp_path / 'health.toml'} build/lambda/config/health.toml" in result.stdout
 
 
-def test_the_shipped_engine_config_fits_the_example_api_pair(tmp_path: Path) -> None:
+def test_the_shipped_engine_config_fits_the_example_api_pair_without_a_peer(
+    tmp_path: Path,
+) -> None:
     text = EXAMPLE.read_text(encoding="utf-8").replace(
         'details_token_ssm = "/deep-health/api/details-token"',
         'details_token_ssm = "/deep-health/api/details-token"\n'
@@ -482,6 +490,26 @@ def test_the_shipped_engine_config_fits_the_example_api_pair(tmp_path: Path) -> 
     )
     path = tmp_path / "pairs.toml"
     path.write_text(text, encoding="utf-8")
+    # The example makes the other region's URL known, so a peer alarm would watch a check
+    # this config does not have: refused.
+    refused = run("--pairs", str(path), "--dry-run", "--pair", "api")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: pairs[0].primary.parameters.PeerCheckName: ")
+    path.write_text(
+        text.replace('QueueName = "orders"', 'QueueName = "orders"\nPeerHealthUrl = ""'),
+        encoding="utf-8",
+    )
     result = run("--pairs", str(path), "--dry-run", "--release-id", "r", "--pair", "api")
     assert result.returncode == 0, result.stderr
     assert "cp deploy/health.lambda.toml build/lambda/config/health.toml" in result.stdout
+
+
+def test_the_in_region_alarms_must_watch_what_the_engine_publishes(tmp_path: Path) -> None:
+    config = own_config(tmp_path, TABLE_CHECK + '[service]\nservice_id = "accounts-api"\n')
+    path = pairs_file(tmp_path, pair=config)
+    result = run("--pairs", str(path), "--dry-run")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: pairs[0].primary.parameters.MetricsServiceId: ")
+    assert "'accounts-api'" in result.stderr
+    fixed = pairs_file(tmp_path, pair=config, shared={"MetricsServiceId": '"accounts-api"'})
+    assert run("--pairs", str(fixed), "--dry-run").returncode == 0
