@@ -16,7 +16,8 @@ The function is the shipped one: ``service.lambda_handler`` with ``deploy/health
 packages built the way ``python -m deploy`` builds them, for this machine's Python:
 
 - ``full``: the project with every runtime dependency (the build before ``deploy.package``);
-- ``lean``: after ``deploy.package`` (only what the configured checks import), bytecode kept;
+- ``lean``: after ``deploy.package --config`` with that config (only what its checks import),
+  bytecode kept;
 - ``lean, no .pyc``: the same without bytecode, which is what Lambda runs when the package was
   built by another Python than the runtime's (``/var/task`` is read-only: nothing is cached).
 
