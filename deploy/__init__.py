@@ -12,6 +12,7 @@ Modules, one job each:
   evaluate its conditions and rules.
 - :mod:`deploy.plan`: the exact steps (build, per pair: bundle, deploy and gate each region,
   the monitoring stack), each printable as a command that runs as pasted.
+- :mod:`deploy.package`: keep the Lambda package lean (what the checks never import goes).
 - :mod:`deploy.gate` and :mod:`deploy.rollout`: run the steps; a region that does not come up
   healthy stops the rollout before the next.
 - :mod:`deploy.rehearse`: create every stack in a local moto server and read Route 53 back.

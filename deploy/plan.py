@@ -1,7 +1,9 @@
 """The exact steps: build once, then pair by pair, region by region, each region gated.
 
 The build installs the project and its runtime dependencies as linux/arm64 wheels into
-``build/lambda`` (the template's ``CodeUri``). Then, for every pair: its engine config is
+``build/lambda`` (the template's ``CodeUri``), and :mod:`deploy.package` removes what no
+configuration needs there (the local server, the deploy tooling, bytecode of another Python).
+Then, for every pair: its engine config is
 written to ``build/lambda/config/health.toml``; the PRIMARY is deployed (``sam deploy`` zips
 and uploads ``build/lambda`` to the region's SAM-managed bucket and creates or updates the
 stack) and gated; then the SECONDARY, gated; then the pair's monitoring stack in us-east-1.
@@ -110,6 +112,9 @@ def build_steps(*, python: str, project_root: Path) -> list[Step]:
         "--python-version", "3.12", "--only-binary=:all:",
         str(wheel_dir / wheel_name(project_root)),
     )  # fmt: skip
+    # Without --config: only what no configuration needs goes (the build serves every pair;
+    # their configs, bundled per pair below, may differ).
+    lean = (python, "-m", "deploy.package", str(target))
     return [
         Step(
             "build the deep-health wheel",
@@ -117,6 +122,7 @@ def build_steps(*, python: str, project_root: Path) -> list[Step]:
             argv=wheel,
         ),
         Step("install it with its dependencies for linux/arm64", shlex.join(install), argv=install),
+        Step("remove what no configuration needs", shlex.join(lean), argv=lean),
     ]
 
 

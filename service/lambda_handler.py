@@ -27,6 +27,7 @@ from service.health import HealthService
 from service.logs import configure
 from service.renderers import text_media_types
 from service.secrets import secret_environment
+from service.snapstart import register as register_snapstart_hooks
 
 __all__ = ["handler", "init_seconds", "service"]
 
@@ -53,6 +54,7 @@ def _build() -> tuple[HealthService, Any]:
 
 service, _app = _build()
 service.start()
+register_snapstart_hooks(service)  # they run only under SnapStart: see service.snapstart
 _asgi = Mangum(
     _app,
     lifespan="off",

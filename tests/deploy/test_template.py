@@ -394,3 +394,18 @@ def test_the_deploy_script_knows_the_function_environment_the_template_sets(
     simulated = function_environment(parameters, "eu-west-1")
     simulated.pop("AWS_REGION")  # Lambda's own
     assert rendered_env == simulated
+
+
+def test_snapstart_is_off_by_default_and_applies_to_published_versions(sam: Template) -> None:
+    off = resolved(sam, standalone("PRIMARY", "eu-west-1"), "eu-west-1")
+    on = resolved(sam, standalone("PRIMARY", "eu-west-1", SnapStart="true"), "eu-west-1")
+    (function_off,) = of_type(off, "AWS::Lambda::Function").values()
+    (function_on,) = of_type(on, "AWS::Lambda::Function").values()
+    assert "SnapStart" not in function_off["Properties"]
+    assert function_on["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    # SnapStart applies to published versions only: the alias must point at one.
+    (alias,) = of_type(on, "AWS::Lambda::Alias").values()
+    assert "FunctionVersion" in alias["Properties"]
+    rule = sam["Rules"]["SnapStartOrProvisioned"]
+    assert "SnapStart" in str(rule["RuleCondition"])
+    assert "ProvisionedConcurrency" in str(rule["Assertions"])
