@@ -56,7 +56,9 @@ def add_simulate_parser(subparsers: Any) -> argparse.ArgumentParser:
     poll.add_argument("--timeout", type=float, default=2.0, help="seconds per response")
 
     virtual = parser.add_argument_group("virtual time")
-    virtual.add_argument("--scenario", choices=SCENARIOS, default="partial")
+    virtual.add_argument(
+        "--scenario", choices=SCENARIOS, default="partial", help="the scripted fault"
+    )
     virtual.add_argument("--rate", type=float, default=0.15, help="partial/noise failure rate")
     virtual.add_argument("--hours", type=float, default=1.0, help="length of each run")
     virtual.add_argument("--fault-minutes", type=float, default=30.0, help="length of the fault")
@@ -68,13 +70,45 @@ def add_simulate_parser(subparsers: Any) -> argparse.ArgumentParser:
     virtual.add_argument("--cache-ttl", type=float, default=1.0, help="evaluation cache (s)")
 
     tracker = parser.add_argument_group("deep-health tracker")
-    tracker.add_argument("--window", type=float, default=_DEFAULTS.window)
-    tracker.add_argument("--gray-threshold", type=float, default=_DEFAULTS.threshold)
-    tracker.add_argument("--min-samples", type=int, default=_DEFAULTS.min_samples)
-    tracker.add_argument("--fail-after", type=int, default=_DEFAULTS.fail_after)
-    tracker.add_argument("--recover-after", type=int, default=_DEFAULTS.recover_after)
-    tracker.add_argument("--min-hold", type=float, default=_DEFAULTS.min_hold)
-    tracker.add_argument("--quiet", type=float, default=_DEFAULTS.quiet)
+    tracker.add_argument(
+        "--window", type=float, default=_DEFAULTS.window, help="seconds of samples per check"
+    )
+    tracker.add_argument(
+        "--gray-threshold",
+        type=float,
+        default=_DEFAULTS.threshold,
+        help="window failure ratio that fails the region",
+    )
+    tracker.add_argument(
+        "--min-samples",
+        type=int,
+        default=_DEFAULTS.min_samples,
+        help="samples in the window before the ratio counts",
+    )
+    tracker.add_argument(
+        "--fail-after",
+        type=int,
+        default=_DEFAULTS.fail_after,
+        help="bad evaluations in a row before a failure latches",
+    )
+    tracker.add_argument(
+        "--recover-after",
+        type=int,
+        default=_DEFAULTS.recover_after,
+        help="clean evaluations in a row to recover",
+    )
+    tracker.add_argument(
+        "--min-hold",
+        type=float,
+        default=_DEFAULTS.min_hold,
+        help="seconds a latched failure lasts at least",
+    )
+    tracker.add_argument(
+        "--quiet",
+        type=float,
+        default=_DEFAULTS.quiet,
+        help="seconds without a bad evaluation before recovering",
+    )
 
     real = parser.add_argument_group("real time")
     real.add_argument("--primary", metavar="URL", help="primary region's health URL")
