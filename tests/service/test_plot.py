@@ -57,7 +57,8 @@ def test_every_scenario_draws_a_png(name: str, tmp_path: Path) -> None:
 def test_an_svg_is_written_too(tmp_path: Path) -> None:
     path = write_chart(trace_run(scenario_by_name("outage", hours=1.0)), tmp_path / "o.svg")
     text = path.read_text()
-    assert text.lstrip().startswith("<?xml") and "<svg" in text
+    assert text.lstrip().startswith("<?xml")
+    assert "<svg" in text
     assert "18 % line" in text
 
 
