@@ -105,6 +105,7 @@ def run_status(args: argparse.Namespace) -> int:
     out = console()
     terminal = is_terminal()
     code = _EXIT_UNHEALTHY
+    started: list[bool] = []  # empty until the first answers are in
 
     async def look() -> Any:
         import httpx
@@ -122,7 +123,8 @@ def run_status(args: argparse.Namespace) -> int:
             )
         now = time.monotonic()
         for snap, view in zip(snaps, views, strict=True):
-            (view.settle if args.once else view.observe)(snap.route53_ok, now)
+            (view.observe if started else view.settle)(snap.route53_ok, now)
+        started.append(True)
         nonlocal code
         code = _EXIT_HEALTHY if all(s.healthy for s in snaps) else _EXIT_UNHEALTHY
         dns = dns_view(views[0].healthy, views[1].healthy)

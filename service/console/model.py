@@ -5,8 +5,9 @@ checkers, evenly phased over the polling interval, poll at their own times; ever
 falls due between two refreshes counts the console's latest answer from that region. So the
 share of checkers that call a region healthy, and the failover record's answer, follow the
 same rules (``FailureThreshold`` both ways, healthy above 18 %, fail open to the primary) as in
-``deep-health simulate``. With ``--once`` there is one answer: the view is projected as if it
-held for ``FailureThreshold`` polls.
+``deep-health simulate``. The first answer is taken as steady (as if it had held for
+``FailureThreshold`` polls): that is all ``--once`` has, and a console opened mid-incident
+starts from what is true now rather than from a fresh health check's all-healthy.
 """
 
 from __future__ import annotations
@@ -43,9 +44,21 @@ class CheckerView:
             self._due[index] = due
 
     def settle(self, ok: bool, now: float) -> None:
-        """As if ``ok`` held for ``FailureThreshold`` polls of every checker (``--once``)."""
+        """As if ``ok`` had held for ``FailureThreshold`` polls of every checker already.
+
+        The console's first answer (and ``--once``'s only one): opened in the middle of an
+        incident, it should not show a region that has been down for an hour as healthy for
+        the next 30 s just because its model started with healthy checkers.
+        """
+        for index in range(len(self.health.checkers)):
+            for _ in range(self.config.failure_threshold):
+                self.health.observe(index, ok)
         self.observe(ok, now)
-        self.observe(ok, now + self.config.failure_threshold * self.config.interval)
+
+    @property
+    def turning(self) -> int:
+        """Checkers partway through ``FailureThreshold`` results against their current view."""
+        return sum(1 for checker in self.health.checkers if checker.streak)
 
     @property
     def share(self) -> float:

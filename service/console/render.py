@@ -79,6 +79,7 @@ def _region(snap: RegionSnapshot, view: CheckerView, *, ascii_only: bool) -> Ren
             f"{len(view.health.checkers)} checkers healthy ({view.share:.0%}, needs > "
             f"{threshold:.0%}) -> ",
             ("HEALTHY", "green") if view.healthy else ("UNHEALTHY", "red"),
+            f"; {view.turning} turning" if view.turning else "",
         )
     )
     title = f"{snap.label}  {snap.url}"
@@ -114,9 +115,9 @@ def render(
     parts: list[RenderableType] = [Text(f"deep-health status  {when}", style="bold")]
     parts += [_region(s, v, ascii_only=ascii_only) for s, v in zip(snaps, views, strict=True)]
     basis = (
-        "if these answers hold for FailureThreshold polls"
+        "if these answers hold"
         if once
-        else "modelled from the answers seen since this console started"
+        else "modelled: the first answers taken as steady, then as seen since"
     )
     parts.append(
         Text.assemble(

@@ -31,10 +31,17 @@ def test_checkers_flip_only_after_failure_threshold_polls_each() -> None:
     assert not view.healthy
 
 
-def test_once_projects_the_answer_over_failure_threshold_polls() -> None:
-    view = CheckerView(Route53Config(checkers=15, failure_threshold=3))
-    view.settle(False, 100.0)
+def test_the_first_answer_is_taken_as_steady_then_changes_follow_the_polls() -> None:
+    view = CheckerView(Route53Config(checkers=10, interval=10.0, failure_threshold=3))
+    view.settle(False, 100.0)  # opened mid-incident: the region is down now
     assert view.share == 0.0
+    assert not view.healthy
+    view.observe(True, 105.0)  # it answers again: checkers 1-5 poll (due at 101-105)
+    assert view.share == 0.0
+    assert view.turning == 5
+    view.observe(True, 130.0)  # three good polls each (checker 0: at 110, 120, 130): all back
+    assert view.share == 1.0
+    assert view.turning == 0
     healthy = CheckerView(Route53Config())
     healthy.settle(True, 100.0)
     assert healthy.share == 1.0
