@@ -130,12 +130,16 @@ def progress(
             TimeRemainingColumn(),
             console=console(stream),
             transient=True,
+            # Redrawn on each step only: no refresh thread competing with a benchmark.
+            auto_refresh=False,
         )
         with bar:
             task = bar.add_task(description, total=total)
+            bar.refresh()
 
             def advance_bar(steps: int = 1) -> None:
                 bar.advance(task, steps)
+                bar.refresh()
 
             yield advance_bar
         return
