@@ -236,7 +236,7 @@ def _version() -> str:
 
 
 _CONFIG_HELP = f"TOML config file (default: ${CONFIG_ENV})"
-_LOG_LEVELS = ("debug", "info", "warning", "error")
+_LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 def _parser() -> argparse.ArgumentParser:
