@@ -46,6 +46,11 @@ def add_status_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--marker", default="DEEP-HEALTH-OK", help="Route 53's search string ('' for none)"
     )
+    parser.add_argument(
+        "--routing",
+        choices=("failover", "latency"),
+        help="the record's routing (default: the pairs file's routing_mode, else failover)",
+    )
     parser.add_argument("--once", action="store_true", help="print once and exit (scripts)")
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes")
     parser.add_argument("--checkers", type=int, default=15, help="Route 53 checkers per region")
@@ -56,7 +61,7 @@ def add_status_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _pair_urls(path: Path, name: str | None) -> list[tuple[str, str]]:
+def _pair(path: Path, name: str | None) -> Any:
     from deploy.pairs import load_pairs
 
     pairs = load_pairs(path).pairs
@@ -64,6 +69,11 @@ def _pair_urls(path: Path, name: str | None) -> list[tuple[str, str]]:
     if chosen is None:
         names = ", ".join(p.name for p in pairs)
         raise ValueError(f"no pair {name!r} in {path} (it has: {names})")
+    return chosen
+
+
+def _pair_urls(path: Path, name: str | None) -> list[tuple[str, str]]:
+    chosen = _pair(path, name)
     urls = []
     for stack in (chosen.primary, chosen.secondary):
         params = stack.parameters
@@ -99,6 +109,9 @@ def run_status(args: argparse.Namespace) -> int:
     except Exception as exc:  # a bad pairs file or argument: say which, exit 2
         print(f"deep-health status: {exc}", file=sys.stderr)
         return _EXIT_USAGE
+    routing = args.routing or "failover"
+    if args.routing is None and args.pairs is not None:
+        routing = _pair(args.pairs, args.pair).routing_mode
     token = os.environ.get(args.token_env) or None
     marker = args.marker or None
     views = [CheckerView(config) for _ in targets]
@@ -127,7 +140,7 @@ def run_status(args: argparse.Namespace) -> int:
         started.append(True)
         nonlocal code
         code = _EXIT_HEALTHY if all(s.healthy for s in snaps) else _EXIT_UNHEALTHY
-        dns = dns_view(views[0].healthy, views[1].healthy)
+        dns = dns_view(views[0].healthy, views[1].healthy, routing)
         return render(snaps, views, dns, ascii_only=not terminal, once=args.once)
 
     async def loop() -> None:

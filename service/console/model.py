@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.simulation.route53 import Answer, EndpointHealth, Route53Config, failover_answer
+from service.simulation.route53 import (
+    Answer,
+    EndpointHealth,
+    Route53Config,
+    failover_answer,
+    latency_answer,
+)
 
 __all__ = ["CheckerView", "DnsView", "dns_view", "state_of"]
 
@@ -73,15 +79,31 @@ class CheckerView:
 
 @dataclass(frozen=True)
 class DnsView:
-    """What the failover record answers, and what that means for the operator."""
+    """What the record answers, and what that means for the operator."""
 
-    answer: Answer
+    answer: str
     meaning: str
 
 
-def dns_view(primary_healthy: bool, secondary_healthy: bool) -> DnsView:
-    """The failover record's answer for the two regions' Route 53 health."""
-    answer = failover_answer(primary_healthy, secondary_healthy)
+def dns_view(primary_healthy: bool, secondary_healthy: bool, routing: str = "failover") -> DnsView:
+    """The record's answer for the two regions' Route 53 health.
+
+    Args:
+        primary_healthy: Route 53's view of the primary.
+        secondary_healthy: Route 53's view of the secondary.
+        routing: ``failover`` (a primary/secondary record pair) or ``latency`` (active-active).
+    """
+    if routing == "latency":
+        up = latency_answer({"primary": primary_healthy, "secondary": secondary_healthy})
+        if primary_healthy and secondary_healthy:
+            return DnsView("both", "latency routing: each client gets its nearest region")
+        if len(up) == 1:
+            (only,) = up
+            return DnsView(only, f"latency routing: only the {only} is answered")
+        return DnsView(
+            "both", "BOTH unhealthy: latency routing fails open and answers every region"
+        )
+    answer: Answer = failover_answer(primary_healthy, secondary_healthy)
     if primary_healthy:
         meaning = "primary healthy: traffic stays on the primary"
     elif secondary_healthy:

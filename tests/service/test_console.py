@@ -120,3 +120,20 @@ def test_rich_is_never_imported_on_the_request_path(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("primary", "secondary", "answer", "words"),
+    [
+        (True, True, "both", "nearest region"),
+        (False, True, "secondary", "only the secondary"),
+        (True, False, "primary", "only the primary"),
+        (False, False, "both", "fails open"),
+    ],
+)
+def test_dns_view_of_a_latency_pair(
+    primary: bool, secondary: bool, answer: str, words: str
+) -> None:
+    view = dns_view(primary, secondary, "latency")
+    assert view.answer == answer
+    assert words in view.meaning
