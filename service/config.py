@@ -239,8 +239,9 @@ def parse_config(
         raise ConfigError(source, f"invalid TOML: {exc}") from None
     env = os.environ if environ is None else environ
     found = _Collector()
-    interpolated = found.run(functools.partial(_interpolate, raw, env, ""))
-    data: dict[str, Any] = interpolated if isinstance(interpolated, dict) else {}
+    unset: list[tuple[str, str]] = []  # every unset variable, not only the first
+    data: dict[str, Any] = _interpolate(raw, env, "", unset)
+    found.errors.extend(unset)
     unknown = sorted(set(data) - _TOP_LEVEL)
     for key in unknown:
         found.add(
@@ -268,6 +269,9 @@ def parse_config(
     checks = tuple(check for check in built if check is not None)
     if settings is not None and len(checks) == len(built):
         found.run(functools.partial(_check_names, checks, settings))
+    unset_keys = {key for key, _ in unset}
+    # A value left empty for its unset variable may fail validation too: say it once.
+    found.errors = [e for e in found.errors if e[0] not in unset_keys or e in unset]
     found.raise_any()
     assert settings is not None
     assert failover is not None
@@ -320,11 +324,20 @@ def _validate_failover(data: dict[str, Any]) -> FailoverSettings:
         _raise_first("failover", exc, FailoverSettings.model_fields)
 
 
-def _interpolate(value: Any, env: Mapping[str, str], key: str) -> Any:
+def _interpolate(
+    value: Any, env: Mapping[str, str], key: str, unset: list[tuple[str, str]] | None = None
+) -> Any:
+    """Substitute ``${NAME}`` / ``${NAME:-default}`` in every string under ``value``.
+
+    An unset variable without a default raises, or, given ``unset``, is recorded there (and
+    left empty) so that every one is reported at once.
+    """
     if isinstance(value, dict):
-        return {k: _interpolate(v, env, f"{key}.{k}" if key else k) for k, v in value.items()}
+        return {
+            k: _interpolate(v, env, f"{key}.{k}" if key else k, unset) for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_interpolate(v, env, f"{key}[{i}]") for i, v in enumerate(value)]
+        return [_interpolate(v, env, f"{key}[{i}]", unset) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
 
@@ -336,7 +349,10 @@ def _interpolate(value: Any, env: Mapping[str, str], key: str) -> Any:
             return env[name]
         if default is not None:
             return default
-        raise ConfigError(key, f"environment variable {name} is not set")
+        if unset is None:
+            raise ConfigError(key, f"environment variable {name} is not set")
+        unset.append((key, f"environment variable {name} is not set"))
+        return ""
 
     return _INTERPOLATION.sub(substitute, value)
 

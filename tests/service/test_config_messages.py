@@ -91,3 +91,15 @@ def test_the_cli_prints_every_error_on_its_own_line(
         "  checks[0].key: Field required",
         "  checks[0].tabel: unknown key (did you mean 'table'? checks[0].table is required)",
     ]
+
+
+def test_every_unset_environment_variable_is_named_once() -> None:
+    error = error_of(
+        '[service]\nrelease_id = "${NO_RELEASE}"\ndetails_token = "${NO_TOKEN}"\n'
+        '[[checks]]\ntype = "dynamodb_read"\ntable = "${NO_TABLE}"\nkey = { pk = "c" }\n'
+    )
+    assert error.errors == (
+        ("service.release_id", "environment variable NO_RELEASE is not set"),
+        ("service.details_token", "environment variable NO_TOKEN is not set"),
+        ("checks[0].table", "environment variable NO_TABLE is not set"),
+    )
