@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,22 @@ __all__ = ["SCENARIOS", "add_simulate_parser", "run_simulate"]
 SCENARIOS = ("outage", "process", "partial", "noise", "latency", "flapping", "shared", "both")
 
 _DEFAULTS = TrackerSettings()
+# One option per tracker setting, derived from its fields; ``threshold`` is ``--gray-threshold``
+# beside Route 53's ``--threshold`` (its FailureThreshold). max_entries only bounds memory.
+_TRACKER_OPTIONS = {
+    f.name: "--gray-threshold" if f.name == "threshold" else "--" + f.name.replace("_", "-")
+    for f in fields(TrackerSettings)
+    if f.name != "max_entries"
+}
+_TRACKER_HELP = {
+    "window": "seconds of samples per check",
+    "threshold": "window failure ratio that fails the region",
+    "min_samples": "samples in the window before the ratio counts",
+    "fail_after": "bad evaluations in a row before a failure latches",
+    "recover_after": "clean evaluations in a row to recover",
+    "min_hold": "seconds a latched failure lasts at least",
+    "quiet": "seconds without a bad evaluation before recovering",
+}
 
 
 def add_simulate_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -84,45 +101,15 @@ def add_simulate_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
 
     tracker = parser.add_argument_group("deep-health tracker")
-    tracker.add_argument(
-        "--window", type=float, default=_DEFAULTS.window, help="seconds of samples per check"
-    )
-    tracker.add_argument(
-        "--gray-threshold",
-        type=float,
-        default=_DEFAULTS.threshold,
-        help="window failure ratio that fails the region",
-    )
-    tracker.add_argument(
-        "--min-samples",
-        type=int,
-        default=_DEFAULTS.min_samples,
-        help="samples in the window before the ratio counts",
-    )
-    tracker.add_argument(
-        "--fail-after",
-        type=int,
-        default=_DEFAULTS.fail_after,
-        help="bad evaluations in a row before a failure latches",
-    )
-    tracker.add_argument(
-        "--recover-after",
-        type=int,
-        default=_DEFAULTS.recover_after,
-        help="clean evaluations in a row to recover",
-    )
-    tracker.add_argument(
-        "--min-hold",
-        type=float,
-        default=_DEFAULTS.min_hold,
-        help="seconds a latched failure lasts at least",
-    )
-    tracker.add_argument(
-        "--quiet",
-        type=float,
-        default=_DEFAULTS.quiet,
-        help="seconds without a bad evaluation before recovering",
-    )
+    for name, flag in _TRACKER_OPTIONS.items():
+        default = getattr(_DEFAULTS, name)
+        tracker.add_argument(
+            flag,
+            dest=f"tracker_{name}",
+            type=type(default),
+            default=default,
+            help=_TRACKER_HELP.get(name, name.replace("_", " ")),
+        )
 
     real = parser.add_argument_group("real time")
     real.add_argument("--primary", metavar="URL", help="primary region's health URL")
@@ -167,13 +154,7 @@ def _run_virtual(args: argparse.Namespace) -> int:
         cache_ttl=args.cache_ttl,
     )
     settings = TrackerSettings(
-        window=args.window,
-        threshold=args.gray_threshold,
-        min_samples=args.min_samples,
-        fail_after=args.fail_after,
-        recover_after=args.recover_after,
-        min_hold=args.min_hold,
-        quiet=args.quiet,
+        **{name: getattr(args, f"tracker_{name}") for name in _TRACKER_OPTIONS}
     )
     scenario = scenario_by_name(
         args.scenario, rate=args.rate, hours=args.hours, fault_minutes=args.fault_minutes
