@@ -154,7 +154,15 @@ def run_status(args: argparse.Namespace) -> int:
                 await asyncio.sleep(args.interval)
         from rich.live import Live
 
-        with Live(await look(), console=out, refresh_per_second=4, screen=False) as live:
+        # "visible": a pair with many checks may be taller than the terminal; cropping it
+        # would hide the checks at the bottom (and the DNS answer), the worst thing to hide.
+        with Live(
+            await look(),
+            console=out,
+            refresh_per_second=4,
+            screen=False,
+            vertical_overflow="visible",
+        ) as live:
             while True:
                 await asyncio.sleep(args.interval)
                 live.update(await look())
