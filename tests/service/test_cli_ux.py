@@ -49,12 +49,12 @@ def test_every_option_has_help_and_shows_its_default(
     parser = subcommands()[command]
     text = " ".join(parser.format_help().split())
     for action in parser._actions:
-        if isinstance(action, argparse._HelpAction):
-            continue
-        name = action.option_strings[0] if action.option_strings else action.dest
+        if isinstance(action, argparse._HelpAction) or not action.option_strings:
+            continue  # positionals: their metavar and choices speak for them
+        name = action.option_strings[0]
         assert action.help, f"{command} {name} has no help"
-        shown = action.default not in (None, False, [])
-        if shown and action.option_strings:
+        shown = action.default not in (None, False, [], "")
+        if shown:
             assert f"(default: {action.default})" in text, f"{command} {name} hides its default"
 
 
