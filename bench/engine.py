@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from bench._common import median, percentile, serve, table
+from service.terminal import progress
 
 TOKEN = "bench-details-token-0123456789"
 CHECK = 0.1  # seconds each workload check sleeps
@@ -233,9 +234,11 @@ def main() -> None:
             "deadline": lambda: deadline(directory, args.requests),
             "load": lambda: load(directory, max(args.requests, 1000)),
         }
-        for name, run in sections.items():
-            if args.only in (None, name):
-                print(run(), end="\n\n", flush=True)
+        chosen = [name for name in sections if args.only in (None, name)]
+        with progress(len(chosen), "bench.engine") as advance:
+            for name in chosen:
+                print(sections[name](), end="\n\n", flush=True)
+                advance(1)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,11 @@ Run ``python -m bench.failover`` (``--help`` for the knobs). Prints:
    (full outage, 20/15/5 % partial, 1 % noise, latency spike, flapping dependency, and the
    process-down and both-regions controls) and strategy (shallow, deep, deep-health);
 2. the figures behind the tracker's defaults: the distribution of time to fail over under a
-   15 % partial failure, and the odds that 1 % noise ever crosses the gray-failure threshold.
+   15 % partial failure, and the odds that 1 % noise ever crosses the gray-failure threshold;
+3. one chart per scenario (seed 0 under deep-health: fault, window, verdict, checkers, DNS),
+   the same as ``deep-health simulate --plot``, into ``--plots`` (``bench/plots/``).
+
+A progress bar (plain lines when piped) counts the jobs as they finish.
 
 Runs spread over worker processes; about a minute on two cores with the defaults.
 """
@@ -16,9 +20,11 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 from service.simulation.report import format_summaries
 from service.simulation.route53 import Route53Config
@@ -31,6 +37,7 @@ from service.simulation.virtual import (
     scenario_by_name,
     standard_scenarios,
 )
+from service.terminal import progress
 from service.tracker import TrackerSettings
 
 Job = tuple[Scenario, str, tuple[int, ...]]
@@ -111,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--noise-seeds", type=int, default=10, help="seeds for the noise runs")
     parser.add_argument("--noise-hours", type=float, default=24.0, help="hours per noise run")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--plots", default="bench/plots", help="directory for the charts ('' for none)"
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -123,9 +133,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Small chunks keep both workers busy to the end.
             jobs.extend((scenario, strategy, chunk) for chunk in _chunks(seeds, 5 if noise else 25))
     results: dict[tuple[str, str], list[RunMetrics]] = {}
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+    with (
+        ProcessPoolExecutor(max_workers=args.workers) as pool,
+        progress(len(jobs), "failover scenarios") as advance,
+    ):
         for (scenario, strategy, _), metrics in zip(jobs, pool.map(_run, jobs), strict=True):
             results.setdefault((scenario.name, strategy), []).extend(metrics)
+            advance(1)
     summaries = [
         aggregate(scenario, strategy, results[scenario.name, strategy])
         for scenario in scenarios
@@ -136,8 +150,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     noise_hours = next(s.hours for s in summaries if "noise" in s.scenario)
     partial_15 = results[scenario_by_name("partial", rate=0.15).name, "deep-health"]
     print(_defaults_report(partial_15, noise_hours))
+    if args.plots:
+        print()
+        print(_charts(scenarios, Path(args.plots)))
     print(f"\n({time.perf_counter() - started:.0f} s, {args.workers} workers)")
     return 0
+
+
+def _charts(scenarios: Sequence[Scenario], directory: Path) -> str:
+    """One chart per scenario (seed 0, deep-health), as ``simulate --plot`` draws it."""
+    from service.simulation.plot import PlotUnavailable, write_chart
+    from service.simulation.trace import trace_run
+
+    written = []
+    with progress(len(scenarios), "charts") as advance:
+        for scenario in scenarios:
+            name = re.sub(r"[^a-z0-9]+", "-", scenario.name.lower().replace("%", "pct"))
+            try:
+                path = write_chart(trace_run(scenario), directory / f"failover-{name}.png")
+            except PlotUnavailable as exc:
+                return f"charts skipped: {exc}"
+            written.append(str(path))
+            advance(1)
+    return "charts: " + ", ".join(written)
 
 
 if __name__ == "__main__":

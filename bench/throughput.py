@@ -30,6 +30,7 @@ from pathlib import Path
 from bench._common import median, table
 from bench._load import LoadResult, Request, run_load
 from bench._servers import Server, bare, constant, cpu_seconds, deep_health
+from service.terminal import progress
 
 TARGET = 0.70
 CHECKS = '[[checks]]\ntype = "support.misbehaving:Passing"\nname = "passing"\n'
@@ -97,11 +98,13 @@ def throughput(directory: Path, rounds: int, duration: float, connections: int) 
             target.server_cpu.clear()
         ceiling.measure(connections, duration)
         ratios: dict[str, list[float]] = {t.label: [] for t in targets}
-        for round_ in range(rounds):
-            order = targets if round_ % 2 == 0 else targets[::-1]
-            figures = {t.label: t.measure(connections, duration).rps for t in order}
-            for label, rps in figures.items():
-                ratios[label].append(rps / figures[baseline.label])
+        with progress(rounds, "bench.throughput rounds") as advance:
+            for round_ in range(rounds):
+                order = targets if round_ % 2 == 0 else targets[::-1]
+                figures = {t.label: t.measure(connections, duration).rps for t in order}
+                for label, rps in figures.items():
+                    ratios[label].append(rps / figures[baseline.label])
+                advance(1)
     rows = [_row(t, ratios[t.label] if t is not baseline else None) for t in targets]
     rows.append(_row(ceiling, [ceiling.runs[0].rps / median([r.rps for r in baseline.runs])]))
     verdicts = [

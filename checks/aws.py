@@ -7,8 +7,10 @@ every check that calls one AWS service; a team's own AWS check subclasses it too
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from typing import Any, ClassVar
 
@@ -167,11 +169,19 @@ class AwsCheck(Check):
     aws_service: ClassVar[str]
     timeout = 0.8
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls):
+            cls.__init__ = _with_aws_options(cls.__init__)  # type: ignore[method-assign]
+
     def __init__(self, *, region: str | None = None, endpoint_url: str | None = None) -> None:
+        # A subclass whose __init__ does not take region/endpoint_url still accepts them (see
+        # _with_aws_options): an explicit argument here wins over those.
+        given: dict[str, str | None] = self.__dict__.get("_aws_options", {})
         self._aws = AwsClient(
             self.aws_service,
-            region=region,
-            endpoint_url=endpoint_url,
+            region=region or given.get("region"),
+            endpoint_url=endpoint_url or given.get("endpoint_url"),
             connect_timeout=self.timeout,
             read_timeout=self.timeout,
         )
@@ -193,6 +203,42 @@ class AwsCheck(Check):
 
     def endpoints(self) -> list[Endpoint]:
         return [self._aws.endpoint()]
+
+
+_AWS_OPTIONS = ("region", "endpoint_url")
+
+
+def _with_aws_options(init: Callable[..., None]) -> Callable[..., None]:
+    """Let a subclass's ``__init__`` take ``region`` and ``endpoint_url`` even when it does not
+    declare them, so every AWS check accepts the documented options (the config reads the
+    returned signature).
+
+    The wrapped ``__init__`` sees neither; :meth:`AwsCheck.__init__` picks them up.
+    """
+    signature = inspect.signature(init)
+    absent = [name for name in _AWS_OPTIONS if name not in signature.parameters]
+    if not absent or any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+        return init
+
+    @functools.wraps(init)
+    def wrapper(self: AwsCheck, *args: Any, **kwargs: Any) -> None:
+        # A wrapped subclass of a wrapped subclass: the outermost call saw the options.
+        options = self.__dict__.setdefault("_aws_options", {})
+        options.update({name: kwargs.pop(name) for name in absent if name in kwargs})
+        init(self, *args, **kwargs)
+
+    extra = [
+        inspect.Parameter(
+            name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation="str | None"
+        )
+        for name in absent
+    ]
+    params = list(signature.parameters.values())
+    tail = [p for p in params if p.kind is p.VAR_KEYWORD]
+    head = [p for p in params if p.kind is not p.VAR_KEYWORD]
+    wrapper.__signature__ = signature.replace(parameters=[*head, *extra, *tail])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {**init.__annotations__, **dict.fromkeys(absent, "str | None")}
+    return wrapper
 
 
 _CLIENT_ERROR_REASONS = {

@@ -13,7 +13,7 @@ Any other exception a check raises is also a failure, reported with the reason `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = ["CheckError", "CheckFailed", "CheckWarning", "ConfigError", "DeepHealthError"]
@@ -65,9 +65,16 @@ class ConfigError(DeepHealthError):
     Args:
         key: the dotted path of the offending key, e.g. ``checks[1].table``.
         message: what is wrong with it.
+        more: further ``(key, message)`` problems found in the same file; every one is in
+            ``errors`` and in the text, so one round of fixes is enough.
     """
 
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}" if key else message)
+    def __init__(self, key: str, message: str, *, more: Sequence[tuple[str, str]] = ()) -> None:
         self.key = key
         self.message = message
+        self.errors: tuple[tuple[str, str], ...] = ((key, message), *more)
+        super().__init__("\n".join(_line(k, m) for k, m in self.errors))
+
+
+def _line(key: str, message: str) -> str:
+    return f"{key}: {message}" if key else message

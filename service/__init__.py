@@ -16,8 +16,11 @@ Which module is which room:
   :mod:`~service.compose` (builds the service and attaches its listeners, one way);
 - adapters: :mod:`~service.app` (FastAPI routes), :mod:`~service.lambda_handler` (Lambda)
   with :mod:`~service.snapstart` (its SnapStart hooks), :mod:`~service.cli` (``deep-health``),
-  :mod:`~service.local` (a local run);
+  :mod:`~service.local` (a local run), :mod:`~service.console` (``deep-health status``, the
+  operator's console);
 - identity: :mod:`~service.instance` (this process's id, for state shared by the fleet);
+- output for people: :mod:`~service.terminal` (rich, lazily: colour on a terminal, plain when
+  piped, progress, pipe-safe), :mod:`~service.simulation.plot` (charts, matplotlib optional);
 - output: :mod:`~service.renderers` (every format, one list), :mod:`~service.body` and
   :mod:`~service.body_schema` (health+json), :mod:`~service.table` (terminal),
   :mod:`~service.openapi`;

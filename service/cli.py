@@ -1,6 +1,9 @@
-"""The ``deep-health`` command: ``serve``, ``check``, ``local``, ``deps``, ``simulate``.
+"""The ``deep-health`` command: ``serve``, ``check``, ``status``, ``local``, ``deps``,
+``simulate``.
 
-Exit codes: 0 healthy (pass or warn), 1 unhealthy, 2 configuration error.
+Exit codes: 0 healthy (pass or warn), 1 unhealthy, 2 configuration error (141: the reader of
+the output went away, as a shell reports for SIGPIPE). Output for people goes through
+:mod:`service.terminal` (rich, imported lazily: never on the request path).
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from checks.exceptions import ConfigError
-from service.config import Config, load_config
+from service.config import CONFIG_ENV, Config, load_config
 from service.health import HealthService
 from service.renderers import by_name
 from service.report import Report
@@ -39,8 +43,18 @@ def _load(path: str | None) -> Config:
     try:
         return load_config(path)
     except ConfigError as exc:
-        print(f"deep-health: configuration error: {exc}", file=sys.stderr)
+        print(config_error_text(exc, path or os.environ.get(CONFIG_ENV)), file=sys.stderr)
         raise SystemExit(EXIT_CONFIG) from None
+
+
+def config_error_text(error: ConfigError, source: str | None = None) -> str:
+    """One line for one error (as always); a header and one line each for several."""
+    if len(error.errors) == 1:
+        return f"deep-health: configuration error: {error}"
+    where = f" in {source}" if source else ""
+    lines = [f"deep-health: {len(error.errors)} configuration errors{where}:"]
+    lines += [f"  {key}: {message}" if key else f"  {message}" for key, message in error.errors]
+    return "\n".join(lines)
 
 
 def _serve(config: Config, host: str, port: int, log_level: str) -> int:
@@ -64,6 +78,43 @@ def _serve(config: Config, host: str, port: int, log_level: str) -> int:
     return EXIT_HEALTHY
 
 
+def _print_report(report: Report) -> None:
+    """A rich table wrapped to the terminal's width; plain lines when piped."""
+    from service.terminal import console, emit, is_terminal
+
+    if not is_terminal():
+        emit(by_name("table").detailed(report).decode())
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    colours = {"pass": "green", "warn": "yellow", "fail": "red"}
+    table = Table(show_lines=False, expand=True)
+    for column, options in (
+        ("check", {"no_wrap": True}),
+        ("status", {"no_wrap": True}),
+        ("ms", {"justify": "right", "no_wrap": True}),
+        ("reason", {"no_wrap": True}),
+        ("error", {"overflow": "fold", "ratio": 1}),
+    ):
+        table.add_column(column, **options)
+    for r in report.evaluation.results:
+        colour = colours.get(r.status.value, "")
+        table.add_row(
+            Text(r.name),
+            Text(r.status.value, style=colour),
+            f"{r.duration * 1000:.1f}",
+            Text(r.reason or ""),
+            Text(r.error or ""),  # Text: an error's brackets are not markup
+        )
+    out = console()
+    out.print(table)
+    status = report.verdict.status.value
+    out.print(Text.assemble("region: ", (status, f"bold {colours.get(status, '')}")))
+    for reason in report.verdict.reasons:
+        out.print(Text(f"  - {reason}"), overflow="fold")
+
+
 async def _check_once(config: Config) -> Report:
     # One evaluation printed to the terminal: no listeners (no EMF lines in the output).
     service = HealthService(config)
@@ -74,51 +125,148 @@ async def _check_once(config: Config) -> Report:
         await service.aclose()
 
 
+def _only(config: Config, names: Sequence[str] | None) -> Config:
+    """The config with only the named checks (``check --only``); exit 2 for an unknown one."""
+    if not names:
+        return config
+    known = [c.check_name for c in config.checks]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        import difflib
+
+        for name in unknown:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            print(
+                f"deep-health: --only {name}: no such check; {hint}configured: {', '.join(known)}",
+                file=sys.stderr,
+            )
+        raise SystemExit(EXIT_CONFIG)
+    return replace(config, checks=tuple(c for c in config.checks if c.check_name in names))
+
+
 def _check(config: Config, as_json: bool) -> int:
+    from service.terminal import emit
+
     report = asyncio.run(_check_once(config))
-    print(by_name("health+json" if as_json else "table").detailed(report).decode())
-    return EXIT_HEALTHY if report.verdict.healthy else EXIT_UNHEALTHY
+    code = EXIT_HEALTHY if report.verdict.healthy else EXIT_UNHEALTHY
+    if as_json:
+        emit(by_name("health+json").detailed(report).decode())
+    else:
+        _print_report(report)
+    return code
 
 
-def _local(host: str, port: int, emulator_port: int) -> int:
-    from service.config import CONFIG_ENV
-    from service.local import DEMO_CONFIG, demo_aws
+def _local(args: argparse.Namespace) -> int:
+    from service.local import DEMO_CONFIG, demo_aws, run_seed_hook
 
-    with demo_aws(emulator_port) as aws:
-        path = os.environ.get(CONFIG_ENV) or str(DEMO_CONFIG)
+    with demo_aws(args.emulator_port) as aws:
+        if args.seed:
+            run_seed_hook(args.seed, aws)
+        path = args.config or os.environ.get(CONFIG_ENV) or str(DEMO_CONFIG)
         config = _load(path)
         token = os.environ["DEEP_HEALTH_DETAILS_TOKEN"]
-        base = f"http://{host}:{port}"
-        print(f"deep-health demo: emulated AWS at {aws.endpoint}, config {path}")
-        print("try:")
-        print(f"  curl -i {base}/health")
-        print(f"  curl -s -H 'Authorization: Bearer {token}' {base}/health/details")
-        print(f"  curl -i {base}/livez")
-        print(f"  curl -s {base}/metrics")
-        print("Ctrl-C stops the service and the emulator.", flush=True)
-        return _serve(config, host, port, "warning")
+        base = f"http://{args.host}:{args.port}"
+        lines = [
+            f"deep-health local: emulated AWS at {aws.endpoint} ({os.environ['AWS_REGION']}),"
+            f" config {path}",
+            "try:",
+            f"  curl -i {base}/health",
+            f"  curl -s -H 'Authorization: Bearer {token}' {base}/health/details",
+            f"  curl -i {base}/livez",
+            f"  curl -s {base}/metrics",
+            f"  DEEP_HEALTH_DETAILS_TOKEN={token} deep-health status {base} --once",
+            "seed your own tables and queues (another terminal, while this runs):",
+            f"  AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo aws --region"
+            f" {os.environ['AWS_REGION']} --endpoint-url {aws.endpoint} dynamodb create-table ...",
+            "Ctrl-C stops the service and the emulator.",
+        ]
+        from service.terminal import emit
+
+        emit("\n".join(lines))
+        return _serve(config, args.host, args.port, args.log_level)
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows ``(default: X)`` after every option's help, except where there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or action.default in ([], ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every (sub)command gets the defaults-showing help formatter."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("deep-health")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+_CONFIG_HELP = f"TOML config file (default: ${CONFIG_ENV})"
+_LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="deep-health", description="Deep health checks for Route 53 failover."
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="deep-health", description="Deep health checks for Route 53 failover.")
+    parser.add_argument("--version", action="version", version=f"deep-health {_version()}")
+    commands: Any = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     serve = commands.add_parser("serve", help="serve /health with uvicorn")
-    serve.add_argument("--config", help="TOML config (default: $DEEP_HEALTH_CONFIG)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--config", help=_CONFIG_HELP)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind")
+    serve.add_argument("--port", type=int, default=8000, help="port to bind")
+    serve.add_argument(
+        "--log-level", default="info", choices=_LOG_LEVELS, help="JSON log lines at this level"
+    )
     check = commands.add_parser("check", help="evaluate once; exit 0 healthy, 1 not, 2 config")
-    check.add_argument("--config", help="TOML config (default: $DEEP_HEALTH_CONFIG)")
+    check.add_argument("--config", help=_CONFIG_HELP)
     check.add_argument("--json", action="store_true", help="print the detailed health+json")
-    local = commands.add_parser("local", help="the demo: embedded AWS emulator + demo checks")
-    local.add_argument("--host", default="127.0.0.1")
-    local.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    local.add_argument("--emulator-port", type=int, default=0)
+    check.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help="run only this check (repeat for several); the verdict covers those alone",
+    )
+    local = commands.add_parser(
+        "local",
+        help="the demo, or your config, against an embedded AWS emulator",
+        description="Start an AWS emulator on 127.0.0.1 with the demo table and queue, run "
+        "--seed to create your own resources, and serve the config with uvicorn.",
+    )
+    local.add_argument(
+        "--config", help=f"TOML config (default: ${CONFIG_ENV}, else the bundled demo)"
+    )
+    local.add_argument(
+        "--seed",
+        metavar="MODULE:FUNCTION",
+        help="called with the emulator (endpoint, region) before serving, to create your "
+        "tables, queues and canary items (the module must be importable)",
+    )
+    local.add_argument("--host", default="127.0.0.1", help="address to bind")
+    local.add_argument(
+        "--port", type=int, default=int(os.environ.get("PORT", "8000")), help="port ($PORT)"
+    )
+    local.add_argument(
+        "--emulator-port", type=int, default=0, help="the emulator's port (0: any free one)"
+    )
+    local.add_argument(
+        "--log-level", default="info", choices=_LOG_LEVELS, help="JSON log lines at this level"
+    )
+    from service.console import add_status_parser
     from service.deps import add_deps_parser
     from service.simulation.cli import add_simulate_parser
 
+    add_status_parser(commands)
     add_deps_parser(commands)
     add_simulate_parser(commands)
     try:
@@ -132,15 +280,22 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, a usage error: argparse has said why
+        return exc.code if isinstance(exc.code, int) else EXIT_CONFIG
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "serve":
             return _serve(_load(args.config), args.host, args.port, args.log_level)
         if args.command == "check":
-            return _check(_load(args.config), args.json)
+            return _check(_only(_load(args.config), args.only), args.json)
         if args.command == "local":
-            return _local(args.host, args.port, args.emulator_port)
+            return _local(args)
+        if args.command == "status":
+            from service.console import run_status
+
+            return run_status(args)
         if args.command == "deps":
             from service.deps import run_deps
 
@@ -155,7 +310,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_verify(args)
     except KeyboardInterrupt:
         return EXIT_HEALTHY
+    except BrokenPipeError:
+        # `deep-health deps --json | head`: the reader went away; no traceback about it.
+        from service.terminal import EXIT_BROKEN_PIPE, silence_stdout
+
+        silence_stdout()
+        return EXIT_BROKEN_PIPE
     except SystemExit as exc:
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)  # says what to fix; returning would swallow it
         return exc.code if isinstance(exc.code, int) else EXIT_CONFIG
     return EXIT_CONFIG
 

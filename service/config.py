@@ -31,6 +31,8 @@ beats the environment (``DEEP_HEALTH_CONFIG``).
 
 from __future__ import annotations
 
+import difflib
+import functools
 import inspect
 import os
 import re
@@ -218,28 +220,91 @@ def load_config(
 def parse_config(
     text: str, *, environ: Mapping[str, str] | None = None, source: str = "<memory>"
 ) -> Config:
-    """Validate config text; see the module docstring for the layout."""
+    """Validate config text; see the module docstring for the layout.
+
+    Raises:
+        ConfigError: naming the first offending key; ``errors`` lists every problem found,
+            so a file with three mistakes is fixed in one round, not three.
+    """
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, f"invalid TOML: {exc}") from None
     env = os.environ if environ is None else environ
-    data = _interpolate(raw, env, "")
-    unknown = sorted(set(data) - {"service", "failover", "checks"})
-    if unknown:
-        raise ConfigError(unknown[0], "unknown key (expected [service], [failover] and [[checks]])")
+    found = _Collector()
+    unset: list[tuple[str, str]] = []  # every unset variable, not only the first
+    data: dict[str, Any] = _interpolate(raw, env, "", unset)
+    found.errors.extend(unset)
+    unknown = sorted(set(data) - _TOP_LEVEL)
+    for key in unknown:
+        found.add(
+            ConfigError(
+                key,
+                _unknown_key_message(
+                    key, _TOP_LEVEL, "expected [service], [failover] and [[checks]]"
+                ),
+            )
+        )
     service = data.get("service", {})
     if not isinstance(service, dict):
-        raise ConfigError("service", "must be a table")
-    settings = _validate_settings(service)
+        found.add(ConfigError("service", "must be a table"))
+        service = {}
+    settings = found.run(functools.partial(_validate_settings, service))
+    failover = found.run(functools.partial(_validate_failover, data))
     entries = data.get("checks", [])
     if not isinstance(entries, list):
-        raise ConfigError("checks", "must be an array of tables ([[checks]])")
-    checks = tuple(_build_check(entry, f"checks[{i}]") for i, entry in enumerate(entries))
-    _check_names(checks, settings)
-    return Config(
-        settings=settings, checks=checks, source=source, failover=_validate_failover(data)
-    )
+        found.add(ConfigError("checks", "must be an array of tables ([[checks]])"))
+        entries = []
+    built = [
+        found.run(functools.partial(_build_check, entry, f"checks[{i}]"))
+        for i, entry in enumerate(entries)
+    ]
+    checks = tuple(check for check in built if check is not None)
+    if settings is not None and len(checks) == len(built):
+        found.run(functools.partial(_check_names, checks, settings))
+    unset_keys = {key for key, _ in unset}
+    # A value left empty for its unset variable may fail validation too: say it once.
+    found.errors = [e for e in found.errors if e[0] not in unset_keys or e in unset]
+    found.raise_any()
+    assert settings is not None
+    assert failover is not None
+    return Config(settings=settings, checks=checks, source=source, failover=failover)
+
+
+_TOP_LEVEL = frozenset({"service", "failover", "checks"})
+_T = typing.TypeVar("_T")
+
+
+class _Collector:
+    """Gathers every configuration error instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.errors: list[tuple[str, str]] = []
+
+    def add(self, error: ConfigError) -> None:
+        self.errors.extend(error.errors)
+
+    def run(self, step: typing.Callable[[], _T]) -> _T | None:
+        """``step()``, or ``None`` after recording the ConfigError it raised."""
+        try:
+            return step()
+        except ConfigError as exc:
+            self.add(exc)
+            return None
+
+    def raise_any(self) -> None:
+        if self.errors:
+            (key, message), *rest = self.errors
+            raise ConfigError(key, message, more=rest)
+
+
+def _unknown_key_message(key: str, known: typing.Iterable[str], expected: str = "") -> str:
+    """ "unknown key", with a "did you mean" when ``key`` looks like a known one."""
+    leaf = key.rsplit(".", 1)[-1]
+    close = difflib.get_close_matches(leaf, sorted(known), n=1, cutoff=0.6)
+    if close:
+        return f"unknown key (did you mean {close[0]!r}?)"
+    return f"unknown key ({expected})" if expected else "unknown key"
 
 
 def _validate_failover(data: dict[str, Any]) -> FailoverSettings:
@@ -249,14 +314,23 @@ def _validate_failover(data: dict[str, Any]) -> FailoverSettings:
     try:
         return FailoverSettings(**table)
     except ValidationError as exc:
-        _raise_first("failover", exc)
+        _raise_first("failover", exc, FailoverSettings.model_fields)
 
 
-def _interpolate(value: Any, env: Mapping[str, str], key: str) -> Any:
+def _interpolate(
+    value: Any, env: Mapping[str, str], key: str, unset: list[tuple[str, str]] | None = None
+) -> Any:
+    """Substitute ``${NAME}`` / ``${NAME:-default}`` in every string under ``value``.
+
+    An unset variable without a default raises, or, given ``unset``, is recorded there (and
+    left empty) so that every one is reported at once.
+    """
     if isinstance(value, dict):
-        return {k: _interpolate(v, env, f"{key}.{k}" if key else k) for k, v in value.items()}
+        return {
+            k: _interpolate(v, env, f"{key}.{k}" if key else k, unset) for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_interpolate(v, env, f"{key}[{i}]") for i, v in enumerate(value)]
+        return [_interpolate(v, env, f"{key}[{i}]", unset) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
 
@@ -268,7 +342,10 @@ def _interpolate(value: Any, env: Mapping[str, str], key: str) -> Any:
             return env[name]
         if default is not None:
             return default
-        raise ConfigError(key, f"environment variable {name} is not set")
+        if unset is None:
+            raise ConfigError(key, f"environment variable {name} is not set")
+        unset.append((key, f"environment variable {name} is not set"))
+        return ""
 
     return _INTERPOLATION.sub(substitute, value)
 
@@ -279,17 +356,49 @@ def _error_key(prefix: str, error: Mapping[str, Any]) -> str:
     return ".".join(parts)
 
 
-def _raise_first(prefix: str, exc: ValidationError) -> typing.NoReturn:
-    first = exc.errors(include_url=False)[0]
-    message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-    raise ConfigError(_error_key(prefix, first), message) from None
+def _raise_first(
+    prefix: str, exc: ValidationError, known: typing.Iterable[str] = ()
+) -> typing.NoReturn:
+    """Raise a ConfigError for every error in ``exc`` (the first names the key).
+
+    An unknown key gets a "did you mean" among ``known``; when it looks like a required option
+    that is missing, one message names both (``tabel`` and ``table``) instead of two that
+    never meet.
+    """
+    errors = exc.errors(include_url=False)
+    known = sorted(known)
+    missing = {_error_key(prefix, e) for e in errors if e["type"] == "missing"}
+    typos: dict[str, str] = {}  # unknown key -> the missing required key it looks like
+    for error in errors:
+        key = _error_key(prefix, error)
+        if error["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(key.rsplit(".", 1)[-1], known, n=1, cutoff=0.6)
+            parent = key.rsplit(".", 1)[0] if "." in key else ""
+            wanted = f"{parent}.{close[0]}" if close and parent else ""
+            if wanted in missing and wanted not in typos.values():
+                typos[key] = wanted
+    found: list[tuple[str, str]] = []
+    for error in errors:
+        key = _error_key(prefix, error)
+        if error["type"] == "missing" and key in typos.values():
+            continue  # said together with its typo
+        if key in typos:
+            wanted = typos[key]
+            leaf = wanted.rsplit(".", 1)[-1]
+            found.append((key, f"unknown key (did you mean {leaf!r}? {wanted} is required)"))
+        elif error["type"] == "extra_forbidden":
+            found.append((key, _unknown_key_message(key, known)))
+        else:
+            found.append((key, error["msg"]))
+    (key, message), *rest = found
+    raise ConfigError(key, message, more=rest) from None
 
 
 def _validate_settings(service: dict[str, Any]) -> Settings:
     try:
         settings = Settings(**service)
     except ValidationError as exc:
-        _raise_first("service", exc)
+        _raise_first("service", exc, Settings.model_fields)
     except TypeError as exc:
         raise ConfigError("service", str(exc)) from None
     token = settings.details_token
@@ -326,16 +435,17 @@ def _build_check(entry: Any, key: str) -> Check:
     try:
         common = _CheckEntry(**{k: v for k, v in entry.items() if k in _COMMON_KEYS})
     except ValidationError as exc:
-        _raise_first(key, exc)
+        _raise_first(key, exc, _COMMON_KEYS)
     try:
         cls = resolve(common.type)
     except LookupError as exc:
         raise ConfigError(f"{key}.type", str(exc)) from None
     options = {k: v for k, v in entry.items() if k not in _COMMON_KEYS}
+    model = _options_model(cls)
     try:
-        validated = _options_model(cls)(**options)
+        validated = model(**options)
     except ValidationError as exc:
-        _raise_first(key, exc)
+        _raise_first(key, exc, {*model.model_fields, *_COMMON_KEYS})
     spec = CheckSpec.of(cls, **{f.name: getattr(common, f.name) for f in fields(CheckSpec)})
     try:
         check = cls.configure(spec, **dict(validated))

@@ -2,6 +2,11 @@
 
 ``deep-health local`` starts the emulator on 127.0.0.1, creates the demo resources, and serves
 the demo config with uvicorn. Ctrl-C stops both (they live in this one process).
+
+A team runs its own configuration the same way: ``deep-health local --config mine.toml --seed
+mypkg.seed:create``, where ``create(aws)`` receives a :class:`DemoAws` (``endpoint``,
+``region``) and creates the team's tables, queues and canary items with boto3 before serving.
+Every AWS check talks to the emulator (``DEEP_HEALTH_AWS_ENDPOINT`` is set for the process).
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["DEMO_CONFIG", "DemoAws", "demo_aws", "seed_demo"]
+__all__ = ["DEMO_CONFIG", "DemoAws", "demo_aws", "run_seed_hook", "seed_demo"]
 
 DEMO_CONFIG = Path(__file__).with_name("demo.toml")
 DEMO_TABLE = "deep-health-demo"
@@ -29,6 +35,35 @@ class DemoAws:
     endpoint: str
     table: str
     queue_url: str
+    region: str = "eu-west-1"
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` on the emulator (for a seeding hook)."""
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=self.region)
+
+
+def run_seed_hook(path: str, aws: DemoAws) -> None:
+    """Import ``module:function`` and call it with the emulator, before serving.
+
+    Raises:
+        SystemExit: 2, naming the hook, when it cannot be imported or raises.
+    """
+    import importlib
+
+    module_name, _, attr = path.partition(":")
+    try:
+        hook = getattr(importlib.import_module(module_name), attr or "seed")
+    except (ImportError, AttributeError) as exc:
+        raise SystemExit(
+            f"deep-health local: --seed {path}: {exc} (is it importable: installed, or its "
+            "directory on PYTHONPATH?)"
+        ) from None
+    try:
+        hook(aws)
+    except Exception as exc:
+        raise SystemExit(f"deep-health local: --seed {path} failed: {exc!r}") from None
 
 
 def _fake_credentials() -> None:
@@ -56,7 +91,7 @@ def seed_demo(endpoint: str, region: str) -> DemoAws:
     dynamodb.put_item(TableName=DEMO_TABLE, Item={**CANARY_KEY, "status": {"S": "ok"}})
     sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=region)
     queue_url = sqs.create_queue(QueueName=DEMO_QUEUE)["QueueUrl"]
-    return DemoAws(endpoint=endpoint, table=DEMO_TABLE, queue_url=queue_url)
+    return DemoAws(endpoint=endpoint, table=DEMO_TABLE, queue_url=queue_url, region=region)
 
 
 @contextmanager

@@ -8,11 +8,15 @@ __all__ = ["table"]
 
 
 def table(report: Report) -> bytes:
-    """A plain table of the checks and the verdict, for a terminal."""
+    """A plain table of the checks and the verdict, one line per check, for a pipe or a log.
+
+    The error is printed whole, never cut: its end often holds the hint (what blocked the
+    loop, which key was missing). ``deep-health check`` on a terminal wraps it in a rich table
+    instead.
+    """
     rows = [("check", "status", "ms", "reason", "error")]
     for r in report.evaluation.results:
-        error = (r.error or "").replace("\n", " ")
-        error = error[:77] + "..." if len(error) > 80 else error
+        error = " ".join((r.error or "").split())
         rows.append((r.name, r.status.value, f"{r.duration * 1000:.1f}", r.reason or "", error))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [

@@ -75,6 +75,9 @@ class Timeline:
         failed_polls: Polls that saw an unhealthy endpoint, per endpoint (primary, secondary).
         healthy: Route 53's current view of each endpoint (primary, secondary).
         finished: Why the run ended: ``"stop"`` or ``"max-duration"`` (empty while running).
+        events: ``(seconds since start, what happened)`` in time order, each once: an
+            endpoint's Route 53 health flipping (with its checker count) and the DNS answer
+            changing; starts with the initial answer.
     """
 
     changes: list[tuple[float, Answer]] = field(default_factory=lambda: [(0.0, PRIMARY)])
@@ -82,6 +85,9 @@ class Timeline:
     failed_polls: list[int] = field(default_factory=lambda: [0, 0])
     healthy: list[bool] = field(default_factory=lambda: [True, True])
     finished: str = ""
+    events: list[tuple[float, str]] = field(
+        default_factory=lambda: [(0.0, "DNS answer: primary (start; every checker healthy)")]
+    )
 
     @property
     def answer(self) -> Answer:
@@ -161,10 +167,21 @@ async def watch(
             if not ok:
                 timeline.failed_polls[endpoint] += 1
             if health[endpoint].observe(index, ok):
-                timeline.healthy[endpoint] = health[endpoint].healthy
+                now = time.monotonic() - started
+                view = health[endpoint]
+                timeline.healthy[endpoint] = view.healthy
+                timeline.events.append(
+                    (
+                        now,
+                        f"{('primary', 'secondary')[endpoint]} "
+                        f"{'healthy' if view.healthy else 'unhealthy'} for Route 53 "
+                        f"({view.healthy_count}/{len(view.checkers)} checkers say healthy)",
+                    )
+                )
                 answer = failover_answer(health[0].healthy, health[1].healthy)
                 if answer != timeline.answer:
-                    timeline.changes.append((time.monotonic() - started, answer))
+                    timeline.changes.append((now, answer))
+                    timeline.events.append((now, f"DNS answer: {answer}"))
             if stop is not None and stop(timeline):
                 timeline.finished = timeline.finished or "stop"
                 done.set()

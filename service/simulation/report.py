@@ -7,7 +7,13 @@ from collections.abc import Iterable, Sequence
 from service.simulation.realtime import Timeline
 from service.simulation.virtual import Summary
 
-__all__ = ["format_summaries", "format_timeline"]
+__all__ = [
+    "TIMELINE_HEADER",
+    "format_event",
+    "format_summaries",
+    "format_timeline",
+    "timeline_summary",
+]
 
 _HEADER = (
     "scenario",
@@ -61,7 +67,7 @@ def _line(row: Sequence[str], widths: Sequence[int]) -> str:
 
 
 def format_timeline(timeline: Timeline) -> str:
-    """Render a real-time run's answers, one change a line.
+    """Render a real-time run: a header, every event once in time order, a summary.
 
     Args:
         timeline: The run.
@@ -69,10 +75,23 @@ def format_timeline(timeline: Timeline) -> str:
     Returns:
         The lines, without a trailing newline.
     """
-    lines = [f"{t:8.2f} s  {answer}" for t, answer in timeline.changes]
-    failed = timeline.failed_polls
-    lines.append(
-        f"{timeline.polls} polls ({failed[0]} failed on the primary, {failed[1]} on the"
-        f" secondary); ended by {timeline.finished or 'nothing'}"
-    )
+    lines = [TIMELINE_HEADER, *(format_event(t, what) for t, what in timeline.events)]
+    lines.append(timeline_summary(timeline))
     return "\n".join(lines)
+
+
+TIMELINE_HEADER = "time since start  event"
+
+
+def format_event(t: float, what: str) -> str:
+    """One timeline line: seconds since the start, then what happened."""
+    return f"{t:12.2f} s    {what}"
+
+
+def timeline_summary(timeline: Timeline) -> str:
+    """The last line: polls, failures per endpoint, why the run ended."""
+    failed = timeline.failed_polls
+    return (
+        f"{timeline.polls} polls ({failed[0]} failed on the primary, {failed[1]} on the"
+        f" secondary); final answer {timeline.answer}; ended by {timeline.finished or 'nothing'}"
+    )

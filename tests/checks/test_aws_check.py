@@ -58,3 +58,35 @@ def test_it_takes_the_configured_timeout_and_declares_its_regional_endpoint() ->
         "eu-west-2",
         False,
     )
+
+
+def readme_orders(table: str, endpoint: str, cls: str = "OrdersAsReadme") -> str:
+    return (
+        f'[[checks]]\ntype = "support.team_checks:{cls}"\n'
+        f'table = "{table}"\nendpoint_url = "{endpoint}"\nregion = "eu-west-2"\n'
+    )
+
+
+@pytest.mark.parametrize("cls", ["OrdersAsReadme", "NarrowOrders"])
+def test_endpoint_url_and_region_work_for_a_subclass_that_does_not_declare_them(cls: str) -> None:
+    # The README documents both options for every AwsCheck; its own example's __init__ takes
+    # only region. This was "checks[0].endpoint_url: unknown key".
+    (check,) = parse_config(readme_orders("t", "http://127.0.0.1:9", cls)).checks
+    (endpoint,) = check.endpoints()
+    assert (endpoint.url, endpoint.region) == ("http://127.0.0.1:9", "eu-west-2")
+
+
+async def test_a_readme_shaped_check_reaches_the_configured_endpoint(emulator: Emulator) -> None:
+    table = f"orders-{uuid.uuid4().hex[:8]}"
+    create_canary_table(emulator, table, {"pk": {"S": "canary"}})
+    text = readme_orders(table, emulator.endpoint).replace('"eu-west-2"', '"eu-west-1"')
+    result = await evaluate(text)
+    assert result.status is Status.PASS, result.error
+
+
+def test_an_unknown_option_of_a_readme_shaped_check_is_still_refused() -> None:
+    from checks import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config(readme_orders("t", "http://127.0.0.1:9") + "endpoint = 'x'\n")
+    assert caught.value.key == "checks[0].endpoint"

@@ -284,7 +284,7 @@ def test_cli_prints_a_table_per_strategy(capsys: pytest.CaptureFixture[str]) -> 
 def test_cli_rejects_unusable_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_simulate(_parse("--threshold 11 --seeds 1")) == 2
     assert run_simulate(_parse("--primary http://127.0.0.1:1/")) == 2
-    assert "deep-health simulate:" in capsys.readouterr().out
+    assert "deep-health simulate:" in capsys.readouterr().err
 
 
 # --- real time against local servers ---------------------------------------------------------
@@ -383,7 +383,15 @@ async def test_answer_moves_back_when_the_primary_recovers(
 
     timeline = await watch(primary.url, secondary.url, config=QUICK, stop=stop)
     assert timeline.answers() == [PRIMARY, SECONDARY, PRIMARY]
-    assert "secondary" in format_timeline(timeline)
+    header, *events, summary = format_timeline(timeline).splitlines()
+    assert header == "time since start  event"
+    times = [float(line.split(" s ")[0]) for line in events]
+    assert times == sorted(times)  # in order
+    assert len(set(events)) == len(events)  # each once
+    dns = [line.split("DNS answer: ")[1].split()[0] for line in events if "DNS answer" in line]
+    assert dns == ["primary", "secondary", "primary"]
+    assert any("primary unhealthy for Route 53" in line for line in events)  # labelled
+    assert "final answer primary" in summary
 
 
 @pytest.mark.parametrize("mode", ["nomarker", "hang"])
@@ -467,8 +475,27 @@ def test_cli_real_time_mode_prints_the_timeline(
     )
     assert run_simulate(args) == 0
     out = capsys.readouterr().out
-    assert "primary" in out
+    assert "time since start  event" in out
+    assert out.count("DNS answer: primary (start") == 1  # printed live, never again at the end
     assert "ended by max-duration" in out
+
+
+def test_the_live_printer_prints_each_event_once_in_order(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from service.simulation.cli import _LivePrinter
+
+    timeline = Timeline()
+    printer = _LivePrinter()
+    printer(timeline)
+    timeline.events.append((14.2, "DNS answer: secondary"))
+    printer(timeline)
+    printer(timeline)  # nothing new: nothing printed
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("    ")[-1] for line in lines] == [
+        "DNS answer: primary (start; every checker healthy)",
+        "DNS answer: secondary",
+    ]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -170,3 +170,16 @@ class Flaky(Check):
         if roll < 0.35:
             await asyncio.sleep(1)  # exceeds the timeout: cancelled
         return {"roll": round(roll, 3)}
+
+
+class FailsWithLongHint(Check):
+    """Fails with an error whose end (the hint) a truncating table would cut off."""
+
+    name = "long-hint"
+
+    async def run(self) -> Observations:
+        raise CheckFailed(
+            "the probe's event loop was blocked for 2.0 s by a synchronous call in an async "
+            "check; " * 3 + "HINT-AT-THE-END: run blocking calls in a plain def run() or a thread",
+            reason="blocked",
+        )

@@ -20,3 +20,26 @@ class Orders(AwsCheck):
         with aws_errors():
             described = await self.client.describe_table(TableName=self.table)
         return {"status": described["Table"]["TableStatus"]}
+
+
+class OrdersAsReadme(AwsCheck):
+    """Exactly the README's example: ``__init__`` takes ``region`` only, not ``endpoint_url``."""
+
+    name = "orders-readme"
+    aws_service = "dynamodb"
+
+    def __init__(self, *, table: str, region: str | None = None) -> None:
+        super().__init__(region=region)
+        self.table = table
+
+    async def run(self) -> Observations:
+        with aws_errors():
+            described = await self.client.describe_table(TableName=self.table)
+        return {"status": described["Table"]["TableStatus"]}
+
+
+class NarrowOrders(OrdersAsReadme):
+    """A subclass of a subclass, with neither option in its own ``__init__``."""
+
+    def __init__(self, *, table: str) -> None:
+        super().__init__(table=table)
