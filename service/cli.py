@@ -24,6 +24,8 @@ EXIT_HEALTHY = 0
 EXIT_UNHEALTHY = 1
 EXIT_CONFIG = 2
 
+_CHECK_CLOSE = 1.0  # seconds `check` gives the checks' stop() hooks after printing
+
 UVICORN_SETTINGS: dict[str, Any] = {
     # h11 even where httptools is installed (uvicorn[standard]): h11 caps a request's head
     # (16 KiB) and refuses a header flood at once, where httptools was seen to leave the
@@ -87,18 +89,20 @@ def _table(report: Report) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-async def _check_once(config: Config) -> Report:
+async def _check_once(config: Config, as_json: bool) -> Report:
     service = HealthService(config)
     await service.astart()
     try:
-        return await service.report()
+        report = await service.report()
+        print(detailed_body(report).decode() if as_json else _table(report), flush=True)
+        return report
     finally:
-        await service.aclose()
+        # Briefly: a hung check's thread or blocked loop is a daemon, left to the exit.
+        await asyncio.to_thread(service.runner.close, _CHECK_CLOSE)
 
 
 def _check(config: Config, as_json: bool) -> int:
-    report = asyncio.run(_check_once(config))
-    print(detailed_body(report).decode() if as_json else _table(report))
+    report = asyncio.run(_check_once(config, as_json))
     return EXIT_HEALTHY if report.verdict.healthy else EXIT_UNHEALTHY
 
 
@@ -165,6 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from service.simulation.cli import run_simulate
 
             return run_simulate(args)
+    except ConfigError as exc:  # found after loading, e.g. a switch variable's value
+        print(f"deep-health: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except KeyboardInterrupt:
         return EXIT_HEALTHY
     except SystemExit as exc:

@@ -50,6 +50,9 @@ _HANDOFF_GRACE = 0.02
 # start_pending until it ends, and abandoned (then retried) after _START_TIMEOUT.
 _START_WAIT = 5.0
 _START_TIMEOUT = 30.0
+# How long an evaluation waits for runs abandoned by the previous one to finish cancelling
+# (a client closing its connection) before it reports the check as still hung.
+_CANCEL_GRACE = 0.05
 _MAX_TEXT = 2048  # characters of a check's error text or observation string kept
 # Lanes that could not be closed (see Runner.close): referenced so their tasks are never
 # garbage-collected while pending.
@@ -211,6 +214,9 @@ class Runner:
         self._start_errors: dict[str, str] = {}
         self._start_pending: set[str] = set()
         self._logged_start: dict[str, str] = {}
+        self._abandoned: dict[str, list[asyncio.Future[_Outcome]]] = {
+            c.check_name: [] for c in self.checks
+        }
         self._is_async = {c.check_name: inspect.iscoroutinefunction(c.run) for c in self.checks}
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -364,8 +370,11 @@ class Runner:
             if waiter.done():
                 return
             exc = source.exception()
-            if exc is not None:
+            if isinstance(exc, asyncio.CancelledError):
+                waiter.cancel()  # an abandoned run, cancelled as asked: nobody reads it
+            elif exc is not None:
                 waiter.set_exception(exc)
+                waiter.exception()  # retrieved: an abandoned run's error is not worth a warning
             else:
                 waiter.set_result(source.result())
 
@@ -513,6 +522,13 @@ class Runner:
                     check, 0.0, pending.time, "start_failed", self._start_errors[name]
                 )
                 return
+        left = [waiter for waiter in self._abandoned[name] if not waiter.done()]
+        if left and not lane.blocked():  # give cancelled runs a moment to end
+            elapsed = self._clock() - pending.started
+            grace = max(0.0, min(_CANCEL_GRACE, check.timeout, pending.deadline - elapsed))
+            await asyncio.wait(left, timeout=grace)
+            left = [waiter for waiter in left if not waiter.done()]
+        self._abandoned[name] = left
         refusal = self._refusal(check, lane)
         if refusal is not None:
             pending.results[name] = self._failure(check, 0.0, pending.time, *refusal)
@@ -529,6 +545,7 @@ class Runner:
         outcomes = [self._outcome(waiter) for waiter in done]
         for waiter in late:
             waiters[waiter].abandon()
+            self._abandoned[name].append(waiter)
             outcomes.append(self._late(check, lane, timeout))
         pending.results[name] = self._combine(check, outcomes, duration, pending.time)
 

@@ -205,3 +205,20 @@ async def test_a_blocked_loop_queues_no_more_runs_even_without_a_cache(
     assert {a.results[1].status for a in answers} == {Status.PASS}
     assert runner.lane("blocks-until-released").busy == 1  # the one blocked run, nothing queued
     gate.set()
+
+
+async def test_late_callers_share_one_overdue_evaluation(started: list[Runner]) -> None:
+    runner = make_runner([m.Passing()], cache_ttl=1.0)
+    runner.start()
+    started.append(runner)
+    gate = threading.Event()
+    supervisor = runner._loop
+    assert supervisor is not None
+    # Starve the runner's own supervisor (as a CPU-starved machine would): every caller is late.
+    supervisor.call_soon_threadsafe(gate.wait, 10)
+    try:
+        answers = await asyncio.gather(*(runner.evaluate() for _ in range(3)))
+    finally:
+        gate.set()
+    assert len({id(a) for a in answers}) == 1
+    assert answers[0].results[0].reason == "timeout"

@@ -290,3 +290,20 @@ class UsesToThread(Check):
 
 HANG = threading.Event()
 """Set to release every ``HangsInThread``/``HangsInToThread`` (tests leave it clear)."""
+
+
+class SlowStart(Check):
+    """``start()`` takes ``start_delay`` seconds (a slow client set-up); ``run`` takes ``delay``."""
+
+    name = "slow-start"
+
+    def __init__(self, *, start_delay: float = 1.0, delay: float = 0.0) -> None:
+        self.start_delay = start_delay
+        self.delay = delay
+
+    async def start(self) -> None:
+        await asyncio.sleep(self.start_delay)
+
+    async def run(self) -> Observations:
+        await asyncio.sleep(self.delay)
+        return None
