@@ -34,6 +34,7 @@ from checks.base import Check
 from checks.exceptions import CheckError, CheckWarning
 from checks.result import CheckResult, Observation, Status
 from service.bulkhead import Lane, Ticket
+from service.rules import SampleOutcome, combine_samples
 
 __all__ = ["Evaluation", "Runner"]
 
@@ -45,7 +46,7 @@ T = TypeVar("T")
 # The crossing takes well under a millisecond; the slack covers a busy machine's scheduling.
 # Missing it costs little: checks that finished keep their results, only the unfinished ones
 # are reported as timeouts by the caller.
-_HANDOFF_GRACE = 0.02
+_CROSS_LOOP_GRACE = 0.02
 # How long start() waits for the checks' start() hooks; one still running then is reported as
 # start_pending until it ends, and abandoned (then retried) after _START_TIMEOUT.
 _START_WAIT = 5.0
@@ -185,6 +186,8 @@ class Runner:
         cache_ttl: seconds a finished evaluation answers later calls; 0 disables caching:
             every call gets an evaluation begun after it called (concurrent calls share one
             the supervisor has not begun yet, so a stuck supervisor never piles them up).
+        single_flight: concurrent calls share the in-flight evaluation even without a cache
+            (always so when ``cache_ttl`` > 0).
         max_threads: worker threads per check, for a plain ``def run`` and the check's own
             ``asyncio.to_thread`` calls (at least ``samples``).
         clock: monotonic clock (for tests).
@@ -196,12 +199,14 @@ class Runner:
         *,
         deadline: float = 1.5,
         cache_ttl: float = 1.0,
+        single_flight: bool = False,
         max_threads: int = 4,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.checks = tuple(checks)
         self.deadline = deadline
         self.cache_ttl = cache_ttl
+        self.single_flight = single_flight or cache_ttl > 0
         self.evaluations = 0
         self._clock = clock
         self._max_threads = max_threads
@@ -411,7 +416,7 @@ class Runner:
             raise RuntimeError("Runner.start() was not called")
         future, pending = self._submit(self.deadline if deadline is None else deadline)
         waiter = asyncio.wrap_future(future)
-        remaining = pending.deadline - (self._clock() - pending.started) + _HANDOFF_GRACE
+        remaining = pending.deadline - (self._clock() - pending.started) + _CROSS_LOOP_GRACE
         # asyncio.wait, unlike wait_for, never cancels the shared evaluation.
         done, _ = await asyncio.wait({waiter}, timeout=max(remaining, 0.0))
         if done:
@@ -427,7 +432,7 @@ class Runner:
             inflight = self._inflight
             # Without a cache each call evaluates, except that one the supervisor has not
             # begun yet is shared: a stuck supervisor then queues one evaluation, not one per call.
-            if inflight is not None and (self.cache_ttl > 0 or not inflight[1].begun):
+            if inflight is not None and (self.single_flight or not inflight[1].begun):
                 return inflight
             pending = _Pending(deadline=deadline, started=self._clock(), time=time.time())
             future = asyncio.run_coroutine_threadsafe(self._evaluate(pending), self._loop)
@@ -596,33 +601,22 @@ class Runner:
     def _combine(
         self, check: Check, outcomes: list[_Outcome], duration: float, at: float
     ) -> CheckResult:
-        failed = [o for o in outcomes if o.status is Status.FAIL]
-        if len(failed) * 2 > len(outcomes):
-            chosen, status = failed[0], Status.FAIL
-        elif failed:
-            chosen, status = failed[0], Status.WARN
-        else:
-            chosen = next((o for o in outcomes if o.status is Status.WARN), outcomes[0])
-            status = chosen.status
-        reason, error = chosen.reason, chosen.error
-        if failed and status is Status.WARN:
-            reason = "partial"
-            error = f"{len(failed)}/{len(outcomes)} samples failed: {chosen.error}"
-        budget = check.latency_budget
-        if status is Status.PASS and budget is not None and duration > budget:
-            status, reason = Status.WARN, "slow"
-            error = f"took {duration:.3f}s, over its {budget:.3f}s budget"
+        verdict = combine_samples(
+            [SampleOutcome(o.status, o.reason, o.error) for o in outcomes],
+            duration=duration,
+            latency_budget=check.latency_budget,
+        )
         observations = next((o.observations for o in outcomes if o.observations), {})
         return CheckResult(
             name=check.check_name,
-            status=status,
+            status=verdict.status,
             duration=duration,
             critical=check.critical,
             scope=check.scope,
-            reason=reason,
-            error=error,
+            reason=verdict.reason,
+            error=verdict.error,
             observations=observations,
-            samples=tuple(o.status is not Status.FAIL for o in outcomes),
+            samples=verdict.samples,
             time=at,
         )
 
