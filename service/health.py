@@ -265,5 +265,5 @@ class HealthService:
         for listener in self._listeners:
             try:
                 listener(report, transition)
-            except Exception:
-                logger.exception("listener %r failed", listener)
+            except BaseException as exc:  # SystemExit, CancelledError...: never the caller's
+                logger.error("listener %r failed: %s", listener, type(exc).__name__)

@@ -186,3 +186,31 @@ async def test_a_non_critical_culprit_only_warns(culprit: str) -> None:
             assert report.verdict.status is Status.WARN
     finally:
         await service.aclose()
+
+
+@pytest.mark.parametrize(
+    "kind", [SystemExit, KeyboardInterrupt, asyncio.CancelledError, ValueError]
+)
+async def test_a_listener_raising_anything_never_reaches_the_caller(
+    kind: type[BaseException],
+) -> None:
+    config = parse_config(
+        f"[service]\ndeadline = {DEADLINE}\ncache_ttl = 0\n"
+        '[[checks]]\ntype = "support.misbehaving:Passing"\n'
+    )
+    service = HealthService(config, mode="on-request")
+    calls = 0
+
+    def listener(*_: object) -> None:
+        nonlocal calls
+        calls += 1
+        raise kind()
+
+    service.add_listener(listener)
+    await service.astart()
+    try:
+        for _ in range(2):
+            assert (await service.report()).verdict.status is Status.PASS
+    finally:
+        await service.aclose()
+    assert calls == 2
