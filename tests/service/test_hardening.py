@@ -154,9 +154,9 @@ async def test_soak_leaks_no_tasks_threads_or_memory() -> None:
     config = parse_config(
         # Each evaluation's verdict stands alone (no latch), so both outcomes keep coming; the
         # timeouts leave room for a busy machine's thread hand-offs.
-        "[service]\ncache_ttl = 0\ndeadline = 0.4\n[failover]\nenabled = false\n"
-        '[[checks]]\ntype = "support.misbehaving:Flaky"\nname = "a"\nseed = 1\ntimeout = 0.25\n'
-        '[[checks]]\ntype = "support.misbehaving:Flaky"\nname = "b"\nseed = 2\ntimeout = 0.25\n'
+        "[service]\ncache_ttl = 0\ndeadline = 0.2\n[failover]\nenabled = false\n"
+        '[[checks]]\ntype = "support.misbehaving:Flaky"\nname = "a"\nseed = 1\ntimeout = 0.1\n'
+        '[[checks]]\ntype = "support.misbehaving:Flaky"\nname = "b"\nseed = 2\ntimeout = 0.1\n'
         '[[checks]]\ntype = "support.misbehaving:SyncPassing"\n'
     )
     service = HealthService(config)
@@ -186,7 +186,7 @@ async def test_soak_leaks_no_tasks_threads_or_memory() -> None:
                 await batch(50)
             gc.collect()
             threads, tasks, rss = _threads_but_workers(), count_tasks(), _rss_kib()
-            for _ in range(400):  # 20,000 requests
+            for _ in range(200):  # 10,000 requests
                 await batch(50)
             gc.collect()
             grown_threads = _threads_but_workers() - threads
