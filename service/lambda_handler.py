@@ -29,6 +29,7 @@ from service.config import load_config
 from service.health import HealthService
 from service.logs import configure
 from service.renderers import text_media_types
+from service.secrets import secret_environment
 from service.stdout import stdout_writer
 
 __all__ = ["handler", "init_charge", "init_seconds", "reset_init_charge", "service"]
@@ -53,7 +54,8 @@ def _process_age() -> float:
 
 def _build() -> tuple[HealthService, Any]:
     configure(logging.INFO)
-    composed = compose(load_config(), "lambda")
+    # The details token is read from SSM here, once (see service/secrets.py).
+    composed = compose(load_config(environ=secret_environment()), "lambda")
     app = create_app(composed.service, manage_lifespan=False, metrics=composed.metrics)
     return composed.service, app
 
