@@ -179,6 +179,66 @@ def deadline(directory: Path, requests: int) -> str:
     )
 
 
+CULPRITS = {
+    "none (20 healthy)": "",
+    "blocks its loop 2.5 s (time.sleep in async def)": (
+        'type = "support.misbehaving:BlocksLoop"\nseconds = 2.5\n'
+    ),
+    "hung def thread": 'type = "support.misbehaving:HangsInThread"\n',
+    "hung asyncio.to_thread": 'type = "support.misbehaving:HangsInToThread"\n',
+    "cancels its own task": 'type = "support.misbehaving:CancelsOwnTask"\n',
+}
+
+
+def isolation(directory: Path, requests: int) -> str:
+    """K = 20: 19 healthy critical checks of 100 ms beside one non-critical culprit.
+
+    Each ``/health/details`` (cache off) evaluates afresh; counted: answers where every healthy
+    check passed, and the region's status codes. The culprit's reason is the last one seen.
+    """
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    rows = []
+    for label, culprit in CULPRITS.items():
+        k = 20 if not culprit else 19
+        body = _sleepers(k) + (
+            f'[[checks]]\n{culprit}name = "culprit"\ncritical = false\n' if culprit else ""
+        )
+        config = _config(directory, body, cache_ttl=0, deadline=1.5)
+        times, kept, codes, reason = [], 0, set(), "-"
+        with serve(config) as url, httpx.Client(timeout=10) as http:
+            for _ in range(requests):
+                began = time.perf_counter()
+                response = http.get(f"{url}/health/details", headers=auth)
+                times.append(time.perf_counter() - began)
+                codes.add(response.status_code)
+                checks = response.json()["checks"]
+                healthy = [
+                    v[0]
+                    for n, v in checks.items()
+                    if n.startswith("c")
+                    and not n.startswith("culprit")
+                    and n.endswith(":responseTime")
+                ]
+                kept += all(entry["status"] == "pass" for entry in healthy) and len(healthy) == k
+                if "culprit:responseTime" in checks:
+                    reason = checks["culprit:responseTime"][0].get("reason", "-")
+        rows.append(
+            [
+                label,
+                str(requests),
+                f"{median(times) * 1000:.1f}",
+                f"{percentile(times, 0.99) * 1000:.1f}",
+                f"{kept}/{requests}",
+                ",".join(map(str, sorted(codes))),
+                reason,
+            ]
+        )
+    return "Isolation: K = 20, one non-critical culprit, cache off\n" + table(
+        ["culprit", "requests", "median ms", "p99 ms", "healthy kept", "codes", "culprit reason"],
+        rows,
+    )
+
+
 def _evaluations(url: str) -> int:
     details = httpx.get(
         f"{url}/health/details", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
@@ -225,12 +285,13 @@ def load(directory: Path, requests: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--only", choices=["concurrency", "deadline", "load"])
+    parser.add_argument("--only", choices=["concurrency", "isolation", "deadline", "load"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         sections = {
             "concurrency": lambda: concurrency(directory, min(args.requests, 100)),
+            "isolation": lambda: isolation(directory, min(args.requests, 50)),
             "deadline": lambda: deadline(directory, args.requests),
             "load": lambda: load(directory, max(args.requests, 1000)),
         }

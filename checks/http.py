@@ -2,7 +2,9 @@
 
 For a dependency that is not AWS (a payment provider, an identity provider). One
 ``httpx.AsyncClient`` is created at start-up and reused (kept-alive connections); redirects
-are not followed; headers (which may carry credentials) never appear in a repr or a log.
+are not followed; headers (which may carry credentials) never appear in a repr or a log. The
+body is streamed and at most its first 64 KiB are read: a huge or endless body costs 64 KiB,
+not its size (the connection is then closed instead of drained).
 
 Config::
 
@@ -80,14 +82,20 @@ class HttpCheck(Check):
         import httpx
 
         started = time.perf_counter()
+        body = bytearray()
         try:
-            response = await self._client.get(self.url)
+            async with self._client.stream("GET", self.url) as response:
+                status, encoding = response.status_code, response.encoding or "utf-8"
+                async for chunk in response.aiter_bytes():
+                    body += chunk[: _MAX_BODY - len(body)]
+                    if len(body) >= _MAX_BODY:
+                        break  # leaving the block closes the connection: the rest is never read
         except httpx.TimeoutException as exc:
             raise CheckFailed(f"{type(exc).__name__}: {exc}", reason="timeout") from None
         except httpx.TransportError as exc:
             raise CheckFailed(f"{type(exc).__name__}: {exc}", reason="connection") from None
         latency_ms = round((time.perf_counter() - started) * 1000, 2)
-        return response.status_code, response.text[:_MAX_BODY], latency_ms
+        return status, body.decode(encoding, errors="replace"), latency_ms
 
     async def run(self) -> Observations:
         status, body, latency_ms = await self.fetch()

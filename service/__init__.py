@@ -7,6 +7,7 @@ Which module is which room:
 - memory over time: :mod:`~service.tracker` (window and latch held in memory),
   :mod:`~service.switches` (operator drain/hold files);
 - running checks: :mod:`~service.runner` (deadline, samples, single-flight, cache),
+  :mod:`~service.bulkhead` (a lane per check: its own loop and worker threads),
   :mod:`~service.background` (the evaluation loop);
 - the engine: :mod:`~service.health` (``HealthService``: runner → policy → tracker → report),
   :mod:`~service.report` (``Report``, ``Transition``, ``Listener``: what it hands out);
@@ -25,7 +26,7 @@ Which module is which room:
   :mod:`~service.body_schema` (health+json), :mod:`~service.table` (terminal),
   :mod:`~service.openapi`;
 - listeners: :mod:`~service.metrics` (Prometheus), :mod:`~service.emf` (CloudWatch EMF),
-  :mod:`~service.logs` (JSON logs);
+  :mod:`~service.logs` (JSON logs), and :mod:`~service.stdout` (their bounded line writer);
 - :mod:`~service.deps` (dependency map), :mod:`~service.simulation` (the Route 53 simulator),
   :mod:`~service.demo_app` (the demo's example application).
 """

@@ -154,6 +154,9 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # No 307 from /health/ to /health: its Location would be built from the request's Host
+        # header, and a plain HTTP Route 53 check counts any 3xx as healthy.
+        redirect_slashes=False,
     )
     app.include_router(health_router(service, metrics=metrics))
     if metrics is not None:

@@ -1,7 +1,10 @@
 """Background evaluation: a loop evaluates every ``interval``; requests read its latest result.
 
-The loop runs as a task on the serving event loop (the checks themselves still run on the
-runner's own loop). Nothing a refresh raises stops it. The watchdog is the reader's side:
+The loop runs as a task on the serving event loop (the checks themselves run in their own
+lanes, see :mod:`service.bulkhead`). Nothing a refresh raises stops it — any exception,
+``CancelledError`` that is not the loop's own stop included — and should the task die anyway,
+it is logged and restarted after ``interval`` (``restarts`` counts it). The watchdog is the
+reader's side:
 :meth:`Background.age` says how old the latest result is, and the health service fails a
 result older than ``max_age`` with reason ``stale``, so a loop that died or hangs can never
 keep reporting healthy. Readers judge on every request; a second task, independent of the
@@ -26,6 +29,7 @@ T = TypeVar("T")
 
 _MIN_WATCH_PERIOD = 0.5
 _MAX_WATCH_PERIOD = 5.0
+_MAX_RESTART_DELAY = 5.0  # real seconds before a dead loop is restarted
 
 
 class Background(Generic[T]):
@@ -65,6 +69,10 @@ class Background(Generic[T]):
         self._first: asyncio.Event | None = None
         self._latest: T | None = None
         self._updated: float | None = None
+        self._since: float | None = None
+        self._stopping = False
+        self.restarts = 0
+        """Times the loop's task died unexpectedly and was started again."""
 
     @property
     def started(self) -> bool:
@@ -89,14 +97,19 @@ class Background(Generic[T]):
         """Seconds since the latest report arrived; ``None`` before the first."""
         return None if self._updated is None else self._clock() - self._updated
 
+    def uptime(self) -> float | None:
+        """Seconds since :meth:`start`; ``None`` before it."""
+        return None if self._since is None else self._clock() - self._since
+
     def start(self) -> None:
         """Start the loop on the running event loop. Idempotent."""
         if self._task is not None:
             return
         self._first = asyncio.Event()
+        self._since = self._clock()
+        self._stopping = False
         loop = asyncio.get_running_loop()
-        self._task = loop.create_task(self._run(), name="deep-health-loop")
-        self._task.add_done_callback(self._ended)
+        self._spawn(loop)
         if self._watch is not None:
             self._watchdog = loop.create_task(self._guard(self._watch), name="deep-health-watch")
 
@@ -107,8 +120,13 @@ class Background(Generic[T]):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._first.wait(), timeout)
 
+    def _spawn(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._task = loop.create_task(self._run(), name="deep-health-loop")
+        self._task.add_done_callback(self._ended)
+
     async def stop(self) -> None:
         """Cancel the loop and the watchdog and wait for them to end. Idempotent."""
+        self._stopping = True
         tasks = [t for t in (self._task, self._watchdog) if t is not None and not t.done()]
         self._task = self._watchdog = None
         for task in tasks:
@@ -121,6 +139,11 @@ class Background(Generic[T]):
         while True:
             try:
                 report = await self._refresh()
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if self._stopping or (task is not None and task.cancelling()):
+                    raise  # our own stop
+                logger.error("background evaluation was cancelled from within; continuing")
             except Exception:
                 logger.exception("background evaluation failed")
             else:
@@ -139,8 +162,21 @@ class Background(Generic[T]):
                 logger.exception("the watchdog failed")
 
     def _ended(self, task: asyncio.Task[None]) -> None:
-        if task.cancelled():
+        if self._stopping or task is not self._task:
             return
-        exc = task.exception()  # retrieved here, so it is never "never retrieved"
-        if exc is not None:
-            logger.error("the background evaluation loop died: %r", exc)
+        if task.cancelled():
+            logger.error("the background evaluation loop was cancelled; restarting it")
+        else:
+            exc = task.exception()  # retrieved here, so it is never "never retrieved"
+            logger.error(
+                "the background evaluation loop died (%s); restarting it",
+                type(exc).__name__ if exc is not None else "returned",
+            )
+        delay = min(max(self.interval, 0.0), _MAX_RESTART_DELAY)
+        task.get_loop().call_later(delay, self._restart, task)
+
+    def _restart(self, dead: asyncio.Task[None]) -> None:
+        if self._stopping or self._task is not dead:
+            return  # stopped, or restarted already
+        self.restarts += 1
+        self._spawn(dead.get_loop())

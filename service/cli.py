@@ -29,6 +29,8 @@ EXIT_HEALTHY = 0
 EXIT_UNHEALTHY = 1
 EXIT_CONFIG = 2
 
+_CHECK_CLOSE = 1.0  # seconds `check` gives the checks' stop() hooks after printing
+
 UVICORN_SETTINGS: dict[str, Any] = {
     # h11 even where httptools is installed (uvicorn[standard]): h11 caps a request's head
     # (16 KiB) and refuses a header flood at once, where httptools was seen to leave the
@@ -115,14 +117,23 @@ def _print_report(report: Report) -> None:
         out.print(Text(f"  - {reason}"), overflow="fold")
 
 
-async def _check_once(config: Config) -> Report:
+async def _check_once(config: Config, as_json: bool) -> Report:
     # One evaluation printed to the terminal: no listeners (no EMF lines in the output).
     service = HealthService(config)
     await service.astart()
     try:
-        return await service.report()
+        report = await service.report()
+        # Printed before closing: a hung check never holds back what the operator reads.
+        if as_json:
+            from service.terminal import emit
+
+            emit(by_name("health+json").detailed(report).decode())
+        else:
+            _print_report(report)
+        return report
     finally:
-        await service.aclose()
+        # Briefly: a hung check's thread or blocked loop is a daemon, left to the exit.
+        await asyncio.to_thread(service.runner.close, _CHECK_CLOSE)
 
 
 def _only(config: Config, names: Sequence[str] | None) -> Config:
@@ -146,15 +157,8 @@ def _only(config: Config, names: Sequence[str] | None) -> Config:
 
 
 def _check(config: Config, as_json: bool) -> int:
-    from service.terminal import emit
-
-    report = asyncio.run(_check_once(config))
-    code = EXIT_HEALTHY if report.verdict.healthy else EXIT_UNHEALTHY
-    if as_json:
-        emit(by_name("health+json").detailed(report).decode())
-    else:
-        _print_report(report)
-    return code
+    report = asyncio.run(_check_once(config, as_json))
+    return EXIT_HEALTHY if report.verdict.healthy else EXIT_UNHEALTHY
 
 
 def _local(args: argparse.Namespace) -> int:
@@ -308,6 +312,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from deploy.verify import run_verify
 
             return run_verify(args)
+    except ConfigError as exc:  # found after loading, e.g. a switch variable's value
+        print(f"deep-health: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except KeyboardInterrupt:
         return EXIT_HEALTHY
     except BrokenPipeError:

@@ -68,13 +68,26 @@ MIN_TOKEN_LENGTH = 16
 _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 Mode = Literal["on-request", "background"]
 """How evaluations are driven: by requests (single-flight plus TTL) or by a background loop."""
+_TOKEN_PATTERN = re.compile(r"[!-~]+\Z")  # printable ASCII, no space, no trailing newline
+# Words of every public body whatever the verdict; a marker inside one would be in unhealthy
+# bodies too (Route 53's string match is a plain substring search).
+_BODY_WORDS = (
+    "status", "pass", "warn", "fail", "notes", "version", "releaseId", "serviceId", "checks",
+    "responseTime", "time",
+)  # fmt: skip
+_TIME_ONLY = re.compile(r"[0-9T-]+\Z")  # could match inside a timestamp such as 2026-11-28T22
+_WORD = re.compile(r"[A-Za-z0-9_-]+")
 _INTERPOLATION = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class Settings(BaseModel):
-    """The ``[service]`` table. Every field documents its default."""
+    """The ``[service]`` table. Every field documents its default.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Numbers must be finite (``inf``/``nan`` are refused) and within the bounds each field
+    states.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     deadline: float = Field(1.5, gt=0, le=1.9)
     """Seconds for one evaluation; below Route 53's 2 s response limit."""
@@ -84,9 +97,9 @@ class Settings(BaseModel):
     """Carried near the start of a healthy body only (Route 53 SearchString, <= 255 chars)."""
     details_token: str | None = None
     """Bearer token for ``/health/details``; unset or empty: the route does not exist."""
-    max_noncritical_failures: int | None = Field(None, ge=1)
+    max_noncritical_failures: int | None = Field(None, ge=1, le=1000)
     """This many failing non-critical checks fail the region; ``None``: they only warn."""
-    latency_budget: float | None = Field(None, gt=0)
+    latency_budget: float | None = Field(None, gt=0, le=60)
     """An evaluation slower than this fails the region (too slow to serve is down)."""
     release_id: str = Field("dev", max_length=128)
     """The deployed release, always in the body so a zombie deployment shows."""
@@ -100,7 +113,7 @@ class Settings(BaseModel):
     runs on-request: nothing runs between its invocations."""
     interval: float = Field(5.0, gt=0, le=3600)
     """Background mode: seconds between the end of one evaluation and the start of the next."""
-    max_age: float | None = Field(None, gt=0)
+    max_age: float | None = Field(None, gt=0, le=86400)
     """Background mode: a latest result older than this fails with reason ``stale`` (the loop
     died or is stuck). ``None``: ``3 * interval + deadline``. Must exceed
     ``interval + deadline``."""
@@ -143,7 +156,7 @@ class FailoverSettings(BaseModel):
     10 s polling, 1 % background errors never do.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     enabled: bool = True
     """Track evaluations over time; ``false``: each evaluation's verdict stands alone."""
@@ -151,15 +164,15 @@ class FailoverSettings(BaseModel):
     """Seconds of sample history per critical regional check."""
     threshold: float = Field(default=_TRACKER.threshold, ge=0, lt=1)
     """A critical check whose failure ratio in the window exceeds this fails the region."""
-    min_samples: int = Field(default=_TRACKER.min_samples, ge=1)
+    min_samples: int = Field(default=_TRACKER.min_samples, ge=1, le=100_000)
     """Samples needed in the window before the ratio counts."""
-    fail_after: int = Field(default=_TRACKER.fail_after, ge=1)
+    fail_after: int = Field(default=_TRACKER.fail_after, ge=1, le=1000)
     """Consecutive unhealthy evaluations before a failure latches (reported at once anyway)."""
-    recover_after: int = Field(default=_TRACKER.recover_after, ge=1)
+    recover_after: int = Field(default=_TRACKER.recover_after, ge=1, le=1000)
     """Consecutive clean evaluations needed to report healthy again."""
-    min_hold: float = Field(default=_TRACKER.min_hold, ge=0)
+    min_hold: float = Field(default=_TRACKER.min_hold, ge=0, le=86400)
     """Seconds a latched failure lasts at least."""
-    quiet: float = Field(default=_TRACKER.quiet, ge=0)
+    quiet: float = Field(default=_TRACKER.quiet, ge=0, le=86400)
     """Seconds without an unhealthy evaluation needed to recover."""
     drain_file: str | None = None
     """Drain (force unhealthy) while this file exists; ``DEEP_HEALTH_DRAIN`` also drains."""
@@ -173,14 +186,14 @@ class FailoverSettings(BaseModel):
 
 
 class _CheckEntry(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     type: str = Field(min_length=1)
     name: str | None = Field(None, pattern=_NAME_PATTERN)
     critical: bool | None = None
     scope: Literal["regional", "global", "peer"] | None = None
     timeout: float | None = Field(None, gt=0, le=30)
-    latency_budget: float | None = Field(None, gt=0)
+    latency_budget: float | None = Field(None, gt=0, le=30)
     samples: int | None = Field(None, ge=1, le=10)
 
 
@@ -255,6 +268,10 @@ def parse_config(
     if not isinstance(entries, list):
         found.add(ConfigError("checks", "must be an array of tables ([[checks]])"))
         entries = []
+    elif not entries:
+        # A health check with nothing to check always reports healthy: the shallow check
+        # this project exists to replace.
+        found.add(ConfigError("checks", "no checks configured: add at least one [[checks]] entry"))
     built = [
         found.run(functools.partial(_build_check, entry, f"checks[{i}]"))
         for i, entry in enumerate(entries)
@@ -262,6 +279,7 @@ def parse_config(
     checks = tuple(check for check in built if check is not None)
     if settings is not None and len(checks) == len(built):
         found.run(functools.partial(_check_names, checks, settings))
+        found.run(functools.partial(_check_marker, checks, settings))
     unset_keys = {key for key, _ in unset}
     # A value left empty for its unset variable may fail validation too: say it once.
     found.errors = [e for e in found.errors if e[0] not in unset_keys or e in unset]
@@ -402,6 +420,12 @@ def _validate_settings(service: dict[str, Any]) -> Settings:
     except TypeError as exc:
         raise ConfigError("service", str(exc)) from None
     token = settings.details_token
+    if token and not _TOKEN_PATTERN.match(token):
+        raise ConfigError(
+            "service.details_token",
+            "use printable ASCII without spaces (no blank, padded or non-ASCII token: a client "
+            "cannot send it reliably in an Authorization header)",
+        )
     if token and len(token) < MIN_TOKEN_LENGTH:
         raise ConfigError(
             "service.details_token", f"too short: use at least {MIN_TOKEN_LENGTH} characters"
@@ -470,3 +494,23 @@ def _check_names(checks: tuple[Check, ...], settings: Settings) -> None:
     for key in ("release_id", "version", "service_id"):
         if settings.marker in getattr(settings, key):
             raise ConfigError(f"service.{key}", "must not contain the healthy marker")
+
+
+def _check_marker(checks: tuple[Check, ...], settings: Settings) -> None:
+    """Refuse a marker an unhealthy body could carry: it would read as healthy to Route 53."""
+    marker = settings.marker
+    if _TIME_ONLY.match(marker):
+        raise ConfigError(
+            "service.marker", "must contain a letter other than T (a timestamp could match it)"
+        )
+    words = [*_BODY_WORDS]
+    for text in (settings.version, settings.release_id, settings.service_id):
+        words += _WORD.findall(text)
+    for check in checks:
+        words += _WORD.findall(check.check_name)
+    for word in words:
+        if marker in word:
+            raise ConfigError(
+                "service.marker",
+                f"occurs in the body's own word {word!r}, so unhealthy bodies would carry it",
+            )

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
 from checks.result import Status
 from service.report import Report, Transition
+from service.stdout import stdout_writer
 
 __all__ = ["EmfEmitter", "emf_records"]
 
@@ -96,8 +96,9 @@ class EmfEmitter:
         namespace: the CloudWatch namespace.
         service: the ``service`` dimension's value.
         region: the ``region`` dimension; ``None``: ``AWS_REGION`` (else ``unknown``).
-        stream: where lines go; ``None``: ``sys.stdout`` at write time (Lambda sends stdout to
-            CloudWatch Logs).
+        stream: where lines go, written directly; ``None``: stdout, through the bounded queue
+            of :mod:`service.stdout` (Lambda sends stdout to CloudWatch Logs), so a slow log
+            agent never stalls an evaluation.
     """
 
     def __init__(
@@ -121,6 +122,9 @@ class EmfEmitter:
         records = emf_records(
             report, namespace=self.namespace, service=self.service, region=self.region
         )
-        stream = self._stream if self._stream is not None else sys.stdout
-        stream.write("".join(self._dumps(record) + "\n" for record in records))
-        stream.flush()
+        text = "".join(self._dumps(record) + "\n" for record in records)
+        if self._stream is None:
+            stdout_writer().write(text)
+            return
+        self._stream.write(text)
+        self._stream.flush()

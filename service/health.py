@@ -39,6 +39,7 @@ from service.tracker import Tracker
 __all__ = [
     "MIN_DEADLINE",
     "STALE",
+    "STARTING",
     "HealthService",
     "Listener",
     "Report",
@@ -49,8 +50,10 @@ MIN_DEADLINE = 0.1
 """The shortest deadline a cold start may shrink an evaluation to, in seconds."""
 STALE = "stale"
 """The reason a watchdog verdict starts with."""
-# How long past the deadline a start-up or first request waits for the background loop's first
-# report (the loop's first evaluation also starts the checks' clients).
+STARTING = "starting"
+"""The reason a background-mode verdict starts with before the first evaluation finished."""
+# How long past the deadline start-up waits for the background loop's first report (the loop's
+# first evaluation also starts the checks' clients). Requests never wait: they answer starting.
 _FIRST_REPORT_GRACE = 0.5
 _NOTHING = object()
 
@@ -168,15 +171,14 @@ class HealthService:
         """The report to answer with now.
 
         On-request: evaluate (or reuse a fresh evaluation) and decide. Background: the latest
-        report at once, or a ``stale`` failure when it is older than ``max_age``.
+        report at once, a ``starting`` failure (503) at once before the first evaluation has
+        finished, or a ``stale`` failure when the latest is older than ``max_age``.
         """
         if self.background is None:
             return await self._refresh()
         background = self.background
         if not background.started:
             background.start()
-        if background.latest is None:
-            await background.first(self.settings.deadline + _FIRST_REPORT_GRACE)
         return self._watchdog(background)
 
     def current(self) -> Report | None:
@@ -231,9 +233,17 @@ class HealthService:
 
     def _stale(self, latest: Report | None, age: float | None) -> Report:
         max_age = self.settings.effective_max_age
+        background = self.background
+        uptime = background.uptime() if background is not None else None
         if latest is None:
             evaluation = Evaluation(number=0, results=(), duration=0.0, time=time.time())
-            reason = f"{STALE}: no evaluation yet (the background loop is not running)"
+            if background is not None and background.running and uptime is not None:
+                if uptime <= max_age:
+                    reason = f"{STARTING}: the first evaluation has not finished yet"
+                else:
+                    reason = f"{STALE}: no evaluation after {uptime:.1f}s (max age {max_age:g}s)"
+            else:
+                reason = f"{STALE}: no evaluation yet (the background loop is not running)"
         else:
             evaluation = latest.evaluation
             reason = f"{STALE}: the latest evaluation is {age:.1f}s old (max age {max_age:g}s)"
@@ -254,5 +264,5 @@ class HealthService:
         for listener in self._listeners:
             try:
                 listener(report, transition)
-            except Exception:
-                logger.exception("listener %r failed", listener)
+            except BaseException as exc:  # SystemExit, CancelledError...: never the caller's
+                logger.error("listener %r failed: %s", listener, type(exc).__name__)

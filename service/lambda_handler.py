@@ -2,9 +2,11 @@
 
 Everything expensive happens once per process, here at import: the config is read and the
 checks' clients are created on the runner's own loop, so they survive warm invocations even
-though Mangum runs the ASGI lifespan around every invocation (it is turned off here). The time
-this init took is charged to the first evaluation's deadline, so a cold start still answers
-within Route 53's 2 s.
+though Mangum runs the ASGI lifespan around every invocation (it is turned off here). The part
+of this init that the first request waited through is charged to its evaluation's deadline
+(:func:`init_charge`), so a cold start still answers within Route 53's 2 s, while a request
+reaching an instance initialised earlier (provisioned concurrency, SnapStart) is charged
+nothing.
 
 Lambda defaults (:data:`service.entrypoints.ENTRY_POINTS`): on-request mode (always: nothing
 runs between invocations), CloudWatch EMF on (``emf = false`` turns it off), Prometheus off
@@ -16,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from mangum import Mangum
@@ -28,8 +31,14 @@ from service.logs import configure
 from service.renderers import text_media_types
 from service.secrets import secret_environment
 from service.snapstart import register as register_snapstart_hooks
+from service.stdout import stdout_writer
 
-__all__ = ["handler", "init_seconds", "service"]
+__all__ = ["handler", "init_charge", "init_seconds", "reset_init_charge", "service"]
+
+# Without a request time in the event, an invocation this soon after init is taken to be the
+# request that caused the cold start.
+_ON_DEMAND_GAP = 0.05
+_LOG_FLUSH = 0.05  # seconds an invocation waits for its log and EMF lines to reach stdout
 
 
 def _process_age() -> float:
@@ -52,6 +61,44 @@ def _build() -> tuple[HealthService, Any]:
     return composed.service, app
 
 
+def _request_time(event: Mapping[str, Any]) -> float | None:
+    """When API Gateway received the request (Unix seconds), if the event says."""
+    context = event.get("requestContext")
+    epoch = context.get("timeEpoch") if isinstance(context, Mapping) else None
+    if isinstance(epoch, int | float) and not isinstance(epoch, bool) and epoch > 0:
+        return float(epoch) / 1000
+    return None
+
+
+_init: tuple[float, float] | None = None
+"""Init not yet charged: (started, ended) in Unix seconds; ``None`` once charged."""
+
+
+def reset_init_charge(started: float, ended: float) -> None:
+    """Record an init (Unix seconds) for the next request to be charged (a SnapStart restore)."""
+    global _init
+    _init = (started, ended)
+
+
+def init_charge(event: Mapping[str, Any], now: float) -> float:
+    """Seconds of init that the first request waited through; 0 after the first request.
+
+    Only init that ran after the request was received counts: with the event's request time,
+    the overlap of init with [received, now]; without it, the whole init when the invocation
+    follows it at once (a cold start on demand), else nothing (an instance initialised ahead).
+    """
+    global _init
+    pending, _init = _init, None
+    if pending is None:
+        return 0.0
+    started, ended = pending
+    received = _request_time(event)
+    if received is not None:
+        return max(0.0, min(ended, now) - max(started, received))
+    return ended - started if now - ended <= _ON_DEMAND_GAP else 0.0
+
+
+_init_started = time.time() - _process_age()
 service, _app = _build()
 service.start()
 register_snapstart_hooks(service)  # they run only under SnapStart: see service.snapstart
@@ -61,13 +108,18 @@ _asgi = Mangum(
     text_mime_types=text_media_types(),
 )
 init_seconds = _process_age()
-service.charge_deadline(init_seconds)
+reset_init_charge(_init_started, _init_started + init_seconds)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda handler."""
     started = time.perf_counter()
+    charge = init_charge(event, time.time())
+    if charge:  # never overwrite a charge already made (the SnapStart restore hook's own time)
+        service.charge_deadline(charge)
     response: dict[str, Any] = _asgi(event, context)
+    # Lambda may freeze the process once this returns: give queued lines a moment to go out.
+    stdout_writer().flush(_LOG_FLUSH)
     response.setdefault("headers", {})["server-timing"] = (
         f"total;dur={(time.perf_counter() - started) * 1000:.1f}"
     )

@@ -12,13 +12,15 @@ Every line is one JSON object with ``time``, ``level``, ``logger``, ``message`` 
 
 Error text from checks may carry secrets, so it is never logged here (``/health/details`` and
 the CLI show it).
+
+Lines for stdout are queued and written by a thread of their own (:mod:`service.stdout`): a log
+agent that stops reading never stalls a request; lines it cannot take are dropped and counted.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -26,8 +28,16 @@ from checks.result import Status
 from service.config import Config
 from service.health import HealthService
 from service.report import Report, Transition
+from service.stdout import LineWriter, stdout_writer
 
-__all__ = ["LOGGER", "JsonFormatter", "LogListener", "config_summary", "configure"]
+__all__ = [
+    "LOGGER",
+    "JsonFormatter",
+    "LogListener",
+    "QueuedHandler",
+    "config_summary",
+    "configure",
+]
 
 LOGGER = "deep_health"
 """The root of every deep-health logger."""
@@ -53,9 +63,33 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, separators=(",", ":"))
 
 
+class QueuedHandler(logging.Handler):
+    """A handler that formats on the caller's thread and queues the line; never blocks.
+
+    Args:
+        writer: where lines go; ``None``: the process's stdout writer.
+    """
+
+    def __init__(self, writer: LineWriter | None = None) -> None:
+        super().__init__()
+        self.writer = writer if writer is not None else stdout_writer()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        self.writer.write(line + "\n")
+
+
 def configure(level: int | str = logging.INFO, stream: TextIO | None = None) -> logging.Handler:
-    """Send the ``deep_health`` loggers to ``stream`` (default stdout) as JSON lines."""
-    handler = logging.StreamHandler(stream if stream is not None else sys.stdout)
+    """Send the ``deep_health`` loggers to ``stream`` as JSON lines.
+
+    ``None`` (the default): stdout, through the bounded queue of :mod:`service.stdout`. An
+    explicit stream is written directly (tests, an embedding application's own stream).
+    """
+    handler: logging.Handler = QueuedHandler() if stream is None else logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
     logger = logging.getLogger(LOGGER)
     for old in [h for h in logger.handlers if isinstance(h.formatter, JsonFormatter)]:

@@ -14,6 +14,7 @@ Families (every label value comes from the configuration or a fixed set, never a
 ``deep_health_http_requests_total``             counter    ``route`` (template), ``code``
 ``deep_health_build_info``                      info       ``version``, ``release_id``,
                                                            ``service_id``
+``deep_health_log_lines_dropped_total``         counter    (stdout did not keep up)
 =============================================  =========  ===================================
 
 Usage: ``metrics = Metrics(service)`` registers itself as a listener; the app adds
@@ -35,6 +36,7 @@ from prometheus_client import (
     Info,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily
 
 from checks.result import Status
 from service.health import HealthService
@@ -51,6 +53,26 @@ _REASON = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _STATES = ("unknown", *(s.value for s in Status))
 UNMATCHED_ROUTE = "unmatched"
 """The ``route`` label of a request no route matched (the raw path is never a label)."""
+
+
+class _DroppedLines:
+    """``deep_health_log_lines_dropped``: log and EMF lines stdout did not take in time."""
+
+    def describe(self) -> list[CounterMetricFamily]:
+        return [self._family(0)]
+
+    def collect(self) -> list[CounterMetricFamily]:
+        from service.stdout import dropped_lines
+
+        return [self._family(dropped_lines())]
+
+    @staticmethod
+    def _family(value: int) -> CounterMetricFamily:
+        return CounterMetricFamily(
+            "deep_health_log_lines_dropped",
+            "Log and EMF lines dropped because stdout did not keep up (a stalled log agent).",
+            value=value,
+        )
 
 
 class _CheckSeries(NamedTuple):
@@ -143,6 +165,7 @@ class Metrics:
         }
         for status in Status:
             self.evaluations.labels(status.value)
+        reg.register(_DroppedLines())
         self._service = service
         service.add_listener(self.observe)
 

@@ -2,10 +2,17 @@
 
 Each has two local sources, read once per evaluation, neither a network call:
 
-- an environment variable (``DEEP_HEALTH_DRAIN`` / ``DEEP_HEALTH_HOLD`` set to a non-empty
-  value other than ``0``/``false``), fixed for the process's life — for a redeploy;
+- an environment variable (``DEEP_HEALTH_DRAIN`` / ``DEEP_HEALTH_HOLD``), fixed for the
+  process's life — for a redeploy. Parsed strictly: on is ``1``/``true``/``yes``/``on``, off is
+  ``0``/``false``/``no``/``off`` or empty (any case, surrounding spaces ignored); anything else
+  (``disabled``, a typo) stops start-up with a :class:`~checks.ConfigError` naming the variable
+  (exit 2) rather than being guessed;
 - a file whose existence flips it (``drain_file`` / ``hold_file`` in ``[failover]``) — for an
-  operator on the host or a mounted volume; delete the file to release.
+  operator on the host or a mounted volume; delete the file to release. A file that cannot be
+  checked (permission denied on its directory, a name too long, an I/O error) keeps the
+  switch's last known state (off until one was read) and adds a reason naming the switch and
+  the OS error (``drain file unreadable (EACCES) ...``): a broken mount neither drains a
+  healthy region nor releases a drained one.
 
 The third drain source is the ``dynamodb_read`` canary item's ``drain`` attribute, which fails
 that check (reason ``drained``) without any new dependency.
@@ -13,15 +20,19 @@ that check (reason ``drained``) without any new dependency.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DRAIN_ENV", "HOLD_ENV", "SwitchState", "Switches"]
+from checks.exceptions import ConfigError
+
+__all__ = ["DRAIN_ENV", "HOLD_ENV", "SwitchState", "Switches", "env_flag"]
 
 DRAIN_ENV = "DEEP_HEALTH_DRAIN"
 HOLD_ENV = "DEEP_HEALTH_HOLD"
+_ON = {"1", "true", "yes", "on"}
 _OFF = {"", "0", "false", "no", "off"}
 
 
@@ -31,6 +42,8 @@ class SwitchState:
 
     drained: str | None = None
     held: str | None = None
+    unreadable: tuple[str, ...] = ()
+    """A reason per switch file that could not be checked (its last known state is kept)."""
 
     def reasons(self) -> tuple[str, ...]:
         found = []
@@ -38,7 +51,7 @@ class SwitchState:
             found.append(f"drained by operator ({self.drained})")
         if self.held:
             found.append(f"hold engaged ({self.held}): stays failed over until released")
-        return tuple(found)
+        return (*found, *self.unreadable)
 
 
 class Switches:
@@ -58,26 +71,61 @@ class Switches:
         environ: Mapping[str, str] | None = None,
     ) -> None:
         env = os.environ if environ is None else environ
-        self._drain_env = _on(env.get(DRAIN_ENV))
-        self._hold_env = _on(env.get(HOLD_ENV))
+        self._drain_env = env_flag(DRAIN_ENV, env.get(DRAIN_ENV))
+        self._hold_env = env_flag(HOLD_ENV, env.get(HOLD_ENV))
         self._drain_file = Path(drain_file) if drain_file else None
         self._hold_file = Path(hold_file) if hold_file else None
+        self._last = {"drain": False, "hold": False}  # each file's last known state
 
     def read(self) -> SwitchState:
-        """The switches now."""
-        return SwitchState(
-            drained=_source(self._drain_env, DRAIN_ENV, self._drain_file),
-            held=_source(self._hold_env, HOLD_ENV, self._hold_file),
-        )
+        """The switches now; never raises."""
+        unreadable: list[str] = []
+        drained = self._source("drain", self._drain_env, DRAIN_ENV, self._drain_file, unreadable)
+        held = self._source("hold", self._hold_env, HOLD_ENV, self._hold_file, unreadable)
+        return SwitchState(drained=drained, held=held, unreadable=tuple(unreadable))
+
+    def _source(
+        self, switch: str, env_on: bool, env_name: str, file: Path | None, unreadable: list[str]
+    ) -> str | None:
+        if env_on:
+            return f"env {env_name}"
+        if file is None:
+            return None
+        try:
+            present = _exists(file)
+        except OSError as exc:
+            code = errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+            kept = "on" if self._last[switch] else "off"
+            unreadable.append(
+                f"{switch} file unreadable ({code}): keeping its last known state ({kept})"
+            )
+            present = self._last[switch]
+        self._last[switch] = present
+        return f"file {file}" if present else None
 
 
-def _on(value: str | None) -> bool:
-    return value is not None and value.strip().lower() not in _OFF
+def env_flag(name: str, value: str | None) -> bool:
+    """A switch variable's value: on (1/true/yes/on), off (0/false/no/off/empty or unset).
+
+    Raises:
+        ConfigError: any other value, naming the variable (start-up stops with exit 2).
+    """
+    if value is None:
+        return False
+    word = value.strip().lower()
+    if word in _ON:
+        return True
+    if word in _OFF:
+        return False
+    raise ConfigError(
+        name, f"{value!r} is neither on (1, true, yes, on) nor off (0, false, no, off, empty)"
+    )
 
 
-def _source(env_on: bool, env_name: str, file: Path | None) -> str | None:
-    if env_on:
-        return f"env {env_name}"
-    if file is not None and file.exists():
-        return f"file {file}"
-    return None
+def _exists(file: Path) -> bool:
+    """Whether ``file`` exists; only "it is not there" is False, every other error raises."""
+    try:
+        os.stat(file)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return True

@@ -195,3 +195,17 @@ async def test_s3_head_survives_resets_of_kept_alive_connections(
     assert all(r.status is Status.PASS for r in results), [r.error for r in results]
     assert proxy.failed >= 5
     assert proxy.requests == 20 + proxy.failed
+
+
+@ids
+async def test_start_warms_the_client_so_the_first_evaluation_is_not_a_cold_call(
+    emulator: Emulator, proxy: FaultProxy, factory: Factory
+) -> None:
+    # A fresh instance's first call pays for credentials, endpoint rules and a connection;
+    # start() pays it, so the first evaluation (shared with the region's window) is warm.
+    check = factory(emulator, proxy.url)
+    await check.start()
+    try:
+        assert proxy.requests >= 1
+    finally:
+        await check.stop()

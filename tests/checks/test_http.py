@@ -105,3 +105,9 @@ def test_endpoint_for_the_audit(
 def test_non_http_url_is_a_configuration_error() -> None:
     with pytest.raises(ConfigError, match="http"):
         parse_config('[[checks]]\ntype = "http"\nurl = "ftp://example.com"\n')
+
+
+async def test_an_endless_body_is_read_up_to_64_kib_only(server: StubHttpServer) -> None:
+    server.endless = True  # "operational", then padding for ever
+    result, _ = await evaluate(HttpCheck(url=server.url, contains="operational"))
+    assert result.status is Status.PASS, result.error

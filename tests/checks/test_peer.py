@@ -68,3 +68,10 @@ def test_config_keeps_the_peer_defaults() -> None:
         '[[checks]]\ntype = "peer"\nurl = "https://h.example.com/health"\n'
     ).checks
     assert (check.critical, check.scope) == (False, "peer")
+
+
+async def test_an_endless_peer_body_is_read_up_to_64_kib_only(peer: StubHttpServer) -> None:
+    peer.endless = True
+    result = await run_check(PeerCheck(url=peer.url + "/health"))
+    assert result.status is Status.PASS, result.error  # its marker is in the first 64 KiB
+    assert result.observations["peerStatus"].value == "pass"

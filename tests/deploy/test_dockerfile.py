@@ -91,7 +91,25 @@ def test_serves_on_8080_and_health_checks_with_the_cli() -> None:
     ]  # fmt: skip
     assert last("EXPOSE") == "8080"
     healthcheck = last("HEALTHCHECK")
-    assert "deep-health check --config /app/health.toml" in healthcheck
+    assert "/livez" in healthcheck
+    assert "deep-health check" not in healthcheck  # never the deep checks
+
+
+def test_the_healthcheck_probes_livez_of_a_real_server(tmp_path: Path) -> None:
+    from support.net import free_port
+    from support.process import serve
+
+    command = json.loads(last("HEALTHCHECK").split(" CMD ", 1)[1])
+    config = tmp_path / "health.toml"
+    config.write_text('[[checks]]\ntype = "support.misbehaving:Hangs"\n')  # deeply unhealthy
+    with serve(config) as url:
+        port = url.rsplit(":", 1)[1]
+        command[0] = sys.executable  # the image's python, here this interpreter
+        probe = [part.replace("8080", port) for part in command]
+        alive = subprocess.run(probe, capture_output=True, timeout=60, check=False)
+        assert alive.returncode == 0, alive.stderr  # alive, though /health would answer 503
+    closed = [part.replace("8080", str(free_port())) for part in command]
+    assert subprocess.run(closed, capture_output=True, timeout=60, check=False).returncode != 0
 
 
 def test_dockerignore_sends_only_the_package_sources() -> None:

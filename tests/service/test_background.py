@@ -137,22 +137,50 @@ class LoopDied(BaseException):
     pass
 
 
-async def test_dead_loop_turns_stale(
+async def test_a_dead_loop_is_logged_and_restarted(
     harness: MakeHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def dies(seconds: float) -> None:
-        raise LoopDied
+    deaths = 0
 
-    h = await harness(sleep=dies, interval=1.0, max_age=4.0)
+    async def dies_once(seconds: float) -> None:
+        nonlocal deaths
+        if not deaths:
+            deaths += 1
+            raise LoopDied
+        await asyncio.Event().wait()  # then a loop that waits for ever
+
+    h = await harness(sleep=dies_once, interval=0.01, max_age=4.0)
     background = h.service.background
     assert background is not None
-    assert background.task is not None
-    await asyncio.wait({background.task})
-    assert not background.running
-    assert "background evaluation loop died" in caplog.text
-    assert (await h.http.get("/health")).status_code == 200
-    h.clock.advance(4.5)
-    assert (await h.http.get("/health")).status_code == 503
+    dead = background.task
+    assert dead is not None
+    await asyncio.wait({dead})
+    assert "background evaluation loop died (LoopDied); restarting it" in caplog.text
+    for _ in range(500):  # restarted after interval (10 ms): bounded wait, no timing asserted
+        if background.restarts:
+            break
+        await asyncio.sleep(0.01)
+    assert background.restarts == 1
+    assert background.running
+    assert background.task is not dead
+
+
+async def test_a_cancelled_refresh_does_not_end_the_loop(harness: MakeHarness) -> None:
+    h = await harness()
+    original = h.service.runner.evaluate
+
+    async def cancelled(*, deadline: float | None = None) -> Evaluation:
+        raise asyncio.CancelledError  # e.g. a check's home-made timeout leaking out
+
+    h.service.runner.evaluate = cancelled  # type: ignore[method-assign]
+    await h.ticker.tick()
+    h.service.runner.evaluate = original  # type: ignore[method-assign]
+    await h.ticker.tick()
+    assert RUNS[h.key] == 2
+    background = h.service.background
+    assert background is not None
+    assert background.running
+    assert background.restarts == 0
 
 
 async def test_a_failing_refresh_does_not_stop_the_loop(harness: MakeHarness) -> None:
@@ -173,7 +201,7 @@ async def test_a_failing_refresh_does_not_stop_the_loop(harness: MakeHarness) ->
     assert RUNS[h.key] == 2
 
 
-async def test_the_first_request_starts_the_loop_when_nobody_did() -> None:
+async def test_the_first_request_starts_the_loop_and_answers_starting_at_once() -> None:
     key = uuid.uuid4().hex
     ticker = Ticker()
     service = HealthService(parse_config(config_text(key)), mode="background", sleep=ticker.sleep)
@@ -181,9 +209,17 @@ async def test_the_first_request_starts_the_loop_when_nobody_did() -> None:
     try:
         transport = httpx.ASGITransport(app=create_app(service, manage_lifespan=False))
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            first = await http.get("/health")  # the loop has only just been created
+            assert first.status_code == 503
+            assert MARKER not in first.text
+            details = await http.get(
+                "/health/details", headers={"Authorization": f"Bearer {TOKEN}"}
+            )
+            assert details.json()["output"].startswith("starting: the first evaluation")
+            background = service.background
+            assert background is not None
+            await background.first(timeout=10)
             assert (await http.get("/health")).status_code == 200
-            assert (await http.get("/health")).status_code == 200
-        assert RUNS[key] == 1
     finally:
         await service.aclose()
 
@@ -191,7 +227,8 @@ async def test_the_first_request_starts_the_loop_when_nobody_did() -> None:
 def test_max_age_must_exceed_one_cycle() -> None:
     with pytest.raises(ConfigError, match="max_age must exceed"):
         parse_config("[service]\ndeadline = 1.0\ninterval = 5\nmax_age = 6")
-    default = parse_config("[service]\ndeadline = 1.0\ninterval = 5").settings
+    one = '[[checks]]\ntype = "support.misbehaving:Passing"\n'
+    default = parse_config("[service]\ndeadline = 1.0\ninterval = 5\n" + one).settings
     assert default.effective_max_age == 16.0
 
 

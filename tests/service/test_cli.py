@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from service.cli import main
+from support.process import TESTS
 
 
 def config(tmp_path: Path, *checks: str) -> str:
@@ -56,3 +60,21 @@ def test_deps_and_simulate_are_wired(tmp_path: Path, capsys: pytest.CaptureFixtu
     code = main(["simulate", "--scenario", "outage", "--hours", "1", "--seeds", "1"])
     assert code == 0
     assert "deep-health" in capsys.readouterr().out
+
+
+def test_check_exits_right_after_printing_despite_a_hung_def_thread(tmp_path: Path) -> None:
+    path = tmp_path / "health.toml"
+    path.write_text(
+        "[service]\ndeadline = 0.3\n"
+        '[[checks]]\ntype = "support.misbehaving:Passing"\n'
+        '[[checks]]\ntype = "support.misbehaving:BlocksThread"\nseconds = 600\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", "check", "--config", str(path)],
+        env={**os.environ, "PYTHONPATH": str(TESTS)},
+        capture_output=True,
+        text=True,
+        timeout=120,  # generous; before the fix it waited out the 600 s thread
+    )
+    assert done.returncode == 1
+    assert "blocks-thread" in done.stdout

@@ -41,6 +41,8 @@ def test_env_interpolation_with_default_and_escape() -> None:
         [service]
         release_id = "${RELEASE}-${MISSING:-x}-$${literal}"
         details_token = "${TOKEN}"
+        [[checks]]
+        type = "support.misbehaving:Passing"
         """,
         environ={"RELEASE": "r42", "TOKEN": "t" * 20},
     )
@@ -49,11 +51,50 @@ def test_env_interpolation_with_default_and_escape() -> None:
 
 
 def test_empty_token_means_no_details_route() -> None:
-    config = parse_config('[service]\ndetails_token = "${T:-}"', environ={})
+    config = parse_config(
+        f'[service]\ndetails_token = "${{T:-}}"\n[[checks]]\ntype = "{PASSING}"', environ={}
+    )
     assert config.settings.details_token is None
 
 
+ONE = f'[[checks]]\ntype = "{PASSING}"\n'
 BAD = [
+    ("no checks at all", "[service]\ndeadline = 1.0\n", "checks"),
+    ("an empty check list", "checks = []\n", "checks"),
+    ("infinite max_age", "[service]\nmax_age = inf\n" + ONE, "service.max_age"),
+    ("nan deadline", "[service]\ndeadline = nan\n" + ONE, "service.deadline"),
+    ("infinite min_hold", "[failover]\nmin_hold = inf\n" + ONE, "failover.min_hold"),
+    ("infinite quiet", "[failover]\nquiet = inf\n" + ONE, "failover.quiet"),
+    (
+        "absurd min_samples",
+        "[failover]\nmin_samples = 9223372036854775807\n" + ONE,
+        "failover.min_samples",
+    ),
+    ("infinite check latency budget", ONE + "latency_budget = inf\n", "checks[0].latency_budget"),
+    (
+        "blank token",
+        '[service]\ndetails_token = "                "\n' + ONE,
+        "service.details_token",
+    ),
+    (
+        "token with a trailing newline",
+        '[service]\ndetails_token = "0123456789abcdef\\n"\n' + ONE,
+        "service.details_token",
+    ),
+    (
+        "padded token",
+        '[service]\ndetails_token = " 0123456789abcdef "\n' + ONE,
+        "service.details_token",
+    ),
+    (
+        "non-ASCII token",
+        '[service]\ndetails_token = "0123456789abcdéf"\n' + ONE,
+        "service.details_token",
+    ),
+    ("marker warn", '[service]\nmarker = "warn"\n' + ONE, "service.marker"),
+    ("marker status", '[service]\nmarker = "status"\n' + ONE, "service.marker"),
+    ("marker inside responseTime", '[service]\nmarker = "onseTi"\n' + ONE, "service.marker"),
+    ("marker a date could carry", '[service]\nmarker = "2026-11"\n' + ONE, "service.marker"),
     ("unknown top-level key", "[servce]\n", "servce"),
     ("unknown service key", "[service]\ndeadlin = 1", "service.deadlin"),
     ("wrong type", '[service]\ndeadline = "soon"', "service.deadline"),

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checks import ConfigError
+from checks import CheckResult, ConfigError, Status
 from service.config import Config, parse_config
 
 KEYS = [
@@ -64,6 +64,10 @@ documents = st.fixed_dictionaries(
 def toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and value != value:
+        return "nan"
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return "inf" if value > 0 else "-inf"
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
@@ -102,3 +106,70 @@ def test_random_text_is_valid_or_a_config_error(text: str) -> None:
     except ConfigError as exc:
         key = exc.key
     assert key
+
+
+NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+)
+SERVICE_NUMBERS = ["deadline", "cache_ttl", "interval", "max_age", "latency_budget"]
+FAILOVER_NUMBERS = ["window", "threshold", "min_samples", "fail_after", "recover_after",
+                    "min_hold", "quiet"]  # fmt: skip
+MISBEHAVING = ["Passing", "BlocksLoop", "HangsInThread", "CancelsOwnTask", "StartRaises"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    service=st.dictionaries(st.sampled_from(SERVICE_NUMBERS), NUMBERS, max_size=3),
+    failover=st.dictionaries(st.sampled_from(FAILOVER_NUMBERS), NUMBERS, max_size=3),
+    marker=st.one_of(st.none(), st.text(alphabet="abcdefgpassTtimeOK0123456789-_", max_size=12)),
+    token=st.one_of(st.none(), st.text(max_size=24)),
+    check=st.sampled_from(MISBEHAVING),
+)
+def test_accepted_configs_are_finite_checked_and_keep_the_marker_out_of_unhealthy_bodies(
+    service: dict[str, Any],
+    failover: dict[str, Any],
+    marker: str | None,
+    token: str | None,
+    check: str,
+) -> None:
+    from service.body import public_body
+    from service.health import Report
+    from service.policy import Verdict
+    from service.runner import Evaluation
+
+    table = dict(service)
+    if marker is not None:
+        table["marker"] = marker
+    if token is not None:
+        table["details_token"] = token
+    text = (
+        "[service]\n"
+        + "".join(f"{k} = {toml_value(v)}\n" for k, v in table.items())
+        + "[failover]\n"
+        + "".join(f"{k} = {toml_value(v)}\n" for k, v in failover.items())
+        + f'[[checks]]\ntype = "support.misbehaving:{check}"\n'
+    )
+    outcome: Config | ConfigError
+    try:
+        outcome = parse_config(text, environ={})
+    except ConfigError as exc:
+        outcome = exc
+    if isinstance(outcome, ConfigError):
+        assert outcome.key
+        return
+    config = outcome
+    numbers = [*config.settings.model_dump().values(), *config.failover.model_dump().values()]
+    assert all(v == v and v not in (float("inf"), float("-inf")) for v in numbers if v)
+    assert config.checks
+    if config.settings.details_token is not None:
+        assert config.settings.details_token.isascii()
+        assert config.settings.details_token.strip() == config.settings.details_token
+    results = tuple(
+        CheckResult(name=c.check_name, status=status, duration=0.0)
+        for c in config.checks
+        for status in Status
+    )
+    evaluation = Evaluation(number=1, results=results, duration=0.0, time=1795428000.0)
+    unhealthy = Report(evaluation, Verdict(Status.FAIL, ("x",)), config.settings)
+    assert config.settings.marker.encode() not in public_body(unhealthy)

@@ -106,13 +106,13 @@ def test_rich_is_never_imported_on_the_request_path(tmp_path: Path) -> None:
         "from service.app import create_app\n"
         "from service.config import parse_config\n"
         "from service.health import HealthService\n"
-        "create_app(HealthService(parse_config('')))\n"
+        "create_app(HealthService(parse_config(open(sys.argv[1]).read())))\n"
         "assert 'rich' not in sys.modules, sorted(m for m in sys.modules if 'rich' in m)\n"
         "assert 'matplotlib' not in sys.modules\n"
     )
     env = {"DEEP_HEALTH_CONFIG": str(config), "PYTHONPATH": str(ROOT / "tests")}
     result = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", code, str(config)],
         cwd=ROOT,
         env={**__import__("os").environ, **env},
         capture_output=True,

@@ -5,6 +5,8 @@ Time is an injected clock; outcomes are scripted; no I/O but the checks' own loo
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -131,3 +133,24 @@ async def test_tracking_off_reports_each_evaluation_as_is(make: Make) -> None:
     await statuses(service, clock, 3)
     OUTCOMES[key] = "pass"
     assert await statuses(service, clock, 1) == [Status.PASS]
+
+
+async def test_an_overdue_evaluation_is_observed_once_however_many_callers() -> None:
+    config = parse_config(
+        '[service]\ndeadline = 0.2\n[[checks]]\ntype = "support.misbehaving:Passing"\n'
+    )
+    service = HealthService(config, mode="on-request")
+    service.start()
+    published: list[object] = []
+    service.add_listener(lambda report, _: published.append(report))
+    gate = threading.Event()
+    supervisor = service.runner._loop
+    assert supervisor is not None
+    supervisor.call_soon_threadsafe(gate.wait, 10)  # the supervisor is starved: all are late
+    try:
+        reports = await asyncio.gather(*(service.report() for _ in range(3)))
+    finally:
+        gate.set()
+        service.close()
+    assert len({id(r) for r in reports}) == 1
+    assert len(published) == 1

@@ -91,3 +91,47 @@ async def test_cold_start_shortens_the_first_deadline(debt: float, expected: flo
         service.close()
     assert seen[0] == pytest.approx(expected)
     assert seen[1] is None
+
+
+# A request that arrives after init finished (provisioned concurrency), and one that waited
+# through it (a cold start on demand). Init takes over 1.6 s (a slow start()); the check 0.3 s.
+CHARGE_SCRIPT = """
+import json, sys, time
+from service import lambda_handler
+event = json.load(open(sys.argv[1]))
+event["requestContext"]["timeEpoch"] = int(
+    (time.time() if sys.argv[2] == "after" else time.time() - 60) * 1000
+)
+answer = lambda_handler.handler(event, None)
+print(json.dumps({"status": answer["statusCode"], "init_seconds": lambda_handler.init_seconds}))
+"""
+
+
+@pytest.mark.parametrize(("arrival", "status"), [("after", 200), ("before", 503)])
+def test_init_is_charged_only_to_a_request_that_waited_for_it(
+    tmp_path: Path, arrival: str, status: int
+) -> None:
+    config = tmp_path / "health.toml"
+    config.write_text(
+        "[service]\ncache_ttl = 0\ndeadline = 1.5\n[failover]\nenabled = false\n"
+        '[[checks]]\ntype = "support.misbehaving:SlowStart"\nstart_delay = 1.6\ndelay = 0.3\n'
+    )
+    env = {
+        **os.environ,
+        "DEEP_HEALTH_CONFIG": str(config),
+        "AWS_LAMBDA_FUNCTION_NAME": "deep-health-test",
+        "PYTHONPATH": str(TESTS),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", CHARGE_SCRIPT, str(EVENT), arrival],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["init_seconds"] > 1.5
+    # After: the full 1.5 s deadline (the 0.3 s check passes). Before: the deadline shrinks to
+    # its 0.1 s floor and the check times out.
+    assert out["status"] == status

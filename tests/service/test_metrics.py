@@ -104,6 +104,7 @@ async def test_every_family_is_exposed(app: MakeApp) -> None:
         "deep_health_transitions": "counter",
         "deep_health_http_requests": "counter",
         "deep_health_build_info": "gauge",  # an Info, as the text format exposes it
+        "deep_health_log_lines_dropped": "counter",
     }
     assert (
         scraped.value(

@@ -45,7 +45,7 @@ async def evaluate(runners: list[Runner], *checks: Check, **kwargs: float) -> tu
 MISBEHAVING = [
     (m.Hangs(), "timeout"),
     (m.BlocksThread(seconds=3), "timeout"),
-    (m.BlocksLoop(seconds=2), "timeout"),
+    (m.BlocksLoop(seconds=2), "blocked_loop"),
     (m.IgnoresCancellation(), "timeout"),
     (m.Raises(), "error"),
     (m.RaisesBase(), "error"),
@@ -108,8 +108,7 @@ async def test_a_hung_check_is_not_started_again_until_it_ends(started: list[Run
     assert second.results[0].reason == "timeout"
     assert "previous run has not finished" in (second.results[0].error or "")
     tasks_on_checks_loop = asyncio.run_coroutine_threadsafe(
-        _count_tasks(),
-        runner._loop,  # type: ignore[arg-type]
+        _count_tasks(), runner.lane(check.check_name).loop
     ).result(timeout=5)
     assert tasks_on_checks_loop <= 2  # the one stuck run (+ the counting task itself)
 
@@ -184,7 +183,7 @@ async def test_start_failure_is_a_failed_check_not_a_crash(started: list[Runner]
     assert results["passing"].status is Status.PASS
 
 
-async def test_a_blocked_loop_queues_one_evaluation_even_without_a_cache(
+async def test_a_blocked_loop_queues_no_more_runs_even_without_a_cache(
     started: list[Runner],
 ) -> None:
     gate = threading.Event()
@@ -193,14 +192,33 @@ async def test_a_blocked_loop_queues_one_evaluation_even_without_a_cache(
         name = "blocks-until-released"
 
         async def run(self) -> None:
-            gate.wait(timeout=10)  # blocks the checks' loop: the misbehaviour under test
+            gate.wait(timeout=10)  # blocks its loop: the misbehaviour under test
 
-    runner = make_runner([BlocksLoopUntilReleased()])  # cache_ttl 0: every call evaluates
+    runner = make_runner([BlocksLoopUntilReleased(), m.Passing()])  # cache_ttl 0
     runner.start()
     started.append(runner)
     answers = await asyncio.gather(*(runner.evaluate() for _ in range(20)))
-    assert {a.results[0].reason for a in answers} == {"timeout"}
+    reasons = {a.results[0].reason for a in answers}
+    # An evaluation begun before the block was seen reports the unfinished run as a timeout.
+    assert "blocked_loop" in reasons
+    assert reasons <= {"blocked_loop", "timeout"}
+    assert {a.results[1].status for a in answers} == {Status.PASS}
+    assert runner.lane("blocks-until-released").busy == 1  # the one blocked run, nothing queued
     gate.set()
-    await runner.evaluate()  # runs after whatever the blocked loop had queued
-    # The first evaluation, at most one queued behind it while blocked, and this one.
-    assert runner.evaluations <= 3
+
+
+async def test_late_callers_share_one_overdue_evaluation(started: list[Runner]) -> None:
+    runner = make_runner([m.Passing()], cache_ttl=1.0)
+    runner.start()
+    started.append(runner)
+    gate = threading.Event()
+    supervisor = runner._loop
+    assert supervisor is not None
+    # Starve the runner's own supervisor (as a CPU-starved machine would): every caller is late.
+    supervisor.call_soon_threadsafe(gate.wait, 10)
+    try:
+        answers = await asyncio.gather(*(runner.evaluate() for _ in range(3)))
+    finally:
+        gate.set()
+    assert len({id(a) for a in answers}) == 1
+    assert answers[0].results[0].reason == "timeout"

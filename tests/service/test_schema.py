@@ -42,14 +42,27 @@ from support.process import serve
 pytestmark = pytest.mark.e2e
 
 TOKEN = "schema-test-token-0123456789"
-CHECKS = {"healthy": "support.misbehaving:Passing", "unhealthy": "support.misbehaving:Raises"}
+CHECKS = {
+    "healthy": "support.misbehaving:Passing",
+    "unhealthy": "support.misbehaving:Raises",
+    # A healthy critical check beside non-critical ones misbehaving in every way there is.
+    "misbehaving": "support.misbehaving:Passing",
+}
 INTENDED_503 = {"/health", "/health/details"}
+MISBEHAVING = "".join(
+    f'[[checks]]\ntype = "support.misbehaving:{kind}"\ncritical = false\n'
+    for kind in (
+        "BlocksLoop", "CancelsOwnTask", "RaisesUnprintable", "FailsWithBadObservations",
+        "OddObservations", "HangsInThread", "HangsInToThread", "StartRaises", "StopRaises",
+        "RaisesSystemExit",
+    )
+)  # fmt: skip
 
 
-def config_text(check: str) -> str:
+def config_text(check: str, *, misbehaving: bool = False) -> str:
     return (
         f'[service]\nmode = "on-request"\ncache_ttl = 0.2\ndetails_token = "{TOKEN}"\n'
-        f'metrics = true\n[[checks]]\ntype = "{check}"\n'
+        f'metrics = true\n[[checks]]\ntype = "{check}"\n' + (MISBEHAVING if misbehaving else "")
     )
 
 
@@ -87,7 +100,7 @@ def served(
     """``(state, base URL)`` of a real server whose one check passes or raises."""
     state = str(request.param)
     config = tmp_path_factory.mktemp(state) / "health.toml"
-    config.write_text(config_text(CHECKS[state]))
+    config.write_text(config_text(CHECKS[state], misbehaving=state == "misbehaving"))
     with serve(config) as url:
         yield state, url
 
@@ -137,7 +150,7 @@ def test_every_answer_conforms_to_the_schema(
     elif case.path == "/health/details":
         assert response.status_code == 401  # a generated token is never the right one
     elif case.path == "/health":
-        assert response.status_code == (200 if state == "healthy" else 503)
+        assert response.status_code == (503 if state == "unhealthy" else 200)
 
 
 def test_the_authorized_details_conform_to_the_schema(served: tuple[str, str]) -> None:
@@ -146,7 +159,7 @@ def test_the_authorized_details_conform_to_the_schema(served: tuple[str, str]) -
     state, url = served
     case = schema["/health/details"]["GET"].Case(headers={"Authorization": f"Bearer {TOKEN}"})
     response = case.call_and_validate(base_url=url, checks=checks_for(state))
-    assert response.status_code == (200 if state == "healthy" else 503)
+    assert response.status_code == (503 if state == "unhealthy" else 200)
     assert "Traceback" not in response.text
     if state == "unhealthy":  # the error text is there, for the token holder only
         assert f"RuntimeError: connection failed with key {FAKE_SECRET}" in response.text

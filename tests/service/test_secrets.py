@@ -11,7 +11,10 @@ from service.secrets import TOKEN_ENV, TOKEN_PARAMETER_ENV, secret_environment
 from support.emulator import REGION, Emulator
 
 TOKEN = "a-details-token-of-32-characters!"
-CONFIG = '[service]\ndetails_token = "${DEEP_HEALTH_DETAILS_TOKEN:-}"\n'
+CONFIG = (
+    '[service]\ndetails_token = "${DEEP_HEALTH_DETAILS_TOKEN:-}"\n'
+    '[[checks]]\ntype = "support.misbehaving:Passing"\n'  # a config without checks is refused
+)
 
 
 @pytest.mark.integration

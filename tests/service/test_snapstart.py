@@ -69,12 +69,15 @@ async def test_nothing_stale_survives_a_snapshot_and_restore(
             assert snapstart.register(service)
             first = await service.report()
             assert first.verdict.status is Status.PASS
-            assert proxy.connections == 1
+            # At least one connection so far (AwsCheck.start warms its client with one run).
+            connections = proxy.connections
+            assert connections >= 1
             check = config.checks[0]
             old_client = check.client  # type: ignore[attr-defined]
-            old_loop_threads = _threads("deep-health-checks")
-            old_workers = _threads("deep-health-check_")
-            assert old_loop_threads
+            # The supervisor, every check's lane (its loop) and the lanes' worker threads.
+            old_loop_threads = _threads("deep-health-")
+            old_workers = {t for t in old_loop_threads if "-worker_" in t.name}
+            assert old_loop_threads - old_workers
             assert old_workers
             old_id = instance.instance_id()
             # What init leaves pending in the snapshot: its charge to the first deadline.
@@ -89,7 +92,7 @@ async def test_nothing_stale_survives_a_snapshot_and_restore(
             for thread in old_loop_threads | old_workers:
                 thread.join(timeout=10)
                 assert not thread.is_alive(), thread.name
-            assert _threads("deep-health-checks").isdisjoint(old_loop_threads)
+            assert _threads("deep-health-").isdisjoint(old_loop_threads)
             assert check.client is not None
             assert check.client is not old_client
             credentials = check.client._get_credentials()  # type: ignore[attr-defined]
@@ -111,7 +114,7 @@ async def test_nothing_stale_survives_a_snapshot_and_restore(
             assert second.verdict.status is Status.PASS
             assert [r.status for r in second.evaluation.results] == [Status.PASS, Status.PASS]
             assert second.evaluation.number > first.evaluation.number
-            assert proxy.connections == 2
+            assert proxy.connections > connections  # a new connection: none survived
             assert seen
             assert seen[0] is not None
             assert 0.1 < seen[0] < 1.9

@@ -1,20 +1,47 @@
-"""Operator switches: sources, release, and reasons."""
+"""Operator switches: sources, release, reasons, strict values and unreadable files."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from checks import ConfigError
+from service.cli import main
 from service.switches import Switches, SwitchState
 
 
 @pytest.mark.parametrize(
-    ("value", "on"), [("1", True), ("yes", True), ("0", False), ("false", False), ("", False)]
-)
+    ("value", "on"),
+    [
+        ("1", True), ("yes", True), ("true", True), ("ON", True), (" on ", True),
+        ("0", False), ("false", False), ("no", False), ("Off", False), ("", False),
+    ],
+)  # fmt: skip
 def test_env_switch(value: str, on: bool) -> None:
     state = Switches(environ={"DEEP_HEALTH_DRAIN": value, "DEEP_HEALTH_HOLD": value}).read()
     assert (state.drained is not None, state.held is not None) == (on, on)
+
+
+@pytest.mark.parametrize("value", ["disabled", "none", "n", "ture", "2"])
+@pytest.mark.parametrize("name", ["DEEP_HEALTH_DRAIN", "DEEP_HEALTH_HOLD"])
+def test_any_other_env_value_is_a_configuration_error_naming_the_variable(
+    name: str, value: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Switches(environ={name: value})
+    assert caught.value.key == name
+
+
+def test_check_exits_2_on_a_bad_switch_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "health.toml"
+    path.write_text('[[checks]]\ntype = "support.misbehaving:Passing"\n')
+    monkeypatch.setenv("DEEP_HEALTH_DRAIN", "disabled")
+    assert main(["check", "--config", str(path)]) == 2
+    assert "DEEP_HEALTH_DRAIN" in capsys.readouterr().err
 
 
 def test_file_switch_flips_with_the_file(tmp_path: Path) -> None:
@@ -25,6 +52,38 @@ def test_file_switch_flips_with_the_file(tmp_path: Path) -> None:
     assert switches.read().drained == f"file {drain}"
     drain.unlink()
     assert switches.read().drained is None
+
+
+def test_a_file_that_cannot_be_checked_keeps_the_last_state_with_a_reason(
+    tmp_path: Path,
+) -> None:
+    too_long = tmp_path / ("d" * 300)  # ENAMETOOLONG on every file system here
+    switches = Switches(drain_file=str(too_long), hold_file=str(too_long), environ={})
+    state = switches.read()  # raises nothing
+    assert (state.drained, state.held) == (None, None)
+    assert state.reasons() == (
+        "drain file unreadable (ENAMETOOLONG): keeping its last known state (off)",
+        "hold file unreadable (ENAMETOOLONG): keeping its last known state (off)",
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any directory")
+def test_a_drain_file_in_an_unreadable_directory_keeps_a_drain_on(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    private.mkdir()
+    drain = private / "drain"
+    drain.touch()
+    switches = Switches(drain_file=str(drain), environ={})
+    assert switches.read().drained == f"file {drain}"
+    private.chmod(0)
+    try:
+        state = switches.read()
+    finally:
+        private.chmod(0o700)
+    assert state.drained == f"file {drain}"  # still drained: a broken mount releases nothing
+    assert state.reasons()[-1] == (
+        "drain file unreadable (EACCES): keeping its last known state (on)"
+    )
 
 
 def test_reasons_name_the_source() -> None:

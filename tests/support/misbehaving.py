@@ -183,3 +183,140 @@ class FailsWithLongHint(Check):
             "check; " * 3 + "HINT-AT-THE-END: run blocking calls in a plain def run() or a thread",
             reason="blocked",
         )
+
+
+class CancelsOwnTask(Check):
+    """A home-made timeout: cancels its own task, then awaits."""
+
+    name = "cancels-own-task"
+
+    async def run(self) -> Observations:
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()
+        await asyncio.sleep(0)
+        return None
+
+
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ raised")
+
+
+class RaisesUnprintable(Check):
+    """Raises an exception whose ``__str__`` raises."""
+
+    name = "raises-unprintable"
+
+    async def run(self) -> Observations:
+        raise _Unprintable()
+
+
+class FailsWithBadObservations(Check):
+    """``CheckFailed(observations=[...])``: a list, not a mapping."""
+
+    name = "bad-observations"
+
+    async def run(self) -> Observations:
+        raise CheckFailed("broken", observations=[1, 2, 3])  # type: ignore[arg-type]
+
+
+class OddObservations(Check):
+    """Observations JSON cannot hold as they are: NaN, infinity, an arbitrary object."""
+
+    name = "odd-observations"
+
+    async def run(self) -> Observations:
+        return {"nan": float("nan"), "inf": float("-inf"), "thing": object()}  # type: ignore[dict-item]
+
+
+class StartRaises(Check):
+    """``start()`` raises the given kind: CancelledError, SystemExit, KeyboardInterrupt, ..."""
+
+    name = "start-raises"
+
+    def __init__(self, *, kind: str = "SystemExit") -> None:
+        self.kind = kind
+
+    async def start(self) -> None:
+        if self.kind == "CancelledError":
+            raise asyncio.CancelledError
+        if self.kind == "SystemExit":
+            raise SystemExit(3)
+        if self.kind == "KeyboardInterrupt":
+            raise KeyboardInterrupt
+        raise ConnectionError(f"postgres://admin:{FAKE_SECRET}@db:5432/app")
+
+    async def run(self) -> Observations:
+        return None
+
+
+class StopRaises(Check):
+    """``stop()`` raises SystemExit; ``run`` passes."""
+
+    name = "stop-raises"
+
+    async def stop(self) -> None:
+        raise SystemExit(4)
+
+    async def run(self) -> Observations:
+        return None
+
+
+class HangsInThread(Check):
+    """A plain ``def`` whose dependency hangs (until ``HANG`` is set, or a day)."""
+
+    name = "hangs-in-thread"
+
+    def run(self) -> Observations:
+        HANG.wait(timeout=86400)
+        return None
+
+
+class HangsInToThread(Check):
+    """``async def`` calling a hung blocking function through ``asyncio.to_thread``."""
+
+    name = "hangs-in-to-thread"
+
+    async def run(self) -> Observations:
+        await asyncio.to_thread(HANG.wait, 86400)
+        return None
+
+
+class SyncCounting(Check):
+    """A healthy plain ``def``."""
+
+    name = "sync-counting"
+
+    def run(self) -> Observations:
+        return {"ok": True}
+
+
+class UsesToThread(Check):
+    """A healthy ``async def`` that uses ``asyncio.to_thread``."""
+
+    name = "uses-to-thread"
+
+    async def run(self) -> Observations:
+        return {"ok": await asyncio.to_thread(lambda: True)}
+
+
+HANG = threading.Event()
+"""Set to release every ``HangsInThread``/``HangsInToThread`` (tests leave it clear)."""
+
+
+class SlowStart(Check):
+    """``start()`` takes ``start_delay`` seconds (a slow client set-up); ``run`` takes ``delay``."""
+
+    name = "slow-start"
+
+    def __init__(self, *, start_delay: float = 1.0, delay: float = 0.0) -> None:
+        self.start_delay = start_delay
+        self.delay = delay
+
+    async def start(self) -> None:
+        await asyncio.sleep(self.start_delay)
+
+    async def run(self) -> Observations:
+        await asyncio.sleep(self.delay)
+        return None

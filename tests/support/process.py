@@ -15,8 +15,17 @@ TESTS = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
-def serve(config: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
-    """Run ``deep-health serve`` with ``config``; yield its base URL."""
+def serve(
+    config: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    stdout: int = subprocess.DEVNULL,
+    log_level: str = "warning",
+) -> Iterator[str]:
+    """Run ``deep-health serve`` with ``config``; yield its base URL.
+
+    ``stdout=subprocess.PIPE`` gives it a pipe nobody reads (a stalled log agent).
+    """
     port = free_port()
     environment = {**os.environ, **(env or {})}
     environment["PYTHONPATH"] = os.pathsep.join(
@@ -35,10 +44,10 @@ def serve(config: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
             "--port",
             str(port),
             "--log-level",
-            "warning",
+            log_level,
         ],
         env=environment,
-        stdout=subprocess.DEVNULL,
+        stdout=stdout,
         stderr=subprocess.PIPE,
     )
     try:
@@ -47,5 +56,6 @@ def serve(config: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
     finally:
         process.kill()
         process.wait(timeout=10)
-        if process.stderr is not None:
-            process.stderr.close()
+        for stream in (process.stderr, process.stdout):
+            if stream is not None:
+                stream.close()

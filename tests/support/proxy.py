@@ -219,14 +219,31 @@ class StubHttpServer:
             def do_GET(self) -> None:
                 self.send_response(stub.status)
                 self.send_header("Content-Type", "application/health+json")
+                if stub.endless:
+                    self._endless()
+                    return
                 self.send_header("Content-Length", str(len(stub.body)))
                 self.end_headers()
                 self.wfile.write(stub.body)
+
+            def _endless(self) -> None:
+                """``body``, then padding for ever (chunked), until the client hangs up."""
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                padding = b" " * 65536
+                try:
+                    for chunk in [stub.body, *([padding] * 1_000_000)]:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                        stub.sent += len(chunk)
+                except OSError:
+                    self.close_connection = True
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
         self.status, self.body = status, body
+        self.endless = False  # then: body, then padding for ever
+        self.sent = 0  # bytes of endless bodies sent
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
