@@ -60,6 +60,7 @@ async def test_nothing_stale_survives_a_snapshot_and_restore(
             '[[checks]]\ntype = "support.misbehaving:SyncPassing"\n'
         )
         service = HealthService(config)
+        others = set(threading.enumerate())  # hung threads other tests left behind are not ours
         service.start()
         try:
             before, after = (
@@ -75,7 +76,7 @@ async def test_nothing_stale_survives_a_snapshot_and_restore(
             check = config.checks[0]
             old_client = check.client  # type: ignore[attr-defined]
             # The supervisor, every check's lane (its loop) and the lanes' worker threads.
-            old_loop_threads = _threads("deep-health-")
+            old_loop_threads = _threads("deep-health-") - others
             old_workers = {t for t in old_loop_threads if "-worker_" in t.name}
             assert old_loop_threads - old_workers
             assert old_workers
