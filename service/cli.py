@@ -1,4 +1,5 @@
-"""The ``deep-health`` command: ``serve``, ``check``, ``local``, ``deps``, ``simulate``.
+"""The ``deep-health`` command: ``serve``, ``check``, ``local``, ``deps``, ``simulate``,
+``switch``.
 
 Exit codes: 0 healthy (pass or warn), 1 unhealthy, 2 configuration error.
 """
@@ -140,9 +141,11 @@ def _parser() -> argparse.ArgumentParser:
     local.add_argument("--emulator-port", type=int, default=0)
     from service.deps import add_deps_parser
     from service.simulation.cli import add_simulate_parser
+    from service.state.cli import add_switch_parser
 
     add_deps_parser(commands)
     add_simulate_parser(commands)
+    add_switch_parser(commands)
     return parser
 
 
@@ -165,6 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from service.simulation.cli import run_simulate
 
             return run_simulate(args)
+        if args.command == "switch":
+            from service.state.cli import run_switch
+
+            return run_switch(args)
     except KeyboardInterrupt:
         return EXIT_HEALTHY
     except SystemExit as exc:

@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from checks.base import Check
 from checks.exceptions import ConfigError
 from checks.registry import resolve
+from service.state.settings import StateSettings
 from service.tracker import TrackerSettings
 
 __all__ = [
@@ -200,6 +201,7 @@ class Config:
     checks: tuple[Check, ...]
     source: str = "<memory>"
     failover: FailoverSettings = field(default_factory=FailoverSettings)
+    state: StateSettings = field(default_factory=StateSettings)
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -232,9 +234,11 @@ def parse_config(
         raise ConfigError(source, f"invalid TOML: {exc}") from None
     env = os.environ if environ is None else environ
     data = _interpolate(raw, env, "")
-    unknown = sorted(set(data) - {"service", "failover", "checks"})
+    unknown = sorted(set(data) - {"service", "failover", "state", "checks"})
     if unknown:
-        raise ConfigError(unknown[0], "unknown key (expected [service], [failover] and [[checks]])")
+        raise ConfigError(
+            unknown[0], "unknown key (expected [service], [failover], [state] and [[checks]])"
+        )
     service = data.get("service", {})
     if not isinstance(service, dict):
         raise ConfigError("service", "must be a table")
@@ -245,8 +249,25 @@ def parse_config(
     checks = tuple(_build_check(entry, f"checks[{i}]") for i, entry in enumerate(entries))
     _check_names(checks, settings)
     return Config(
-        settings=settings, checks=checks, source=source, failover=_validate_failover(data)
+        settings=settings,
+        checks=checks,
+        source=source,
+        failover=_validate_failover(data),
+        state=_validate_state(data),
     )
+
+
+def _validate_state(data: dict[str, Any]) -> StateSettings:
+    table = data.get("state", {})
+    if not isinstance(table, dict):
+        raise ConfigError("state", "must be a table")
+    try:
+        state = StateSettings(**table)
+    except ValidationError as exc:
+        _raise_first("state", exc)
+    if state.store == "dynamodb" and not state.table:
+        raise ConfigError("state.table", 'required with store = "dynamodb"')
+    return state
 
 
 def _validate_failover(data: dict[str, Any]) -> FailoverSettings:

@@ -34,7 +34,7 @@ import os
 import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checks.aws import AwsClient
 from service.state import (
@@ -47,6 +47,9 @@ from service.state import (
     SwitchRecord,
 )
 
+if TYPE_CHECKING:
+    from service.config import Config
+
 __all__ = [
     "BUCKETS_PER_WINDOW",
     "RETAIN",
@@ -55,6 +58,7 @@ __all__ = [
     "DynamoDBStore",
     "create_table",
     "instance_id",
+    "shared_store",
     "store_errors",
 ]
 
@@ -350,4 +354,24 @@ def create_table(client: Any, name: str) -> None:
     client.update_time_to_live(
         TableName=name,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+    )
+
+
+def shared_store(config: Config, *, timeout: float | None = None) -> DynamoDBStore | None:
+    """The configured shared store, or ``None`` when the state lives in memory.
+
+    Args:
+        config: A validated configuration (its ``[state]`` and ``[failover]`` window).
+        timeout: Each call's timeout; ``None``: ``[state] timeout``.
+    """
+    state = config.state
+    if state.store != "dynamodb" or state.table is None:
+        return None
+    return DynamoDBStore(
+        table=state.table,
+        fleet=state.fleet or config.settings.service_id,
+        window=config.failover.window,
+        region=state.region,
+        endpoint_url=state.endpoint_url,
+        timeout=state.timeout if timeout is None else timeout,
     )
