@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BUCKETS_PER_WINDOW",
     "RETAIN",
+    "STORE_ACTIONS",
     "TABLE_SCHEMA",
     "TTL_ATTRIBUTE",
     "DynamoDBStore",
@@ -62,6 +63,8 @@ __all__ = [
     "store_errors",
 ]
 
+STORE_ACTIONS = ("dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem")
+"""Every call the store makes: template.yaml grants exactly these on the state table."""
 BUCKETS_PER_WINDOW = 12
 """Counters per window: a finer grain costs read size, a coarser one blurs the window's edge."""
 RETAIN = 3600.0

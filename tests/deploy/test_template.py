@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from deploy.template import DEFAULT_TEMPLATE, evaluate_conditions, load_template, transform
+from service.state.dynamodb import STORE_ACTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORD = "api.example.com"
@@ -255,7 +256,8 @@ def test_iam_actions_are_exactly_those_of_the_configured_checks(
 ) -> None:
     resources = resolved(sam, standalone("PRIMARY", "eu-west-1", **extra), "eu-west-1")
     logs = {"logs:CreateLogStream", "logs:PutLogEvents"}
-    assert iam_actions(resources) == logs | expected
+    state = set(STORE_ACTIONS)  # the shared failover state (on by default)
+    assert iam_actions(resources) == logs | state | expected
 
 
 def test_iam_resources_are_scoped_to_the_configured_table_queue_and_object(sam: Template) -> None:
@@ -360,6 +362,7 @@ def test_bundled_lambda_config_loads_with_the_environment_the_template_sets(
         .replace("${QueueName}", "orders")
     )
     environ["AWS_REGION"] = "eu-west-1"  # set by Lambda itself
+    environ["DEEP_HEALTH_STATE_TABLE"] = "stack-StateTable-1"  # a Ref to the created table
     loaded = config.load_config(ROOT / "deploy" / "health.lambda.toml", environ=environ)
     assert loaded.settings.marker == "DEEP-HEALTH-OK"
     assert loaded.settings.release_id == "dev"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from service.state import SwitchRecord
-from service.state.dynamodb import TTL_ATTRIBUTE, DynamoDBStore, create_table
+from service.state.dynamodb import STORE_ACTIONS, TTL_ATTRIBUTE, DynamoDBStore, create_table
 from service.state.fleet import FleetState
 from support.emulator import Emulator
 from support.proxy import FaultProxy
@@ -153,3 +153,20 @@ async def test_a_missing_table_is_a_fallback_not_a_failure(emulator: Emulator) -
     assert view.problem is not None
     assert "not_found" in view.problem
     await fleet.close()
+
+
+async def test_the_store_calls_only_what_the_template_grants(
+    emulator: Emulator, table: str
+) -> None:
+    s = store(emulator.endpoint, table)
+    await s.start()
+    called: set[str] = set()
+    s._aws.client.meta.events.register(
+        "before-call.dynamodb", lambda model, **_: called.add(f"dynamodb:{model.name}")
+    )
+    await s.exchange({"accounts": (0, 3)}, NOW)
+    await s.save_latch({"x": 1}, 0, NOW)
+    await s.load_latch()
+    await s.set_switch(SwitchRecord("drain", False, "ops", NOW))
+    await s.close()
+    assert called == set(STORE_ACTIONS)
