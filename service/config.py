@@ -11,7 +11,7 @@ Layout::
     latency_budget = 1.2            # optional: a slower evaluation fails the region
     release_id = "${DEEP_HEALTH_RELEASE_ID:-dev}"
     mode = "background"             # optional: or "on-request"; unset: the face decides
-    interval = 5.0                  # background mode: seconds between evaluations
+    interval = 2.0                  # background mode: seconds between evaluations
     max_age = 15.0                  # background mode: an older result fails with reason stale
     metrics = true                  # optional: Prometheus /metrics; unset: the face decides
     metrics_port = 9100             # optional: serve /metrics on its own port instead
@@ -32,6 +32,7 @@ beats the environment (``DEEP_HEALTH_CONFIG``).
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import re
 import tomllib
@@ -67,6 +68,7 @@ MIN_TOKEN_LENGTH = 16
 _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 Mode = Literal["on-request", "background"]
 """How evaluations are driven: by requests (single-flight plus TTL) or by a background loop."""
+_logger = logging.getLogger("deep_health.config")
 _INTERPOLATION = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -97,8 +99,9 @@ class Settings(BaseModel):
     """``on-request`` or ``background``; ``None``: the face decides (``deep-health serve``:
     background; Lambda, ``deep-health check`` and an embedded service: on-request). Lambda always
     runs on-request: nothing runs between its invocations."""
-    interval: float = Field(5.0, gt=0, le=3600)
-    """Background mode: seconds between the end of one evaluation and the start of the next."""
+    interval: float = Field(2.0, gt=0, le=3600)
+    """Background mode: seconds between the end of one evaluation and the start of the next.
+    2 s: with 3 samples that is ~80 samples per 60 s window, enough to tell 15 % from 1 %."""
     max_age: float | None = Field(None, gt=0)
     """Background mode: a latest result older than this fails with reason ``stale`` (the loop
     died or is stuck). ``None``: ``3 * interval + deadline``. Must exceed
@@ -145,6 +148,10 @@ class FailoverSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
+    samples: int = Field(default=3, ge=1, le=10)
+    """Samples per evaluation of each critical regional check that does not set its own
+    ``samples`` (the checks that feed the window): 3 fill a 60 s window with ~80-110 samples at
+    a 2 s background interval or under Route 53 fast polling."""
     """Track evaluations over time; ``false``: each evaluation's verdict stands alone."""
     window: float = Field(default=_TRACKER.window, gt=0, le=3600)
     """Seconds of sample history per critical regional check."""
@@ -241,13 +248,60 @@ def parse_config(
         raise ConfigError("checks", "must be an array of tables ([[checks]])")
     checks = tuple(_build_check(entry, f"checks[{i}]") for i, entry in enumerate(entries))
     _check_names(checks, settings)
+    failover = _validate_failover(data)
+    state = _validate_state(data)
+    _sample_window_feeders(checks, entries, failover)
+    _window_reachable(settings, failover, state, checks)
     return Config(
         settings=settings,
         checks=checks,
         source=source,
-        failover=_validate_failover(data),
-        state=_validate_state(data),
+        failover=failover,
+        state=state,
     )
+
+
+def _sample_window_feeders(
+    checks: tuple[Check, ...], entries: list[Any], failover: FailoverSettings
+) -> None:
+    """Give each critical regional check ``[failover] samples`` unless it chose its own."""
+    if not failover.enabled:
+        return
+    for check, entry in zip(checks, entries, strict=True):
+        own = "samples" in entry or type(check).samples != Check.samples
+        if not own and check.critical and check.scope == "regional":
+            check.samples = failover.samples
+
+
+def _window_reachable(
+    settings: Settings, failover: FailoverSettings, state: StateSettings, checks: tuple[Check, ...]
+) -> None:
+    """Refuse a background window that one instance can never fill to ``min_samples`` (gray
+    failure detection would never fire); warn where requests or a fleet's shared store set the
+    rate (on-request mode, a DynamoDB store, a mode the face decides)."""
+    feeders = [c.samples for c in checks if c.critical and c.scope == "regional"]
+    if not failover.enabled or not feeders:
+        return
+    bounds: list[tuple[Mode, float, str]] = []
+    if settings.mode in ("background", None):
+        bounds.append(("background", settings.interval, "service.interval"))
+    if settings.mode in ("on-request", None) and settings.cache_ttl > 0:
+        bounds.append(("on-request", settings.cache_ttl, "service.cache_ttl"))
+    for mode, every, key in bounds:
+        most = (int(failover.window // every) + 1) * max(feeders)
+        if most >= failover.min_samples:
+            continue
+        message = (
+            f"in {mode} mode one instance holds at most {most} samples in the "
+            f"{failover.window:g} s window ({key} {every:g} s, {max(feeders)} per evaluation), "
+            f"below min_samples {failover.min_samples}: gray failures would never be detected. "
+            f"Shorten {key}, lengthen failover.window, raise failover.samples (or the checks' "
+            "samples) or lower failover.min_samples"
+        )
+        # The loop's rate is the config's own: refuse. On request, polls and a fleet set it.
+        if mode == "background" and settings.mode == mode and state.store == "memory":
+            raise ConfigError("failover.min_samples", message)
+        _logger.warning("configuration: failover.min_samples: %s", message)
 
 
 def _validate_state(data: dict[str, Any]) -> StateSettings:

@@ -146,9 +146,10 @@ class FleetState:
         Returns:
             The fleet's view, or the local one with ``problem`` set.
         """
-        self.local.record(samples, now)
         if self.store is None:
-            return View(self.local.counts(now), await self.local.load_latch(), {}, "memory")
+            own = await self.local.exchange(samples, now)
+            return View(own.window, own.latch, own.switches, "memory")
+        self.local.record(samples, now)
         reason, detail = "timeout", "no time left in the deadline"
         wait = min(self.timeout, budget)
         if wait > 0:
@@ -174,13 +175,29 @@ class FleetState:
             problem,
         )
 
-    def commit(self, view: View, state: Mapping[str, Any], reapply: Reapply, now: float) -> None:
+    def commit(
+        self,
+        view: View,
+        state: Mapping[str, Any],
+        reapply: Reapply,
+        now: float,
+        *,
+        blank: Mapping[str, Any] | None = None,
+    ) -> None:
         """Keep the latch ``state`` the rule computed from ``view``.
 
         Locally at once; in the shared store by a trailing conditional write, only when it
         changed and the store answered this evaluation.
+
+        Args:
+            view: What the rule judged.
+            state: The latch's new state.
+            reapply: The same rule, for a state read after a lost race.
+            now: Epoch seconds.
+            blank: The state a never-written latch stands for (unchanged: nothing to write).
         """
-        changed = dict(state) != (dict(view.latch.state) if view.latch.state else None)
+        before = view.latch.state if view.latch.state is not None else blank
+        changed = dict(state) != (dict(before) if before is not None else None)
         self.local.adopt_latch(LatchRecord(dict(state), view.latch.version + int(changed)))
         if not changed or view.source != "dynamodb" or self.store is None:
             return

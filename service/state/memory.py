@@ -11,12 +11,16 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import deque
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service.state import Counts, LatchRecord, Snapshot, SwitchName, SwitchRecord
+
+if TYPE_CHECKING:
+    from service.rules import LatchState
 
 __all__ = ["MemoryStore"]
 
@@ -90,6 +94,17 @@ class MemoryStore:
     def adopt_latch(self, record: LatchRecord) -> None:
         """Take the fleet's latch as this process's own (the fallback continues from it)."""
         self._latch = record
+
+    def latch_state(self) -> LatchState | None:
+        """The latch's state as the rule's type (synchronous: the simulator's fleet model)."""
+        from service.state.tracking import latch_from
+
+        return latch_from(self._latch.state) if self._latch.state is not None else None
+
+    def keep_latch_state(self, state: LatchState) -> None:
+        """Replace the latch's state unconditionally (synchronous: one process, no race)."""
+        changed = self._latch.state != dataclasses.asdict(state)
+        self._latch = LatchRecord(dataclasses.asdict(state), self._latch.version + int(changed))
 
     async def set_switch(self, record: SwitchRecord) -> None:
         """Record an operator switch."""

@@ -122,28 +122,37 @@ async def test_switches_are_records_with_who_when_why(pair: tuple[DynamoDBStore,
     assert not (await b.exchange({}, NOW + 1)).switches["hold"].on
 
 
+async def shared_read(fleet: FleetState, now: float) -> None:
+    """Read until the shared store answers (a busy emulator may miss one short timeout)."""
+    for _ in range(10):
+        view = await fleet.read({"accounts": (0, 3)}, now, budget=1.0)
+        if view.source == "dynamodb":
+            return
+    pytest.fail("the store never answered")
+
+
 @pytest.mark.parametrize("fault", ["blackhole", "reset", "latency"])
 async def test_an_unanswering_store_falls_back_within_the_budget(
     emulator: Emulator, table: str, fault: str
 ) -> None:
     with FaultProxy(emulator.port) as proxy:
-        fleet = FleetState(store(proxy.url, table, timeout=0.2), window=12.0, timeout=0.2)
-        ok = await fleet.read({"accounts": (0, 3)}, NOW, budget=1.0)
-        assert ok.source == "dynamodb"
-        if fault == "latency":
-            proxy.latency = 1.0
-        else:
-            setattr(proxy, fault, True)
-        # Bounded: a read that waited for the hang would never return.
-        view = await asyncio.wait_for(fleet.read({"accounts": (1, 3)}, NOW + 1, budget=1.0), 10)
-        assert view.source == "local"
-        assert view.problem is not None
-        assert view.window == {"accounts": (1, 6)}
-        proxy.clear()
-        back = await fleet.read({"accounts": (0, 3)}, NOW + 2, budget=1.0)
-        assert back.source == "dynamodb"
-        assert fleet.available
-        await fleet.close()
+        fleet = FleetState(store(proxy.url, table, timeout=0.5), window=12.0, timeout=0.5)
+        try:
+            await shared_read(fleet, NOW)
+            if fault == "latency":
+                proxy.latency = 5.0
+            else:
+                setattr(proxy, fault, True)
+            # Bounded: a read that waited for the hang would never return.
+            view = await asyncio.wait_for(fleet.read({"accounts": (1, 3)}, NOW + 1, budget=1.0), 10)
+            assert view.source == "local"
+            assert view.problem is not None
+            assert view.window["accounts"][0] == 1  # this process's own samples, this one's too
+            proxy.clear()
+            await shared_read(fleet, NOW + 2)
+            assert fleet.available
+        finally:
+            await fleet.close()
 
 
 async def test_a_missing_table_is_a_fallback_not_a_failure(emulator: Emulator) -> None:
