@@ -109,6 +109,7 @@ class HealthService:
             switches,
             clock=wall_clock,
         )
+        self._wall_clock = wall_clock
         self._judging: tuple[Evaluation, asyncio.Future[Report]] | None = None
         self._last: Report | None = None
         self._declared_stale: object = _NOTHING
@@ -145,7 +146,7 @@ class HealthService:
     async def astart(self) -> None:
         """Start the checks, and in background mode the loop, waiting for its first result."""
         await asyncio.to_thread(self.start)
-        await self.fleet.start()
+        await self.fleet.start(self._wall_clock())
         if self.background is not None:
             self.background.start()
             await self.background.first(self.settings.deadline + _FIRST_REPORT_GRACE)

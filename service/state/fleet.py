@@ -117,14 +117,28 @@ class FleetState:
         """False while the shared store's latest exchange failed."""
         return self._problem is None
 
-    async def start(self) -> None:
-        """Create the store's client; a failure here only means fallback for now."""
+    async def start(self, now: float) -> None:
+        """Create the store's client and read the fleet's state once, before serving.
+
+        A new instance thus starts from the fleet's latch and switches: if a later exchange
+        fails, its local fallback continues from them instead of from a blank (healthy) state.
+        A failure here only means fallback until the store answers.
+
+        Args:
+            now: Epoch seconds.
+        """
         if self.store is None:
             return
         try:
             await asyncio.wait_for(self.store.start(), self.write_timeout)
+            snapshot = await asyncio.wait_for(self.store.exchange({}, now), self.write_timeout)
         except (StoreUnavailable, TimeoutError) as exc:
-            logger.error("state store not ready (%s): using local state until it answers", exc)
+            logger.error(
+                "state store not ready (%s): using local state until it answers", exc or "timeout"
+            )
+            return
+        self._switches = snapshot.switches
+        self.local.adopt_latch(snapshot.latch)
 
     async def close(self) -> None:
         """Let trailing writes finish (bounded), then close the store."""

@@ -49,7 +49,7 @@ MIN_HOLD = 8.0
 # busy machine's own read timeouts from tripping them.
 FAILOVER = (
     "[failover]\nwindow = 4\nthreshold = {threshold}\nmin_samples = 20\nfail_after = 2\n"
-    f"recover_after = 3\nmin_hold = {MIN_HOLD}\nquiet = 0\n"
+    f"recover_after = 3\nmin_hold = {MIN_HOLD}\nquiet = 2\n"
 )
 WAIT = 60.0  # every bounded wait; a broken fleet never gets there at all
 
@@ -157,7 +157,7 @@ class Pair:
                 f'details_token = "{TOKEN}"\n'
                 + FAILOVER.format(threshold=threshold)
                 + f'[state]\nstore = "dynamodb"\ntable = "{state}"\nfleet = "{name}"\n'
-                f'endpoint_url = "{store.url}"\ntimeout = 0.2\n'
+                f'endpoint_url = "{store.url}"\ntimeout = 0.3\n'
                 f'[[checks]]\ntype = "dynamodb_read"\nname = "accounts"\ntable = "{table}"\n'
                 f'key = {{ pk = "canary" }}\ntimeout = 0.4\nsamples = 3\n'
                 f'endpoint_url = "{dependency.url}"\n'

@@ -28,7 +28,7 @@ def table(emulator: Emulator) -> Iterator[str]:
     emulator.client("dynamodb").delete_table(TableName=name)
 
 
-def store(endpoint: str, table: str, fleet: str = "fleet", timeout: float = 1.0) -> DynamoDBStore:
+def store(endpoint: str, table: str, fleet: str = "fleet", timeout: float = 5.0) -> DynamoDBStore:
     return DynamoDBStore(
         table=table, fleet=fleet, window=12.0, endpoint_url=endpoint, timeout=timeout
     )

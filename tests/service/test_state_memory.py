@@ -53,6 +53,7 @@ class Broken:
             raise self.error
         return Snapshot(
             window={"a": (7, 70)},
+            latch=LatchRecord({"latched_at": 0.5}, 3),
             switches={"hold": SwitchRecord("hold", True, "ops", 1.0, "drill")},
         )
 
@@ -118,3 +119,15 @@ async def test_memory_only_never_reports_a_problem() -> None:
     fleet = FleetState(None, window=10.0)
     view = await fleet.read({"a": (1, 1)}, now=1.0, budget=0.0)
     assert (view.source, view.problem, view.window) == ("memory", None, {"a": (1, 1)})
+
+
+async def test_a_new_instance_starts_from_the_fleets_latch_and_switches() -> None:
+    """Its fallback then continues from them, not from a blank (healthy) state."""
+    store = Broken()
+    fleet = FleetState(store, window=10.0, timeout=0.5)
+    await fleet.start(now=1.0)
+    store.error = StoreUnavailable("timeout")
+    view = await fleet.read({"a": (0, 3)}, now=2.0, budget=1.0)
+    assert view.source == "local"
+    assert view.latch == LatchRecord({"latched_at": 0.5}, 3)
+    assert view.held_by() is not None
