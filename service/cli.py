@@ -96,6 +96,10 @@ def _local(host: str, port: int, emulator_port: int) -> int:
         print(f"  curl -s -H 'Authorization: Bearer {token}' {base}/health/details")
         print(f"  curl -i {base}/livez")
         print(f"  curl -s {base}/metrics")
+        names = ["DEEP_HEALTH_AWS_ENDPOINT", "DEMO_TABLE", "DEMO_QUEUE_URL", "DEMO_STATE_TABLE"]
+        names += ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]  # the emulator's
+        demo_env = " ".join(f"{name}={os.environ[name]}" for name in names)
+        print(f"  {demo_env} deep-health switch status --config {path}")
         print("Ctrl-C stops the service and the emulator.", flush=True)
         return _serve(config, host, port, "warning")
 
