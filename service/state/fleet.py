@@ -165,6 +165,7 @@ class FleetState:
             return View(own.window, own.latch, own.switches, "memory")
         self.local.record(samples, now)
         reason, detail = "timeout", "no time left in the deadline"
+        unexpected: BaseException | None = None
         wait = min(self.timeout, budget)
         if wait > 0:
             try:
@@ -173,6 +174,8 @@ class FleetState:
                 detail = f"no answer within {wait:.3f}s"
             except StoreUnavailable as exc:
                 reason, detail = exc.reason, exc.detail
+            except Exception as exc:  # a store bug must not take the endpoint down either
+                reason, detail, unexpected = "error", type(exc).__name__, exc
             else:
                 self.exchanges += 1
                 self._switches = snapshot.switches
@@ -180,7 +183,7 @@ class FleetState:
                 return View(snapshot.window, snapshot.latch, snapshot.switches, self.store.kind)
         problem = f"{STATE_STORE}: {self.store.kind} {reason}, local state used for this evaluation"
         self.fallbacks[reason] = self.fallbacks.get(reason, 0) + 1
-        self._failed(problem, detail)
+        self._failed(problem, detail, unexpected)
         return View(
             self.local.counts(now),
             await self.local.load_latch(),
@@ -255,9 +258,9 @@ class FleetState:
             self.write_failures += 1
             logger.warning("state store: latch write failed (%s)", exc or "timeout")
 
-    def _failed(self, problem: str, detail: str) -> None:
-        if self._problem is None:
-            logger.error("%s (%s)", problem, detail)
+    def _failed(self, problem: str, detail: str, unexpected: BaseException | None) -> None:
+        if self._problem is None:  # once per change, with the traceback of a store's bug
+            logger.error("%s (%s)", problem, detail, exc_info=unexpected)
         self._problem = problem
 
     def _recovered(self) -> None:

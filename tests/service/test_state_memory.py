@@ -72,6 +72,7 @@ class Broken:
     [
         (Broken(StoreUnavailable("throttled", "ThrottlingException")), "throttled"),
         (Broken(hang=True), "timeout"),
+        (Broken(KeyError("sk")), "error"),  # a bug in a store: still only a fallback
     ],
 )
 async def test_a_failing_store_falls_back_to_local_state_and_says_so(
