@@ -128,6 +128,12 @@ def _parser() -> argparse.ArgumentParser:
     add_deps_parser(commands)
     add_simulate_parser(commands)
     add_switch_parser(commands)
+    try:
+        from deploy.verify import add_verify_parser
+    except ImportError:  # the container image ships without the deploy tooling
+        pass
+    else:
+        add_verify_parser(commands)
     return parser
 
 
@@ -154,6 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from service.state.cli import run_switch
 
             return run_switch(args)
+        if args.command == "verify":
+            from deploy.verify import run_verify
+
+            return run_verify(args)
     except KeyboardInterrupt:
         return EXIT_HEALTHY
     except SystemExit as exc:

@@ -30,8 +30,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
-import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -75,8 +73,11 @@ _BUCKET = "w#"
 
 
 def instance_id() -> str:
-    """This instance's name in the store's ``by`` attributes: host and PID."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This instance's name in the store's ``by`` attributes (:mod:`service.instance`'s id,
+    renewed on a SnapStart restore, so restored copies are told apart)."""
+    from service import instance
+
+    return instance.instance_id()
 
 
 _REASONS = {
@@ -146,7 +147,6 @@ class DynamoDBStore:
             connect_timeout=timeout,
             read_timeout=timeout,
         )
-        self._by = instance_id()
         self.requests = 0
         """Requests sent so far (the benchmark divides by evaluations)."""
 
@@ -283,7 +283,7 @@ class DynamoDBStore:
                         "state": {"S": json.dumps(dict(state), sort_keys=True)},
                         "v": {"N": str(expected + 1)},
                         "at": {"N": f"{now:.3f}"},
-                        "by": {"S": self._by},
+                        "by": {"S": instance_id()},
                     },
                     **condition,
                 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["StateSettings", "StoreKind"]
 
@@ -43,3 +43,9 @@ class StateSettings(BaseModel):
     timeout: float = Field(default=0.3, gt=0, le=1.5)
     """Seconds the one store round trip may take per evaluation (also capped by what is left of
     the deadline); past it the evaluation uses local state."""
+
+    @field_validator("table", "region", "endpoint_url", "fleet", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # ``table = "${DEEP_HEALTH_STATE_TABLE}"`` with nothing set: no table, not a bad name.
+        return None if value == "" else value
