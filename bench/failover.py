@@ -8,7 +8,10 @@ Run ``python -m bench.failover`` (``--help`` for the knobs). Prints:
 2. the figures behind the tracker's defaults: the distribution of time to fail over under a
    15 % partial failure, and the odds that 1 % noise ever crosses the gray-failure threshold;
 3. one chart per scenario (seed 0 under deep-health: fault, window, verdict, checkers, DNS),
-   the same as ``deep-health simulate --plot``, into ``--plots`` (``bench/plots/``).
+   the same as ``deep-health simulate --plot``, into ``--plots`` (``bench/plots/``);
+4. the fleet table (:mod:`service.simulation.fleet`): 1, 3 and 10 instances per region behind a
+   round-robin balancer, with and without churn (one instance restarted every 60 s), the
+   failover state in each instance's memory or in the shared store.
 
 A progress bar (plain lines when piped) counts the jobs as they finish.
 
@@ -26,6 +29,8 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from bench._common import table
+from service.simulation.fleet import FleetConfig, run_fleet
 from service.simulation.report import format_summaries
 from service.simulation.route53 import Route53Config
 from service.simulation.strategies import STRATEGIES
@@ -41,6 +46,75 @@ from service.terminal import progress
 from service.tracker import TrackerSettings
 
 Job = tuple[Scenario, str, tuple[int, ...]]
+FleetJob = tuple[Scenario, FleetConfig, tuple[int, ...]]
+FLEETS = [
+    FleetConfig(instances=n, churn=churn, shared=shared)
+    for n in (1, 3, 10)
+    for churn in (None, 60.0)
+    for shared in (False, True)
+    if not (n == 1 and churn is None and shared)  # one instance: memory and store agree
+]
+
+
+def _run_fleet(job: FleetJob) -> tuple[RunMetrics, ...]:
+    scenario, fleet, seeds = job
+    return tuple(run_fleet(scenario, fleet, seed=s).metrics for s in seeds)
+
+
+def _fleet_label(fleet: FleetConfig) -> str:
+    churn = "churn 60 s" if fleet.churn else "no churn"
+    return f"{fleet.instances} x, {churn}, {'shared store' if fleet.shared else 'memory'}"
+
+
+def _fleet_table(pool: ProcessPoolExecutor, seeds: int, noise_hours: float) -> str:
+    scenarios = [
+        scenario_by_name("partial", rate=0.15),
+        scenario_by_name("outage"),
+        scenario_by_name("noise", rate=0.01, hours=noise_hours),
+    ]
+    jobs: list[FleetJob] = []
+    for scenario in scenarios:
+        count = max(1, seeds // 10) if scenario.fault_end is None else seeds
+        for fleet in FLEETS:
+            jobs.extend((scenario, fleet, chunk) for chunk in _chunks(list(range(count)), 5))
+    results: dict[tuple[str, FleetConfig], list[RunMetrics]] = {}
+    for (scenario, fleet, _), metrics in zip(jobs, pool.map(_run_fleet, jobs), strict=True):
+        results.setdefault((scenario.name, fleet), []).extend(metrics)
+
+    def cell(scenario: Scenario, fleet: FleetConfig, what: str) -> str:
+        summary = aggregate(scenario, _fleet_label(fleet), results[scenario.name, fleet])
+        if what == "over":
+            if summary.failover_median is None:
+                return "never"
+            return f"{summary.failover_median:.0f} s ({summary.failed_over}/{summary.runs})"
+        if what == "back":
+            return "-" if summary.failback_median is None else f"{summary.failback_median:.0f} s"
+        if what == "flaps":
+            return f"{summary.flaps_mean:.2f}"
+        return str(summary.false_failovers)
+
+    partial, outage, noise = scenarios
+    count = max(1, seeds // 10)
+    header = [
+        "fleet per region",
+        "15 % partial: fail over (p50)",
+        "flaps/run",
+        "outage: fail back (p50)",
+        "flaps/run",
+        f"1 % noise ({count} x {noise_hours:g} h): false failovers",
+    ]
+    rows = [
+        [
+            _fleet_label(fleet),
+            cell(partial, fleet, "over"),
+            cell(partial, fleet, "flaps"),
+            cell(outage, fleet, "back"),
+            cell(outage, fleet, "flaps"),
+            cell(noise, fleet, "false"),
+        ]
+        for fleet in FLEETS
+    ]
+    return table(header, rows)
 
 
 def _run(job: Job) -> tuple[RunMetrics, ...]:
@@ -121,9 +195,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--plots", default="bench/plots", help="directory for the charts ('' for none)"
     )
+    parser.add_argument("--fleet-seeds", type=int, default=20, help="seeds per fleet row")
+    parser.add_argument("--fleet-only", action="store_true", help="only the fleet table")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
+    if args.fleet_only:
+        with ProcessPoolExecutor(max_workers=args.workers) as pool:
+            print(_fleet_table(pool, args.fleet_seeds, 6.0))
+        print(f"\n({time.perf_counter() - started:.0f} s, {args.workers} workers)")
+        return 0
     scenarios = _scenarios(args.noise_hours)
     jobs: list[Job] = []
     for scenario in scenarios:
@@ -153,6 +234,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.plots:
         print()
         print(_charts(scenarios, Path(args.plots)))
+    print()
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        print(_fleet_table(pool, args.fleet_seeds, 6.0))
     print(f"\n({time.perf_counter() - started:.0f} s, {args.workers} workers)")
     return 0
 

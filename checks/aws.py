@@ -140,6 +140,15 @@ class AwsClient:
         self._stack = None
         self.client = None
 
+    def forget(self) -> None:
+        """Drop the client without closing it, so the next :meth:`open` makes a new one.
+
+        For when no event loop can run the close: before a Lambda SnapStart snapshot, so that
+        restored copies never reuse its connections or credentials.
+        """
+        self._stack = None
+        self.client = None
+
     def endpoint(self) -> Endpoint:
         return endpoint_for(self.service, self.region, self.endpoint_url)
 

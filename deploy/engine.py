@@ -28,6 +28,7 @@ from deploy.pairs import Pair, PairsError, RegionStack
 
 __all__ = [
     "RESOURCE_VARIABLES",
+    "STATE_TABLE_PLACEHOLDER",
     "check_engine_config",
     "engine_config",
     "function_environment",
@@ -139,6 +140,10 @@ def engine_config(pair: Pair, default: str | None) -> tuple[str, str]:
     return generated_config(pair), "generated"
 
 
+STATE_TABLE_PLACEHOLDER = "stack-StateTable"
+"""Stands for the state table the stack creates (its name is generated at deploy time)."""
+
+
 def function_environment(values: Mapping[str, str], region: str) -> dict[str, str]:
     """The environment ``template.yaml`` gives the function (standalone), for given parameters.
 
@@ -166,6 +171,10 @@ def function_environment(values: Mapping[str, str], region: str) -> dict[str, st
         "DEEP_HEALTH_OBJECT_KEY": value("ObjectKey"),
         "DEEP_HEALTH_PEER_URL": value("PeerHealthUrl"),
         "DEEP_HEALTH_DETAILS_TOKEN_PARAMETER": value("DetailsTokenParameter"),
+        "DEEP_HEALTH_STATE_STORE": value("StateStore", "dynamodb"),
+        # The table the stack creates has a generated name; an existing one is a parameter.
+        "DEEP_HEALTH_STATE_TABLE": value("StateTableName")
+        or (STATE_TABLE_PLACEHOLDER if value("StateStore", "dynamodb") == "dynamodb" else ""),
         "AWS_STS_REGIONAL_ENDPOINTS": "regional",
         "AWS_REGION": region,  # set by Lambda itself
     }

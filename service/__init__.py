@@ -4,12 +4,16 @@ Which module is which room:
 
 - rules of the verdict (pure, no I/O): :mod:`~service.rules` (samples, gray-failure window,
   latch, shared failure), :mod:`~service.policy` (one evaluation's verdict);
-- memory over time: :mod:`~service.tracker` (window and latch held in memory),
-  :mod:`~service.switches` (operator drain/hold files);
+- memory over time: :mod:`~service.state` (the region's failover state, shared by its fleet:
+  the in-memory and DynamoDB stores, the local fallback, the tracking step that judges each
+  evaluation with the rules, ``deep-health switch``), :mod:`~service.tracker` (window and latch
+  held in one process's memory, for the simulator's single-instance strategy),
+  :mod:`~service.switches` (operator drain/hold env and files);
 - running checks: :mod:`~service.runner` (deadline, samples, single-flight, cache),
   :mod:`~service.bulkhead` (a lane per check: its own loop and worker threads),
   :mod:`~service.background` (the evaluation loop);
-- the engine: :mod:`~service.health` (``HealthService``: runner → policy → tracker → report),
+- the engine: :mod:`~service.health` (``HealthService``: runner → policy → tracking step →
+  report),
   :mod:`~service.report` (``Report``, ``Transition``, ``Listener``: what it hands out);
 - configuration: :mod:`~service.config` (TOML → settings and checks, exit 2 on bad keys),
   :mod:`~service.secrets` (the details token read from SSM once, at init);

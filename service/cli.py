@@ -1,5 +1,5 @@
 """The ``deep-health`` command: ``serve``, ``check``, ``status``, ``local``, ``deps``,
-``simulate``.
+``simulate``, ``switch``.
 
 Exit codes: 0 healthy (pass or warn), 1 unhealthy, 2 configuration error (141: the reader of
 the output went away, as a shell reports for SIGPIPE). Output for people goes through
@@ -171,6 +171,9 @@ def _local(args: argparse.Namespace) -> int:
         config = _load(path)
         token = os.environ["DEEP_HEALTH_DETAILS_TOKEN"]
         base = f"http://{args.host}:{args.port}"
+        names = ["DEEP_HEALTH_AWS_ENDPOINT", "DEMO_TABLE", "DEMO_QUEUE_URL", "DEMO_STATE_TABLE"]
+        names += ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]  # the emulator's
+        demo_env = " ".join(f"{name}={os.environ[name]}" for name in names)
         lines = [
             f"deep-health local: emulated AWS at {aws.endpoint} ({os.environ['AWS_REGION']}),"
             f" config {path}",
@@ -180,6 +183,7 @@ def _local(args: argparse.Namespace) -> int:
             f"  curl -i {base}/livez",
             f"  curl -s {base}/metrics",
             f"  DEEP_HEALTH_DETAILS_TOKEN={token} deep-health status {base} --once",
+            f"  {demo_env} deep-health switch status --config {path}",
             "seed your own tables and queues (another terminal, while this runs):",
             f"  AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo aws --region"
             f" {os.environ['AWS_REGION']} --endpoint-url {aws.endpoint} dynamodb create-table ...",
@@ -269,10 +273,12 @@ def _parser() -> argparse.ArgumentParser:
     from service.console import add_status_parser
     from service.deps import add_deps_parser
     from service.simulation.cli import add_simulate_parser
+    from service.state.cli import add_switch_parser
 
     add_status_parser(commands)
     add_deps_parser(commands)
     add_simulate_parser(commands)
+    add_switch_parser(commands)
     try:
         from deploy.verify import add_verify_parser
     except ImportError:  # the container image ships without the deploy tooling
@@ -308,6 +314,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from service.simulation.cli import run_simulate
 
             return run_simulate(args)
+        if args.command == "switch":
+            from service.state.cli import run_switch
+
+            return run_switch(args)
         if args.command == "verify":
             from deploy.verify import run_verify
 

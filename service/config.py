@@ -11,7 +11,7 @@ Layout::
     latency_budget = 1.2            # optional: a slower evaluation fails the region
     release_id = "${DEEP_HEALTH_RELEASE_ID:-dev}"
     mode = "background"             # optional: or "on-request"; unset: the face decides
-    interval = 5.0                  # background mode: seconds between evaluations
+    interval = 2.0                  # background mode: seconds between evaluations
     max_age = 15.0                  # background mode: an older result fails with reason stale
     metrics = true                  # optional: Prometheus /metrics; unset: the face decides
     metrics_port = 9100             # optional: serve /metrics on its own port instead
@@ -34,6 +34,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import logging
 import os
 import re
 import tomllib
@@ -48,6 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from checks.base import Check, CheckSpec
 from checks.exceptions import ConfigError
 from checks.registry import resolve
+from service.state.settings import StateSettings
 from service.tracker import TrackerSettings
 
 __all__ = [
@@ -77,6 +79,7 @@ _BODY_WORDS = (
 )  # fmt: skip
 _TIME_ONLY = re.compile(r"[0-9T-]+\Z")  # could match inside a timestamp such as 2026-11-28T22
 _WORD = re.compile(r"[A-Za-z0-9_-]+")
+_logger = logging.getLogger("deep_health.config")
 _INTERPOLATION = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -111,8 +114,9 @@ class Settings(BaseModel):
     """``on-request`` or ``background``; ``None``: the face decides (``deep-health serve``:
     background; Lambda, ``deep-health check`` and an embedded service: on-request). Lambda always
     runs on-request: nothing runs between its invocations."""
-    interval: float = Field(5.0, gt=0, le=3600)
-    """Background mode: seconds between the end of one evaluation and the start of the next."""
+    interval: float = Field(2.0, gt=0, le=3600)
+    """Background mode: seconds between the end of one evaluation and the start of the next.
+    2 s: with 3 samples that is ~80 samples per 60 s window, enough to tell 15 % from 1 %."""
     max_age: float | None = Field(None, gt=0, le=86400)
     """Background mode: a latest result older than this fails with reason ``stale`` (the loop
     died or is stuck). ``None``: ``3 * interval + deadline``. Must exceed
@@ -159,6 +163,10 @@ class FailoverSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     enabled: bool = True
+    samples: int = Field(default=3, ge=1, le=10)
+    """Samples per evaluation of each critical regional check that does not set its own
+    ``samples`` (the checks that feed the window): 3 fill a 60 s window with ~80-110 samples at
+    a 2 s background interval or under Route 53 fast polling."""
     """Track evaluations over time; ``false``: each evaluation's verdict stands alone."""
     window: float = Field(default=_TRACKER.window, gt=0, le=3600)
     """Seconds of sample history per critical regional check."""
@@ -208,6 +216,7 @@ class Config:
     checks: tuple[Check, ...]
     source: str = "<memory>"
     failover: FailoverSettings = field(default_factory=FailoverSettings)
+    state: StateSettings = field(default_factory=StateSettings)
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -254,7 +263,7 @@ def parse_config(
             ConfigError(
                 key,
                 _unknown_key_message(
-                    key, _TOP_LEVEL, "expected [service], [failover] and [[checks]]"
+                    key, _TOP_LEVEL, "expected [service], [failover], [state] and [[checks]]"
                 ),
             )
         )
@@ -264,6 +273,7 @@ def parse_config(
         service = {}
     settings = found.run(functools.partial(_validate_settings, service))
     failover = found.run(functools.partial(_validate_failover, data))
+    state = found.run(functools.partial(_validate_state, data))
     entries = data.get("checks", [])
     if not isinstance(entries, list):
         found.add(ConfigError("checks", "must be an array of tables ([[checks]])"))
@@ -280,16 +290,20 @@ def parse_config(
     if settings is not None and len(checks) == len(built):
         found.run(functools.partial(_check_names, checks, settings))
         found.run(functools.partial(_check_marker, checks, settings))
+        if failover is not None and state is not None:
+            _sample_window_feeders(checks, entries, failover)
+            found.run(functools.partial(_window_reachable, settings, failover, state, checks))
     unset_keys = {key for key, _ in unset}
     # A value left empty for its unset variable may fail validation too: say it once.
     found.errors = [e for e in found.errors if e[0] not in unset_keys or e in unset]
     found.raise_any()
     assert settings is not None
     assert failover is not None
-    return Config(settings=settings, checks=checks, source=source, failover=failover)
+    assert state is not None
+    return Config(settings=settings, checks=checks, source=source, failover=failover, state=state)
 
 
-_TOP_LEVEL = frozenset({"service", "failover", "checks"})
+_TOP_LEVEL = frozenset({"service", "failover", "state", "checks"})
 _T = typing.TypeVar("_T")
 
 
@@ -323,6 +337,62 @@ def _unknown_key_message(key: str, known: typing.Iterable[str], expected: str = 
     if close:
         return f"unknown key (did you mean {close[0]!r}?)"
     return f"unknown key ({expected})" if expected else "unknown key"
+
+
+def _sample_window_feeders(
+    checks: tuple[Check, ...], entries: list[Any], failover: FailoverSettings
+) -> None:
+    """Give each critical regional check ``[failover] samples`` unless it chose its own."""
+    if not failover.enabled:
+        return
+    for check, entry in zip(checks, entries, strict=True):
+        own = "samples" in entry or type(check).samples != Check.samples
+        if not own and check.critical and check.scope == "regional":
+            check.samples = failover.samples
+
+
+def _window_reachable(
+    settings: Settings, failover: FailoverSettings, state: StateSettings, checks: tuple[Check, ...]
+) -> None:
+    """Refuse a background window that one instance can never fill to ``min_samples`` (gray
+    failure detection would never fire); warn where requests or a fleet's shared store set the
+    rate (on-request mode, a DynamoDB store, a mode the face decides)."""
+    feeders = [c.samples for c in checks if c.critical and c.scope == "regional"]
+    if not failover.enabled or not feeders:
+        return
+    bounds: list[tuple[Mode, float, str]] = []
+    if settings.mode in ("background", None):
+        bounds.append(("background", settings.interval, "service.interval"))
+    if settings.mode in ("on-request", None) and settings.cache_ttl > 0:
+        bounds.append(("on-request", settings.cache_ttl, "service.cache_ttl"))
+    for mode, every, key in bounds:
+        most = (int(failover.window // every) + 1) * max(feeders)
+        if most >= failover.min_samples:
+            continue
+        message = (
+            f"in {mode} mode one instance holds at most {most} samples in the "
+            f"{failover.window:g} s window ({key} {every:g} s, {max(feeders)} per evaluation), "
+            f"below min_samples {failover.min_samples}: gray failures would never be detected. "
+            f"Shorten {key}, lengthen failover.window, raise failover.samples (or the checks' "
+            "samples) or lower failover.min_samples"
+        )
+        # The loop's rate is the config's own: refuse. On request, polls and a fleet set it.
+        if mode == "background" and settings.mode == mode and state.store == "memory":
+            raise ConfigError("failover.min_samples", message)
+        _logger.warning("configuration: failover.min_samples: %s", message)
+
+
+def _validate_state(data: dict[str, Any]) -> StateSettings:
+    table = data.get("state", {})
+    if not isinstance(table, dict):
+        raise ConfigError("state", "must be a table")
+    try:
+        state = StateSettings(**table)
+    except ValidationError as exc:
+        _raise_first("state", exc, StateSettings.model_fields)
+    if state.store == "dynamodb" and not state.table:
+        raise ConfigError("state.table", 'required with store = "dynamodb"')
+    return state
 
 
 def _validate_failover(data: dict[str, Any]) -> FailoverSettings:

@@ -31,10 +31,11 @@ from service.config import Config, Mode
 from service.entrypoints import ENTRY_POINTS
 from service.policy import PolicySettings, Verdict, decide
 from service.report import Listener, Report, Transition
-from service.rules import window_samples
 from service.runner import Evaluation, Runner
+from service.state.dynamodb import shared_store
+from service.state.fleet import FleetState
+from service.state.tracking import FleetTracker
 from service.switches import Switches
-from service.tracker import Tracker
 
 __all__ = [
     "MIN_DEADLINE",
@@ -68,6 +69,8 @@ class HealthService:
         mode: the evaluation mode; ``None``: ``config.settings.mode``, else the embedded
             default (:data:`service.entrypoints.ENTRY_POINTS`).
         clock: monotonic clock for the watchdog (tests inject one).
+        wall_clock: epoch clock of the failover state, the same across a fleet (tests inject
+            one).
         sleep: how the background loop waits ``interval`` (tests inject one).
     """
 
@@ -78,6 +81,7 @@ class HealthService:
         mode: Mode | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.settings = config.settings
@@ -96,8 +100,19 @@ class HealthService:
         )
         self._clock = clock
         failover = config.failover
-        self._switches = Switches(drain_file=failover.drain_file, hold_file=failover.hold_file)
-        self._tracker = Tracker(failover.tracker_settings()) if failover.enabled else None
+        switches = Switches(drain_file=failover.drain_file, hold_file=failover.hold_file)
+        self.fleet = FleetState(
+            shared_store(config), window=failover.window, timeout=config.state.timeout
+        )
+        """The failover state: the fleet's store (if configured) and the local fallback."""
+        self._tracker = FleetTracker(
+            self.fleet,
+            failover.tracker_settings() if failover.enabled else None,
+            switches,
+            clock=wall_clock,
+        )
+        self._wall_clock = wall_clock
+        self._judging: tuple[Evaluation, asyncio.Future[Report]] | None = None
         self._last: Report | None = None
         self._declared_stale: object = _NOTHING
         self._state = "unknown"
@@ -133,6 +148,7 @@ class HealthService:
     async def astart(self) -> None:
         """Start the checks, and in background mode the loop, waiting for its first result."""
         await asyncio.to_thread(self.start)
+        await self.fleet.start(self._wall_clock())
         if self.background is not None:
             self.background.start()
             await self.background.first(self.settings.deadline + _FIRST_REPORT_GRACE)
@@ -141,6 +157,7 @@ class HealthService:
         """Stop the loop and the checks without blocking the caller's event loop."""
         if self.background is not None:
             await self.background.stop()
+        await self.fleet.close()
         await asyncio.to_thread(self.close)
 
     @asynccontextmanager
@@ -205,31 +222,21 @@ class HealthService:
         last = self._last
         if last is not None and last.evaluation is evaluation:
             return last
-        verdict = self._track(
-            decide(evaluation.results, evaluation.duration, self._policy), evaluation
-        )
+        judging = self._judging
+        if judging is None or judging[0] is not evaluation:
+            # One tracking step per evaluation, however many requests share it: the step
+            # awaits the state store, and a second step would count the samples twice.
+            budget = (deadline or self.settings.deadline) - evaluation.duration
+            judging = (evaluation, asyncio.ensure_future(self._judge(evaluation, budget)))
+            self._judging = judging
+        return await asyncio.shield(judging[1])
+
+    async def _judge(self, evaluation: Evaluation, budget: float) -> Report:
+        instant = decide(evaluation.results, evaluation.duration, self._policy)
+        verdict = await self._tracker.track(instant, evaluation.results, budget)
         report = Report(evaluation=evaluation, verdict=verdict, settings=self.settings)
         self._publish(report)
         return report
-
-    def _track(self, instant: Verdict, evaluation: Evaluation) -> Verdict:
-        """Apply the operator switches, then the gray-failure window and hysteresis.
-
-        Called once per evaluation. A drain counts as an unhealthy evaluation, so releasing it
-        recovers through the hysteresis like any other failure.
-        """
-        switches = self._switches.read()
-        status = Status.FAIL if switches.drained else instant.status
-        reasons = instant.reasons + switches.reasons()
-        if self._tracker is None:
-            return Verdict(status, reasons)
-        tracked = self._tracker.observe(
-            status.value,
-            window_samples(evaluation.results),
-            self._clock(),
-            held=switches.held is not None,
-        )
-        return Verdict(Status(tracked.status), reasons + tracked.reasons)
 
     def _stale(self, latest: Report | None, age: float | None) -> Report:
         max_age = self.settings.effective_max_age

@@ -1,4 +1,5 @@
-"""The local demo: an embedded AWS emulator (moto's server mode) with a canary table and queue.
+"""The local demo: an embedded AWS emulator (moto's server mode) with a canary table and queue,
+and the failover state table the demo shares its state through (the real, DynamoDB, path).
 
 ``deep-health local`` starts the emulator on 127.0.0.1, creates the demo resources, and serves
 the demo config with uvicorn. Ctrl-C stops both (they live in this one process).
@@ -25,6 +26,7 @@ __all__ = ["DEMO_CONFIG", "DemoAws", "demo_aws", "run_seed_hook", "seed_demo"]
 DEMO_CONFIG = Path(__file__).with_name("demo.toml")
 DEMO_TABLE = "deep-health-demo"
 DEMO_QUEUE = "deep-health-demo-jobs"
+DEMO_STATE_TABLE = "deep-health-demo-state"
 CANARY_KEY = {"pk": {"S": "deep-health-canary"}}
 
 
@@ -36,6 +38,7 @@ class DemoAws:
     table: str
     queue_url: str
     region: str = "eu-west-1"
+    state_table: str = DEMO_STATE_TABLE
 
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` on the emulator (for a seeding hook)."""
@@ -76,8 +79,10 @@ def _fake_credentials() -> None:
 
 
 def seed_demo(endpoint: str, region: str) -> DemoAws:
-    """Create the canary table with its item and the demo queue (idempotent)."""
+    """Create the canary table with its item, the demo queue and the state table (idempotent)."""
     import boto3
+
+    from service.state.dynamodb import create_table
 
     dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=region)
     existing = dynamodb.list_tables()["TableNames"]
@@ -88,6 +93,8 @@ def seed_demo(endpoint: str, region: str) -> DemoAws:
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
+    if DEMO_STATE_TABLE not in existing:
+        create_table(dynamodb, DEMO_STATE_TABLE)  # the fleet's failover state, as deployed
     dynamodb.put_item(TableName=DEMO_TABLE, Item={**CANARY_KEY, "status": {"S": "ok"}})
     sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=region)
     queue_url = sqs.create_queue(QueueName=DEMO_QUEUE)["QueueUrl"]
@@ -113,6 +120,7 @@ def demo_aws(port: int = 0) -> Iterator[DemoAws]:
         os.environ["DEEP_HEALTH_AWS_ENDPOINT"] = demo.endpoint
         os.environ["DEMO_TABLE"] = demo.table
         os.environ["DEMO_QUEUE_URL"] = demo.queue_url
+        os.environ["DEMO_STATE_TABLE"] = demo.state_table
         os.environ.setdefault("DEEP_HEALTH_DETAILS_TOKEN", secrets.token_urlsafe(24))
         yield demo
     finally:

@@ -146,6 +146,19 @@ class Metrics:
             ["route", "code"],
             registry=reg,
         )
+        self.state_fallbacks = Counter(
+            "deep_health_state_store_fallbacks",
+            "Evaluations that used local state because the shared state store failed, by reason.",
+            ["reason"],
+            registry=reg,
+        )
+        self.state_available = Gauge(
+            "deep_health_state_store_available",
+            "1 while the shared state store answers (always 1 with the in-memory store).",
+            registry=reg,
+        )
+        self.state_available.set(1)
+        self._fallbacks_seen: dict[str, int] = {}
         build = Info("deep_health_build", "The running build.", registry=reg)
         settings = service.settings
         build.info(
@@ -176,6 +189,7 @@ class Metrics:
             self.transitions.labels(transition.before, transition.after).inc()
         if report.stale:
             return
+        self._observe_state()
         evaluation = report.evaluation
         self.evaluations.labels(report.verdict.status.value).inc()
         self.evaluation_duration.observe(evaluation.duration)
@@ -191,6 +205,15 @@ class Metrics:
                 self.check_failures.labels(
                     result.name, self._reason(result.name, result.reason)
                 ).inc()
+
+    def _observe_state(self) -> None:
+        fleet = self._service.fleet
+        self.state_available.set(1 if fleet.available else 0)
+        for reason, count in fleet.fallbacks.items():  # a fixed set of codes: bounded labels
+            seen = self._fallbacks_seen.get(reason, 0)
+            if count > seen:
+                self.state_fallbacks.labels(reason).inc(count - seen)
+                self._fallbacks_seen[reason] = count
 
     def _reason(self, check: str, reason: str | None) -> str:
         code = reason or "error"

@@ -168,8 +168,15 @@ def feeds_window(result: CheckResult) -> bool:
 
 
 def window_samples(results: Iterable[CheckResult]) -> dict[str, tuple[bool, ...]]:
-    """Per check feeding the window (see :func:`feeds_window`), this evaluation's samples."""
-    return {r.name: r.samples for r in results if feeds_window(r)}
+    """Per check feeding the window (see :func:`feeds_window`), this evaluation's samples.
+
+    A check in a shared failure (:func:`shared_failure`: it fails in the peer region too) does
+    not feed it for that evaluation: failing over cannot fix it, and its failures would fill the
+    window until the window failed the region the policy only warned about.
+    """
+    every = tuple(results)
+    shared = set(shared_failure(every))
+    return {r.name: r.samples for r in every if feeds_window(r) and r.name not in shared}
 
 
 def gray_failing(failures: int, total: int, settings: TrackerSettings) -> bool:

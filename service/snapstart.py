@@ -58,6 +58,10 @@ def before_snapshot(service: HealthService) -> None:
     """Stop the checks (closing clients and connections), their loop and threads; forget the
     shared AWS sessions and their cached credentials."""
     service.close()
+    # The failover state store's client lives on the serving loop, which no hook can await:
+    # drop it, so a restored copy opens its own (new connections, its own credentials).
+    if service.fleet.store is not None:
+        service.fleet.store.forget_client()
     from checks.aws import forget_sessions  # imported only now: it is cheap, botocore is not
 
     forget_sessions()

@@ -5,7 +5,10 @@ Two drivers share one model (:mod:`service.simulation.route53`):
 * :func:`run_virtual` / :func:`summarize` -- virtual time against scripted faults
   (:mod:`service.simulation.faults`) under three strategies
   (:mod:`service.simulation.strategies`): thousands of simulated hours in seconds;
-* :func:`watch` -- real time against real URLs, recording the timeline of DNS answers.
+* :func:`watch` -- real time against real URLs, recording the timeline of DNS answers;
+* :func:`service.simulation.fleet.run_fleet` -- virtual time with a fleet per region (N
+  instances behind a balancer, churn, scale-out, the state in memory or shared), judged by the
+  runtime's own tracking step.
 
 ``deep-health simulate`` (:mod:`service.simulation.cli`) prints either as a table.
 """

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from deploy.engine import function_environment
+from deploy.engine import STATE_TABLE_PLACEHOLDER, function_environment
 from deploy.template import DEFAULT_TEMPLATE, evaluate_conditions, load_template, transform
+from service.state.dynamodb import STORE_ACTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORD = "api.example.com"
@@ -265,7 +266,8 @@ def test_iam_actions_are_exactly_those_of_the_configured_checks(
 ) -> None:
     resources = resolved(sam, standalone("PRIMARY", "eu-west-1", **extra), "eu-west-1")
     logs = {"logs:CreateLogStream", "logs:PutLogEvents"}
-    assert iam_actions(resources) == logs | expected
+    state = set(STORE_ACTIONS)  # the shared failover state (on by default)
+    assert iam_actions(resources) == logs | state | expected
 
 
 def test_iam_resources_are_scoped_to_the_configured_table_queue_and_object(sam: Template) -> None:
@@ -381,7 +383,9 @@ def test_the_deploy_script_knows_the_function_environment_the_template_sets(
     variables = function["Properties"]["Environment"]["Variables"]
     rendered_env = {}
     for name, value in variables.items():
-        if isinstance(value, dict):  # Fn::Sub of a queue URL
+        if value == {"Ref": "StateTable"}:  # the state table the stack creates
+            value = STATE_TABLE_PLACEHOLDER
+        elif isinstance(value, dict):  # Fn::Sub of a queue URL
             value = (
                 value["Fn::Sub"]
                 .replace("${AWS::Region}", "eu-west-1")

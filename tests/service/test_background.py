@@ -30,6 +30,7 @@ def config_text(key: str, *, interval: float = 5.0, max_age: float = 20.0) -> st
         f"[service]\ndeadline = 0.5\ninterval = {interval}\nmax_age = {max_age}\n"
         f'details_token = "{TOKEN}"\n'
         f'[[checks]]\ntype = "support.observed:Scripted"\nname = "db"\nkey = "{key}"\n'
+        "samples = 1\n"  # one run per evaluation: the tests count them
     )
 
 

@@ -37,7 +37,7 @@ async def make() -> AsyncIterator[Make]:
             + extra
             + f'[[checks]]\ntype = "support.observed:Scripted"\nname = "db"\nkey = "{key}"\n'
         )
-        service = HealthService(parse_config(text), clock=clock)
+        service = HealthService(parse_config(text), clock=clock, wall_clock=clock)
         service.start()
         made.append(service)
         return service
@@ -127,8 +127,7 @@ async def test_hold_keeps_the_region_failed_over_until_released(make: Make, tmp_
 
 async def test_tracking_off_reports_each_evaluation_as_is(make: Make) -> None:
     clock, key = Clock(), uuid.uuid4().hex
-    service = make(clock=clock, key=key)
-    service._tracker = None
+    service = make("enabled = false\n", clock=clock, key=key)  # in [failover]
     OUTCOMES[key] = "connection"
     await statuses(service, clock, 3)
     OUTCOMES[key] = "pass"

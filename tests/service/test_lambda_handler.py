@@ -51,7 +51,7 @@ def invoke(tmp_path: Path, checks: str) -> dict:
 
 
 def test_warm_invocations_reuse_clients(tmp_path: Path) -> None:
-    out = invoke(tmp_path, '[[checks]]\ntype = "support.misbehaving:Counting"\n')
+    out = invoke(tmp_path, '[[checks]]\ntype = "support.misbehaving:Counting"\nsamples = 1\n')
     assert [a["status"] for a in out["answers"]] == [200, 200, 200]
     assert out["answers"][0]["type"] == "application/health+json"
     assert "DEEP-HEALTH-OK" in out["answers"][0]["body"]

@@ -105,6 +105,8 @@ async def test_every_family_is_exposed(app: MakeApp) -> None:
         "deep_health_http_requests": "counter",
         "deep_health_build_info": "gauge",  # an Info, as the text format exposes it
         "deep_health_log_lines_dropped": "counter",
+        "deep_health_state_store_fallbacks": "counter",
+        "deep_health_state_store_available": "gauge",
     }
     assert (
         scraped.value(

@@ -20,6 +20,7 @@ from checks import Status
 from service import instance, snapstart
 from service.config import parse_config
 from service.health import HealthService
+from service.state.dynamodb import DynamoDBStore
 from support.emulator import Emulator, create_canary_table
 from support.proxy import FaultProxy
 
@@ -55,7 +56,7 @@ async def test_nothing_stale_survives_a_snapshot_and_restore(
     with FaultProxy(emulator.port) as proxy:
         config = parse_config(
             "[service]\ncache_ttl = 0\ndeadline = 1.9\n"
-            f'[[checks]]\ntype = "dynamodb_read"\ntable = "{table}"\n'
+            f'[[checks]]\ntype = "dynamodb_read"\ntable = "{table}"\nsamples = 1\n'
             f'key = {{ pk = "canary" }}\nendpoint_url = "{proxy.url}"\n'
             '[[checks]]\ntype = "support.misbehaving:SyncPassing"\n'
         )
@@ -129,6 +130,7 @@ def test_the_lambda_handler_registers_its_hooks(tmp_path: Path) -> None:
     config = tmp_path / "health.toml"
     config.write_text(
         '[service]\ncache_ttl = 0\n[[checks]]\ntype = "support.misbehaving:Counting"\n'
+        "samples = 1\n"  # one run per evaluation: the test counts them
     )
     script = """
 import json, sys
@@ -193,3 +195,28 @@ async def test_a_run_abandoned_before_the_snapshot_does_not_hang_the_check_after
         assert "previous run has not finished" not in (after.error or "")
     finally:
         service.close()
+
+
+@pytest.mark.integration
+async def test_the_state_stores_client_is_not_carried_into_a_restored_copy(
+    emulator: Emulator,
+) -> None:
+    """The store's client lives on the serving loop, which no hook can await: the hook drops
+    it, and the next exchange opens a new one (new connections, this copy's credentials)."""
+    store = DynamoDBStore(
+        table="snap-state", fleet="eu-west-1/test", window=60.0, endpoint_url=emulator.endpoint
+    )
+    await store.start()
+    old = store._aws.client
+    assert old is not None
+    config = parse_config('[[checks]]\ntype = "support.misbehaving:Passing"\n')
+    service = HealthService(config)
+    service.fleet.store = store
+    service.start()
+    snapstart.before_snapshot(service)
+    assert store._aws.client is None
+    await store.start()
+    assert store._aws.client is not None
+    assert store._aws.client is not old
+    await store.close()
+    await old.__aexit__(None, None, None)

@@ -1,0 +1,269 @@
+"""One evaluation's view of the fleet's state, and the local fallback when the store fails.
+
+The store is a dependency of the *verdict*, not of the region. Each evaluation:
+
+1. records its samples in this process's :class:`~service.state.memory.MemoryStore` (always),
+2. exchanges them with the shared store within ``min(timeout, the evaluation's budget)``: ONE
+   round trip on the critical path,
+3. on any failure (timeout, refused, throttled, denied, missing table) uses the local window,
+   the local copy of the latch (the fleet's latch as last seen, carried forward locally) and the
+   switches as last read from the store, and says so: :attr:`View.problem` becomes a
+   ``state_store`` reason, a metric counts it, and the change (and the return) is logged once;
+4. after the verdict, :meth:`FleetState.commit` writes a changed latch in a trailing task: a
+   conditional write that, when another instance wrote first, re-reads and re-applies the same
+   pure rule (at most :data:`ATTEMPTS` times), so nothing is lost or counted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from service.state import (
+    Counts,
+    LatchRecord,
+    StateStore,
+    StoreUnavailable,
+    SwitchName,
+    SwitchRecord,
+)
+from service.state.memory import MemoryStore
+
+__all__ = ["ATTEMPTS", "STATE_STORE", "FleetState", "View"]
+
+STATE_STORE = "state_store"
+"""The reason code's prefix when an evaluation used local state."""
+ATTEMPTS = 5
+"""Conditional latch writes per evaluation at most (one per lost race)."""
+_MAX_PENDING = 4  # trailing writes in flight at most: a slow store must not pile them up
+
+logger = logging.getLogger("deep_health.state")
+
+Reapply = Callable[[Mapping[str, Any] | None], Mapping[str, Any]]
+"""The latch rule for this evaluation, applied to a state read after a lost race."""
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """The state one evaluation judges.
+
+    Attributes:
+        window: Per check, ``(failures, total)`` in the window (this evaluation included).
+        latch: The latch record.
+        switches: The operator switches the store holds (on or off).
+        source: ``"dynamodb"`` (the fleet's), ``"memory"`` (the one process's, by design), or
+            ``"local"`` (fallback: the shared store failed for this evaluation).
+        problem: Why the shared store was not used (``"state_store: timeout ..."``), if so.
+    """
+
+    window: Mapping[str, Counts]
+    latch: LatchRecord
+    switches: Mapping[SwitchName, SwitchRecord] = field(default_factory=dict)
+    source: str = "memory"
+    problem: str | None = None
+
+    def held_by(self) -> SwitchRecord | None:
+        """The store's hold record, when on."""
+        record = self.switches.get("hold")
+        return record if record is not None and record.on else None
+
+    def drained_by(self) -> SwitchRecord | None:
+        """The store's drain record, when on."""
+        record = self.switches.get("drain")
+        return record if record is not None and record.on else None
+
+
+class FleetState:
+    """The shared store (if any) with this process's local state beside it.
+
+    Args:
+        store: The shared store; ``None``: this process's memory only.
+        window: Seconds of sample history (the local window's length).
+        timeout: Seconds the exchange may take at most (the evaluation's budget may cut it).
+        write_timeout: Seconds each trailing latch write may take.
+    """
+
+    def __init__(
+        self,
+        store: StateStore | None,
+        *,
+        window: float,
+        timeout: float = 0.3,
+        write_timeout: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.local = MemoryStore(window=window)
+        self.timeout = timeout
+        self.write_timeout = write_timeout
+        self.fallbacks: dict[str, int] = {}
+        """Evaluations that used local state, by reason code (for metrics)."""
+        self.exchanges = 0
+        self.write_failures = 0
+        self.latch_conflicts = 0
+        self._switches: Mapping[SwitchName, SwitchRecord] = {}
+        self._problem: str | None = None
+        self._pending: set[asyncio.Task[None]] = set()
+
+    @property
+    def kind(self) -> str:
+        """``"dynamodb"`` or ``"memory"``."""
+        return self.store.kind if self.store is not None else "memory"
+
+    @property
+    def available(self) -> bool:
+        """False while the shared store's latest exchange failed."""
+        return self._problem is None
+
+    async def start(self, now: float) -> None:
+        """Create the store's client and read the fleet's state once, before serving.
+
+        A new instance thus starts from the fleet's latch and switches: if a later exchange
+        fails, its local fallback continues from them instead of from a blank (healthy) state.
+        A failure here only means fallback until the store answers.
+
+        Args:
+            now: Epoch seconds.
+        """
+        if self.store is None:
+            return
+        try:
+            await asyncio.wait_for(self.store.start(), self.write_timeout)
+            snapshot = await asyncio.wait_for(self.store.exchange({}, now), self.write_timeout)
+        except (StoreUnavailable, TimeoutError) as exc:
+            logger.error(
+                "state store not ready (%s): using local state until it answers", exc or "timeout"
+            )
+            return
+        self._switches = snapshot.switches
+        self.local.adopt_latch(snapshot.latch)
+
+    async def close(self) -> None:
+        """Let trailing writes finish (bounded), then close the store."""
+        if self._pending:
+            await asyncio.wait(set(self._pending), timeout=self.write_timeout)
+        for task in set(self._pending):
+            task.cancel()
+        if self.store is not None:
+            await self.store.close()
+
+    async def read(self, samples: Mapping[str, Counts], now: float, budget: float) -> View:
+        """Record ``samples`` and return the state to judge.
+
+        Args:
+            samples: Per check, this evaluation's ``(failures, total)``.
+            now: Epoch seconds.
+            budget: Seconds left in the evaluation's deadline.
+
+        Returns:
+            The fleet's view, or the local one with ``problem`` set.
+        """
+        if self.store is None:
+            own = await self.local.exchange(samples, now)
+            return View(own.window, own.latch, own.switches, "memory")
+        self.local.record(samples, now)
+        reason, detail = "timeout", "no time left in the deadline"
+        unexpected: BaseException | None = None
+        wait = min(self.timeout, budget)
+        if wait > 0:
+            try:
+                snapshot = await asyncio.wait_for(self.store.exchange(samples, now), wait)
+            except TimeoutError:
+                detail = f"no answer within {wait:.3f}s"
+            except StoreUnavailable as exc:
+                reason, detail = exc.reason, exc.detail
+            except Exception as exc:  # a store bug must not take the endpoint down either
+                reason, detail, unexpected = "error", type(exc).__name__, exc
+            else:
+                self.exchanges += 1
+                self._switches = snapshot.switches
+                self._recovered()
+                return View(snapshot.window, snapshot.latch, snapshot.switches, self.store.kind)
+        problem = f"{STATE_STORE}: {self.store.kind} {reason}, local state used for this evaluation"
+        self.fallbacks[reason] = self.fallbacks.get(reason, 0) + 1
+        self._failed(problem, detail, unexpected)
+        return View(
+            self.local.counts(now),
+            await self.local.load_latch(),
+            self._switches,
+            "local",
+            problem,
+        )
+
+    def commit(
+        self,
+        view: View,
+        state: Mapping[str, Any],
+        reapply: Reapply,
+        now: float,
+        *,
+        blank: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Keep the latch ``state`` the rule computed from ``view``.
+
+        Locally at once; in the shared store by a trailing conditional write, only when it
+        changed and the store answered this evaluation.
+
+        Args:
+            view: What the rule judged.
+            state: The latch's new state.
+            reapply: The same rule, for a state read after a lost race.
+            now: Epoch seconds.
+            blank: The state a never-written latch stands for (unchanged: nothing to write).
+        """
+        before = view.latch.state if view.latch.state is not None else blank
+        changed = dict(state) != (dict(before) if before is not None else None)
+        self.local.adopt_latch(LatchRecord(dict(state), view.latch.version + int(changed)))
+        if not changed or view.source != "dynamodb" or self.store is None:
+            return
+        if len(self._pending) >= _MAX_PENDING:
+            self.write_failures += 1
+            logger.warning("state store: latch write dropped (%d still pending)", _MAX_PENDING)
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._write(self.store, dict(state), view.latch.version, reapply, now)
+        )
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def flush(self) -> None:
+        """Wait for trailing writes (tests, and before a Lambda invocation returns)."""
+        if self._pending:
+            await asyncio.wait(set(self._pending), timeout=self.write_timeout * ATTEMPTS)
+
+    async def _write(
+        self,
+        store: StateStore,
+        state: Mapping[str, Any],
+        expected: int,
+        reapply: Reapply,
+        now: float,
+    ) -> None:
+        try:
+            for _ in range(ATTEMPTS):
+                if await asyncio.wait_for(
+                    store.save_latch(state, expected, now), self.write_timeout
+                ):
+                    return
+                self.latch_conflicts += 1
+                record = await asyncio.wait_for(store.load_latch(), self.write_timeout)
+                state, expected = reapply(record.state), record.version
+                if record.state is not None and dict(state) == dict(record.state):
+                    return  # the other instance's write already says what this one would
+            self.write_failures += 1
+            logger.warning("state store: latch write lost %d races in a row", ATTEMPTS)
+        except (StoreUnavailable, TimeoutError) as exc:
+            self.write_failures += 1
+            logger.warning("state store: latch write failed (%s)", exc or "timeout")
+
+    def _failed(self, problem: str, detail: str, unexpected: BaseException | None) -> None:
+        if self._problem is None:  # once per change, with the traceback of a store's bug
+            logger.error("%s (%s)", problem, detail, exc_info=unexpected)
+        self._problem = problem
+
+    def _recovered(self) -> None:
+        if self._problem is not None:
+            logger.warning("state store answers again: the fleet's state is used")
+        self._problem = None

@@ -1,0 +1,213 @@
+"""The tracking step of every evaluation, on the fleet's state: switches, window, latch.
+
+:func:`judge` is the pure part, the same for the runtime and the simulator's fleet model: the
+instant verdict, the window's counts and the latch's state in, the status, the reasons and the
+latch's next state out, by :mod:`service.rules` (:func:`~service.rules.gray_failing`,
+:func:`~service.rules.advance_latch`, :func:`~service.rules.latch_reason`).
+
+:class:`FleetTracker` is the I/O around it: the local switches (env, files), one exchange with
+the state store (:class:`~service.state.fleet.FleetState`, which falls back to local state and
+says so), the store's switch records, and the latch's trailing conditional write.
+
+A hold applies whether or not the tracker is enabled: with ``[failover] enabled = false`` the
+window is off and the latch keeps only what a hold needs (it latches on the first unhealthy
+evaluation and releases on the first healthy one, unless held).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from checks.result import CheckResult, Status
+from service.policy import Verdict
+from service.rules import (
+    LatchState,
+    TrackerSettings,
+    advance_latch,
+    gray_failing,
+    latch_reason,
+    window_samples,
+)
+from service.state import Counts, SwitchName, SwitchRecord
+from service.state.fleet import FleetState
+from service.switches import Switches
+
+__all__ = ["HOLD_ONLY", "FleetTracker", "Judgement", "judge", "latch_from", "sample_counts"]
+
+HOLD_ONLY = TrackerSettings(fail_after=1, recover_after=1, min_hold=0.0, quiet=0.0)
+"""The latch's tuning with the tracker off: it only remembers a failure for a hold."""
+
+logger = logging.getLogger("deep_health.state")
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """The tracking step's outcome: the status to report, why, and the latch's next state."""
+
+    status: Status
+    reasons: tuple[str, ...]
+    latch: LatchState
+
+
+def judge(
+    *,
+    instant: Status,
+    window: Mapping[str, Counts],
+    latch: LatchState,
+    now: float,
+    held: bool,
+    settings: TrackerSettings | None,
+) -> Judgement:
+    """Apply the window rule and the latch to one evaluation (pure).
+
+    Args:
+        instant: The evaluation's own status, a drain already applied.
+        window: Per check, ``(failures, total)`` in the window.
+        latch: The latch's state before this evaluation.
+        now: Seconds (epoch across a fleet).
+        held: Operator hold.
+        settings: The tracker's tuning; ``None``: the tracker is off (no window; the latch
+            only keeps a hold).
+
+    Returns:
+        The judgement.
+    """
+    rules = settings or HOLD_ONLY
+    gray = (
+        []
+        if settings is None
+        else [
+            f"gray-failure:{check} {failures}/{total}"
+            for check, (failures, total) in sorted(window.items())
+            if gray_failing(failures, total, settings)
+        ]
+    )
+    healthy = instant is not Status.FAIL and not gray
+    after = advance_latch(latch, healthy, now, held=held, settings=rules)
+    if after.healthy:
+        return Judgement(instant, (), after)
+    waits = latch_reason(latch, after, instant_healthy=healthy, held=held, settings=rules)
+    return Judgement(Status.FAIL, (*gray, *([waits] if waits else [])), after)
+
+
+def latch_from(state: Mapping[str, Any] | None) -> LatchState:
+    """The latch's state from its stored form; a fresh one for nothing or a damaged record."""
+    if not state:
+        return LatchState()
+    names = {field.name for field in dataclasses.fields(LatchState)}
+    try:
+        latch = LatchState(**{k: v for k, v in state.items() if k in names})
+    except TypeError:
+        return LatchState()
+    numbers = (latch.latched_at, latch.last_bad, latch.failures, latch.clean)
+    if not all(v is None or isinstance(v, int | float) for v in numbers):
+        return LatchState()
+    return latch
+
+
+def sample_counts(results: Sequence[CheckResult]) -> dict[str, Counts]:
+    """Per check feeding the window (:func:`~service.rules.window_samples`), ``(failed, all)``."""
+    return {
+        name: (sum(1 for ok in samples if not ok), len(samples))
+        for name, samples in window_samples(results).items()
+    }
+
+
+class FleetTracker:
+    """The tracking step with the state store: one exchange per evaluation.
+
+    Args:
+        state: The shared store with its local fallback.
+        settings: The tracker's tuning; ``None`` when ``[failover] enabled = false``.
+        switches: The local (env and file) switches.
+        clock: Wall clock, epoch seconds: the same across the fleet (tests inject one).
+    """
+
+    def __init__(
+        self,
+        state: FleetState,
+        settings: TrackerSettings | None,
+        switches: Switches,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.state = state
+        self.settings = settings
+        self._switches = switches
+        self._clock = clock
+        self._seen: dict[SwitchName, SwitchRecord] = {}
+
+    async def track(
+        self, instant: Verdict, results: Sequence[CheckResult], budget: float
+    ) -> Verdict:
+        """Apply the switches, the window and the latch to one evaluation's instant verdict.
+
+        Args:
+            instant: The policy's verdict on the evaluation.
+            results: The evaluation's results (the window's samples come from them).
+            budget: Seconds left in the evaluation's deadline for the store.
+
+        Returns:
+            The verdict to report. A drain counts as an unhealthy evaluation, so releasing it
+            recovers through the hysteresis like any other failure.
+        """
+        local = self._switches.read()
+        now = self._clock()
+        samples = sample_counts(results) if self.settings is not None else {}
+        view = await self.state.read(samples, now, budget)
+        self._log_switches(view.switches)
+        drain, hold = view.drained_by(), view.held_by()
+        drained = local.drained is not None or drain is not None
+        held = local.held is not None or hold is not None
+        reasons = [*instant.reasons, *local.reasons()]
+        if drain is not None:
+            reasons.append(f"drained by operator (state store, {drain.describe()})")
+        if hold is not None:
+            reasons.append(
+                f"hold engaged (state store, {hold.describe()}): stays failed over until released"
+            )
+        if view.problem is not None:
+            reasons.append(view.problem)
+        status = Status.FAIL if drained else instant.status
+        settings = self.settings
+        before = latch_from(view.latch.state)
+        judgement = judge(
+            instant=status, window=view.window, latch=before, now=now, held=held, settings=settings
+        )
+
+        def reapply(state: Mapping[str, Any] | None) -> Mapping[str, Any]:
+            again = judge(
+                instant=status,
+                window=view.window,
+                latch=latch_from(state),
+                now=now,
+                held=held,
+                settings=settings,
+            )
+            return dataclasses.asdict(again.latch)
+
+        self.state.commit(
+            view,
+            dataclasses.asdict(judgement.latch),
+            reapply,
+            now,
+            blank=dataclasses.asdict(LatchState()),
+        )
+        return Verdict(judgement.status, (*reasons, *judgement.reasons))
+
+    def _log_switches(self, records: Mapping[SwitchName, SwitchRecord]) -> None:
+        for name, record in records.items():
+            if self._seen.get(name) != record:
+                if name in self._seen or record.on:
+                    logger.warning(
+                        "switch %s %s (state store, %s)",
+                        name,
+                        "on" if record.on else "off",
+                        record.describe(),
+                    )
+                self._seen[name] = record
