@@ -29,6 +29,7 @@ from typing import Any, TextIO
 
 from checks.result import Status
 from service.report import Report, Transition
+from service.state.fleet import STATE_STORE
 from service.stdout import stdout_writer
 
 __all__ = ["EmfEmitter", "emf_records"]
@@ -36,6 +37,9 @@ __all__ = ["EmfEmitter", "emf_records"]
 _REGION_METRICS = (
     {"Name": "RegionHealthy", "Unit": "None"},
     {"Name": "EvaluationDuration", "Unit": "Milliseconds"},
+    # 1 when the fleet's state store did not answer and this instance judged on its own state:
+    # an in-region alarm can watch the store without any call beyond the evaluation's own.
+    {"Name": "StateStoreFallback", "Unit": "Count"},
 )
 _CHECK_METRICS = (
     {"Name": "CheckDuration", "Unit": "Milliseconds"},
@@ -64,6 +68,9 @@ def emf_records(
             **head,
             "RegionHealthy": 1 if report.verdict.healthy else 0,
             "EvaluationDuration": round(evaluation.duration * 1000, 3),
+            "StateStoreFallback": int(
+                any(reason.startswith(f"{STATE_STORE}:") for reason in report.verdict.reasons)
+            ),
             "status": report.verdict.status.value,
             "evaluation": evaluation.number,
             "releaseId": report.settings.release_id,

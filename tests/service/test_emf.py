@@ -14,9 +14,13 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped]
 import pytest
 
+from checks import Status
 from service.config import parse_config
-from service.emf import EmfEmitter
+from service.emf import EmfEmitter, emf_records
 from service.health import HealthService
+from service.policy import Verdict
+from service.report import Report
+from service.runner import Evaluation
 from support.observed import OUTCOMES, SECRET, Clock, Ticker
 
 TESTS = Path(__file__).resolve().parent.parent
@@ -206,3 +210,26 @@ def test_lambda_emits_emf_on_stdout_and_serves_no_metrics(tmp_path: Path) -> Non
         validate(record)
         assert record["region"] == "eu-west-2"
         assert record["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "DeepHealth"
+
+
+@pytest.mark.parametrize(
+    ("reasons", "fallback"),
+    [
+        ((), 0),
+        (("critical check accounts failed (timeout)",), 0),
+        (("state_store: dynamodb timeout, local state used for this evaluation",), 1),
+        (("held", "state_store: dynamodb throttled, local state used for this evaluation"), 1),
+        (("a reason that mentions state_store: later",), 0),
+    ],
+)
+def test_the_region_record_says_when_the_state_store_was_not_used(
+    reasons: tuple[str, ...], fallback: int
+) -> None:
+    config = parse_config('[[checks]]\ntype = "support.misbehaving:Passing"\n')
+    evaluation = Evaluation(number=1, results=(), duration=0.0, time=1795428000.0)
+    report = Report(evaluation, Verdict(Status.PASS, reasons), config.settings)
+    region = emf_records(report, namespace="DeepHealth", service="svc", region="eu-west-1")[0]
+    jsonschema.validate(region, EMF_SCHEMA)
+    assert region["StateStoreFallback"] == fallback
+    names = [m["Name"] for m in region["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+    assert "StateStoreFallback" in names
