@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import botocore.exceptions
 
 from deploy.facts import MONITORING_REGION
 from deploy.pairs import Pair, PairsFile, RegionStack
@@ -47,6 +48,7 @@ __all__ = [
 
 EMULATED_TYPES = frozenset(
     {
+        "AWS::DynamoDB::Table",
         "AWS::IAM::Role",
         "AWS::Lambda::Function",
         "AWS::Lambda::Version",
@@ -175,10 +177,32 @@ def _create_stack(
     values = {**overrides(pair, stack, release_id=release_id), "HostedZoneId": zone_id}
     transformed = transform(sam, values, region=stack.region, code_uri=code_uri)
     adapted, stand_ins = for_emulator(transformed, region=stack.region, seed=stack.stack_name)
-    return _create(
+    created = _create(
         adapted, values, stand_ins, pair, stack.region, stack.role, stack.stack_name,
         endpoint_url, log,
     )  # fmt: skip
+    _apply_time_to_live(adapted, stack, endpoint_url)
+    return created
+
+
+def _apply_time_to_live(adapted: Template, stack: RegionStack, endpoint_url: str) -> None:
+    """Turn on the TTL the template gives its tables (moto's CloudFormation ignores it)."""
+    cloudformation = _client("cloudformation", endpoint_url, stack.region)
+    dynamodb = _client("dynamodb", endpoint_url, stack.region)
+    for logical_id, spec in adapted.get("Resources", {}).items():
+        ttl = spec.get("Properties", {}).get("TimeToLiveSpecification")
+        if spec["Type"] != "AWS::DynamoDB::Table" or not (ttl and ttl.get("Enabled")):
+            continue
+        try:
+            resource = cloudformation.describe_stack_resource(
+                StackName=stack.stack_name, LogicalResourceId=logical_id
+            )["StackResourceDetail"]
+        except botocore.exceptions.ClientError:
+            continue  # not created: its condition is false
+        dynamodb.update_time_to_live(
+            TableName=resource["PhysicalResourceId"],
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+        )
 
 
 def _create_monitoring(
