@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-import botocore.exceptions
 
 from deploy.facts import MONITORING_REGION
 from deploy.pairs import Pair, PairsFile, RegionStack
@@ -189,20 +188,18 @@ def _apply_time_to_live(adapted: Template, stack: RegionStack, endpoint_url: str
     """Turn on the TTL the template gives its tables (moto's CloudFormation ignores it)."""
     cloudformation = _client("cloudformation", endpoint_url, stack.region)
     dynamodb = _client("dynamodb", endpoint_url, stack.region)
-    for logical_id, spec in adapted.get("Resources", {}).items():
-        ttl = spec.get("Properties", {}).get("TimeToLiveSpecification")
-        if spec["Type"] != "AWS::DynamoDB::Table" or not (ttl and ttl.get("Enabled")):
-            continue
-        try:
-            resource = cloudformation.describe_stack_resource(
-                StackName=stack.stack_name, LogicalResourceId=logical_id
-            )["StackResourceDetail"]
-        except botocore.exceptions.ClientError:
-            continue  # not created: its condition is false
-        dynamodb.update_time_to_live(
-            TableName=resource["PhysicalResourceId"],
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
-        )
+    specs = adapted.get("Resources", {})
+    paginator = cloudformation.get_paginator("list_stack_resources")
+    for page in paginator.paginate(StackName=stack.stack_name):
+        for resource in page["StackResourceSummaries"]:
+            spec = specs.get(resource["LogicalResourceId"], {})
+            ttl = spec.get("Properties", {}).get("TimeToLiveSpecification")
+            if spec.get("Type") != "AWS::DynamoDB::Table" or not (ttl and ttl.get("Enabled")):
+                continue
+            dynamodb.update_time_to_live(
+                TableName=resource["PhysicalResourceId"],
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+            )
 
 
 def _create_monitoring(
