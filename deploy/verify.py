@@ -45,6 +45,7 @@ __all__ = [
     "read_state_table",
     "run_verify",
     "state_table_line",
+    "state_table_problem",
     "verify",
 ]
 
@@ -338,6 +339,15 @@ def _error_code(error: Exception) -> str:
     return str(response.get("Error", {}).get("Code", type(error).__name__))
 
 
+def state_table_problem(code: str) -> str:
+    """What a DynamoDB error code on ``DescribeTable``/``DescribeTimeToLive`` says of the table."""
+    if code == "ResourceNotFoundException":
+        return "does not exist"
+    if "AccessDenied" in code or code == "UnrecognizedClientException":
+        return f"denies access ({code})"
+    return f"cannot be read ({code})"
+
+
 def read_state_table(
     pair: Pair, stack: RegionStack, cloudformation: Any, dynamodb: Any
 ) -> StateTable | None:
@@ -376,12 +386,7 @@ def read_state_table(
         status = dynamodb.describe_table(TableName=table)["Table"].get("TableStatus")
         ttl = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
     except errors as error:
-        code = _error_code(error)
-        if code == "ResourceNotFoundException":
-            return found(table, "does not exist")
-        if "AccessDenied" in code or code == "UnrecognizedClientException":
-            return found(table, f"denies access ({code})")
-        return found(table, f"cannot be read ({code})")
+        return found(table, state_table_problem(_error_code(error)))
     if status != "ACTIVE":
         return found(table, f"is {status}, not ACTIVE")
     if ttl.get("TimeToLiveStatus") != "ENABLED" or ttl.get("AttributeName") != "expires":

@@ -19,7 +19,7 @@ import pytest
 
 from deploy.pairs import Pair, load_pairs
 from deploy.rehearse import Rehearsal, moto_server, rehearse
-from deploy.verify import Live, assess
+from deploy.verify import Live, StateTable, assess, state_table_line, state_table_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy" / "pairs.example.toml"
@@ -149,6 +149,27 @@ def test_a_check_without_string_matching_is_a_warning(api: Pair) -> None:
     verdict = assess(api, live(secondary_check=check("health-euw1.example.com", Type="HTTPS")))
     assert verdict.armed
     assert any("not HTTPS_STR_MATCH" in warning for warning in verdict.warnings)
+
+
+@pytest.mark.parametrize(
+    ("code", "problem"),
+    [
+        ("ResourceNotFoundException", "does not exist"),
+        ("AccessDeniedException", "denies access (AccessDeniedException)"),
+        ("UnrecognizedClientException", "denies access (UnrecognizedClientException)"),
+        ("ThrottlingException", "cannot be read (ThrottlingException)"),
+    ],
+)
+def test_a_state_table_that_cannot_be_used_is_a_warning_naming_pair_region_and_table(
+    code: str, problem: str
+) -> None:
+    state = StateTable("api", "SECONDARY", "eu-west-1", "t", state_table_problem(code))
+    assert not state.fine
+    assert state_table_line(state) == (
+        f"  WARNING: pair api, SECONDARY eu-west-1: state table t {problem}: the fleet shares"
+        " no failover state: each instance judges alone; the region is not failed for it"
+        " (does not change armed)"
+    )
 
 
 # ------------------------------------------------------------------ against moto's Route 53
