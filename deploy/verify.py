@@ -79,7 +79,7 @@ class StateTable:
         region: the region whose table it is (read in that region).
         table: the table's name, or ``None`` when the stack could not be read.
         problem: what is wrong (``None``: ACTIVE with TTL on ``expires``).
-        ttl_only: the table is usable; only its TTL on ``expires`` is off.
+        means: what the problem means for the fleet (empty when fine).
     """
 
     pair: str
@@ -87,7 +87,7 @@ class StateTable:
     region: str
     table: str | None
     problem: str | None = None
-    ttl_only: bool = False
+    means: str = ""
 
     @property
     def fine(self) -> bool:
@@ -105,6 +105,8 @@ STATE_TABLE_MEANS = (
 STATE_TTL_MEANS = (
     "old window buckets never expire and the table grows; the region is not failed for it"
 )
+#: The stack could not be read, so its table was not checked.
+STATE_UNCHECKED_MEANS = "its state table was not checked"
 
 
 @dataclass(frozen=True)
@@ -370,14 +372,17 @@ def read_state_table(
     errors = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 
     def found(
-        table: str | None, problem: str | None = None, *, ttl_only: bool = False
+        table: str | None, problem: str | None = None, means: str = STATE_TABLE_MEANS
     ) -> StateTable:
-        return StateTable(pair.name, stack.role, stack.region, table, problem, ttl_only)
+        return StateTable(
+            pair.name, stack.role, stack.region, table, problem, means if problem else ""
+        )
 
     try:
         described = cloudformation.describe_stacks(StackName=stack.stack_name)["Stacks"][0]
     except errors as error:
-        return found(None, f"cannot read stack {stack.stack_name} ({_error_code(error)})")
+        problem = f"cannot read stack {stack.stack_name} ({_error_code(error)})"
+        return found(None, problem, STATE_UNCHECKED_MEANS)
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
     table = outputs.get("StateTableName")
     if not table:
@@ -390,7 +395,7 @@ def read_state_table(
     if status != "ACTIVE":
         return found(table, f"is {status}, not ACTIVE")
     if ttl.get("TimeToLiveStatus") != "ENABLED" or ttl.get("AttributeName") != "expires":
-        return found(table, "has no TTL on 'expires'", ttl_only=True)
+        return found(table, "has no TTL on 'expires'", STATE_TTL_MEANS)
     return found(table)
 
 
@@ -399,9 +404,8 @@ def state_table_line(state: StateTable) -> str:
     where = f"pair {state.pair}, {state.role} {state.region}"
     if state.fine:
         return f"  state table of {where}: {state.table} ACTIVE, TTL on 'expires'"
-    table = f"state table {state.table}" if state.table else "state table"
-    means = STATE_TTL_MEANS if state.ttl_only else STATE_TABLE_MEANS
-    return f"  WARNING: {where}: {table} {state.problem}: {means} (does not change armed)"
+    table = f"state table {state.table} " if state.table else ""
+    return f"  WARNING: {where}: {table}{state.problem}: {state.means} (does not change armed)"
 
 
 def render(verdict: PairVerdict) -> str:

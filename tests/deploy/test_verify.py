@@ -19,7 +19,14 @@ import pytest
 
 from deploy.pairs import Pair, load_pairs
 from deploy.rehearse import Rehearsal, moto_server, rehearse
-from deploy.verify import Live, StateTable, assess, state_table_line, state_table_problem
+from deploy.verify import (
+    STATE_TABLE_MEANS,
+    Live,
+    StateTable,
+    assess,
+    state_table_line,
+    state_table_problem,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy" / "pairs.example.toml"
@@ -163,7 +170,9 @@ def test_a_check_without_string_matching_is_a_warning(api: Pair) -> None:
 def test_a_state_table_that_cannot_be_used_is_a_warning_naming_pair_region_and_table(
     code: str, problem: str
 ) -> None:
-    state = StateTable("api", "SECONDARY", "eu-west-1", "t", state_table_problem(code))
+    state = StateTable(
+        "api", "SECONDARY", "eu-west-1", "t", state_table_problem(code), STATE_TABLE_MEANS
+    )
     assert not state.fine
     assert state_table_line(state) == (
         f"  WARNING: pair api, SECONDARY eu-west-1: state table t {problem}: the fleet shares"
