@@ -22,56 +22,16 @@ Reason codes: ``mismatch`` (a wrong decision), ``exception`` (the function raise
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.resources
 import inspect
-import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from checks.base import Check, Endpoint, Observations
 from checks.exceptions import CheckFailed
 from checks.result import Observation
+from checks.support import data_path, import_object, load_json
 
 __all__ = ["Authorizer", "data_path", "import_object"]
-
-
-def import_object(path: str) -> Any:
-    """The object named by ``package.module:attribute``; ``ValueError`` if there is none."""
-    module_name, sep, attribute = path.partition(":")
-    if not sep or not module_name or not attribute:
-        raise ValueError(f"{path!r} is not an import path 'package.module:attribute'")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f"cannot import {module_name!r}: {exc}") from None
-    found = module
-    for part in attribute.split("."):
-        if not hasattr(found, part):
-            raise ValueError(f"{module_name!r} has no attribute {attribute!r}")
-        found = getattr(found, part)
-    return found
-
-
-def data_path(spec: str) -> Path:
-    """A file path, or ``package:relative/path`` inside an importable package."""
-    package, sep, relative = spec.partition(":")
-    if sep and package and relative and "/" not in package:
-        root = importlib.resources.files(package)
-        return Path(str(root.joinpath(relative)))
-    return Path(spec)
-
-
-def load_json(spec: str) -> Any:
-    """Read and parse a JSON file named as for :func:`data_path`."""
-    path = data_path(spec)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON: {exc}") from None
 
 
 class Authorizer(Check):

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from checks.base import Check, Endpoint
 from checks.exceptions import CheckFailed
+from checks.support import endpoint_from_url
 
 __all__ = [
     "ENDPOINT_ENV",
@@ -31,46 +32,6 @@ ENDPOINT_ENV = "DEEP_HEALTH_AWS_ENDPOINT"
 
 _ENDPOINT_PREFIX = {"cloudwatch": "monitoring"}
 """Services whose endpoint host differs from the botocore service name."""
-
-
-_GLOBAL_HOSTS = frozenset(
-    {
-        "iam",
-        "sts",
-        "route53",
-        "cloudfront",
-        "organizations",
-        "support",
-        "globalaccelerator",
-        "waf",
-        "shield",
-        "route53domains",
-        "budgets",
-        "ce",
-        "health",
-        "s3",
-    }
-)
-"""Services with a global endpoint ``<service>.amazonaws.com`` (most live in us-east-1)."""
-_US_EAST_1_ONLY = frozenset({"organizations", "route53domains", "support", "ce", "health"})
-"""Global services whose endpoint is ``<service>.us-east-1.amazonaws.com``."""
-
-
-def endpoint_from_url(url: str, *, region: str | None = None) -> Endpoint:
-    """An :class:`Endpoint` for any URL or host: AWS host names are classified (regional, or
-    global / us-east-1 only); other hosts keep the given ``region`` and count as regional."""
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(url).hostname if "://" in url else url.split(":")[0]) or ""
-    parts = host.lower().rstrip(".").split(".")
-    if len(parts) < 3 or parts[-2:] != ["amazonaws", "com"]:
-        return Endpoint(url, region=region)
-    service = parts[-3] if len(parts) == 3 else parts[-4]
-    if len(parts) == 3:  # <service>.amazonaws.com: the global endpoint
-        return Endpoint(url, region="us-east-1", global_service=service in _GLOBAL_HOSTS)
-    found = parts[-3]
-    global_service = found == "us-east-1" and service in _US_EAST_1_ONLY
-    return Endpoint(url, region=found, global_service=global_service)
 
 
 _SESSIONS: dict[str, Any] = {}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Awaitable, Mapping
-from typing import ClassVar
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Self
 
 from checks.result import Observation, Scope
 
-__all__ = ["Check", "Endpoint", "Observations"]
+__all__ = ["Check", "CheckSpec", "Endpoint", "Observations"]
 
 Observations = Mapping[str, "Observation | float | int | str | bool"] | None
 """What ``run()`` may return: measured values keyed by measurement name, or ``None``."""
@@ -33,6 +34,36 @@ class Endpoint:
 
     def __repr__(self) -> str:
         return f"Endpoint({self.url!r}, region={self.region!r}, global={self.global_service})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckSpec:
+    """The fields every check has, as configured: what the runner and the policy read.
+
+    Built by :meth:`CheckSpec.of`: :class:`Check`'s class attributes, a subclass's, then the
+    config entry's.
+    """
+
+    name: str
+    critical: bool
+    scope: Scope
+    timeout: float
+    latency_budget: float | None
+    samples: int
+
+    @classmethod
+    def of(cls, check: type[Check] | Check, **overrides: Any) -> CheckSpec:
+        """The spec of a check class or instance, then ``overrides`` (None: unset).
+
+        The defaults are the class attributes of :class:`Check` (documented there).
+        """
+        values = {f.name: getattr(check, f.name) for f in fields(cls)}
+        if isinstance(check, Check):
+            values["name"] = check.check_name
+        else:
+            values["name"] = check.name or check.__name__
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
 
 
 class Check(abc.ABC):
@@ -76,6 +107,29 @@ class Check(abc.ABC):
     timeout: float = 1.0
     latency_budget: float | None = None
     samples: int = 1
+
+    @classmethod
+    def configure(cls, spec: CheckSpec, **options: Any) -> Self:
+        """Create the check with ``spec``'s common fields in place before ``__init__`` runs.
+
+        So ``self.timeout`` (and the others) read in ``__init__`` are the configured values.
+
+        Args:
+            spec: The configured common fields (see :meth:`CheckSpec.of`).
+            **options: The check's own options (its ``__init__`` keyword arguments).
+
+        Returns:
+            The configured check.
+        """
+        check = cls.__new__(cls)
+        vars(check).update({f.name: getattr(spec, f.name) for f in fields(spec)})
+        check.__init__(**options)  # type: ignore[misc]
+        return check
+
+    @property
+    def spec(self) -> CheckSpec:
+        """This check's common fields, frozen."""
+        return CheckSpec.of(self)
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Create clients and other long-lived resources. Called once, before any run."""

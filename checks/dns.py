@@ -22,10 +22,10 @@ import asyncio
 import socket
 import time
 
-from checks.aws import endpoint_from_url
 from checks.base import Check, Endpoint, Observations
 from checks.exceptions import CheckFailed
 from checks.result import Observation
+from checks.support import endpoint_from_url
 
 __all__ = ["DnsCheck"]
 

@@ -24,10 +24,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from checks.aws import endpoint_from_url
 from checks.base import Check, Endpoint, Observations
 from checks.exceptions import CheckFailed
 from checks.result import Observation
+from checks.support import endpoint_from_url
 
 __all__ = ["HttpCheck"]
 

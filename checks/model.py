@@ -29,10 +29,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from checks.authorizer import data_path, import_object, load_json
 from checks.base import Check, Endpoint, Observations
 from checks.exceptions import CheckFailed
 from checks.result import Observation
+from checks.support import data_path, import_object, load_json
 
 __all__ = ["ModelCheck", "build_manifest"]
 

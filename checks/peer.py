@@ -22,7 +22,7 @@ import json
 from checks.base import Observations
 from checks.exceptions import CheckFailed
 from checks.http import HttpCheck
-from checks.result import Observation, Scope
+from checks.result import FAILING_CHECKS, Observation, Scope
 
 __all__ = ["PeerCheck"]
 
@@ -50,7 +50,7 @@ class PeerCheck(HttpCheck):
                 reason="peer_unhealthy",
                 # Which of the peer's checks fail: the policy compares them with ours to tell a
                 # shared failure (failing over cannot help) from a regional one.
-                observations={"failingChecks": Observation(",".join(failing))},
+                observations={FAILING_CHECKS: Observation(",".join(failing))},
             )
         return {
             "latency": Observation(latency_ms, "ms"),

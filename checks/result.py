@@ -7,7 +7,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["CheckResult", "Observation", "Scope", "Status"]
+__all__ = ["FAILING_CHECKS", "CheckResult", "Observation", "Scope", "Status"]
+
+FAILING_CHECKS = "failingChecks"
+"""The observation a failing ``peer`` check reports the peer region's failing checks under
+(comma-separated names); the policy compares them with ours to tell a shared failure."""
 
 Scope = Literal["regional", "global", "peer"]
 """Where a dependency lives: ``regional`` (failing over can fix it), ``global`` (shared by

@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from service.body import MEDIA_TYPE, detailed_body, public_body, status_code
+from service.body import MEDIA_TYPE, status_code
 from service.health import HealthService
 from service.openapi import (
     DETAILS_BEARER,
@@ -29,6 +29,7 @@ from service.openapi import (
     LIVEZ_RESPONSES,
     METRICS_RESPONSES,
 )
+from service.renderers import negotiate
 
 if TYPE_CHECKING:
     from service.metrics import Metrics
@@ -59,11 +60,15 @@ def health_router(
     @router.api_route(
         "/health", methods=["GET", "HEAD"], response_class=Response, responses=HEALTH_RESPONSES
     )
-    async def health() -> Response:
+    async def health(request: Request) -> Response:
         """200 when this region can serve (pass or warn), 503 when it should fail over."""
         report = await service.report()
+        renderer = negotiate(request.headers.get("accept"))
         return Response(
-            public_body(report), status_code(report), headers=_NO_STORE, media_type=MEDIA_TYPE
+            renderer.public(report),
+            status_code(report),
+            headers=_NO_STORE,
+            media_type=renderer.media_type,
         )
 
     token = service.settings.details_token
@@ -84,11 +89,12 @@ def health_router(
                     headers={**_NO_STORE, "WWW-Authenticate": "Bearer"},
                 )
             report = await service.report()
+            renderer = negotiate(request.headers.get("accept"))
             return Response(
-                detailed_body(report),
+                renderer.detailed(report),
                 status_code(report),
                 headers=_NO_STORE,
-                media_type=MEDIA_TYPE,
+                media_type=renderer.media_type,
             )
 
     @router.get("/livez", response_class=Response, responses=LIVEZ_RESPONSES)

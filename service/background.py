@@ -15,24 +15,24 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from service.health import Report
+from typing import Generic, TypeVar
 
 __all__ = ["Background"]
 
 logger = logging.getLogger("deep_health.background")
 
+T = TypeVar("T")
+"""What a refresh produces (the health service's report)."""
+
 _MIN_WATCH_PERIOD = 0.5
 _MAX_WATCH_PERIOD = 5.0
 
 
-class Background:
+class Background(Generic[T]):
     """Runs ``refresh`` now and then every ``interval`` seconds, and remembers its last result.
 
     Args:
-        refresh: evaluates and returns a new report.
+        refresh: evaluates and returns a new result (e.g. a report).
         interval: seconds between the end of one refresh and the start of the next.
         max_age: seconds after which the latest result is stale (read by the health service).
         clock: monotonic clock, for the result's age.
@@ -43,7 +43,7 @@ class Background:
 
     def __init__(
         self,
-        refresh: Callable[[], Awaitable[Report]],
+        refresh: Callable[[], Awaitable[T]],
         *,
         interval: float,
         max_age: float,
@@ -63,7 +63,7 @@ class Background:
         self._sleep = sleep
         self._task: asyncio.Task[None] | None = None
         self._first: asyncio.Event | None = None
-        self._latest: Report | None = None
+        self._latest: T | None = None
         self._updated: float | None = None
 
     @property
@@ -81,7 +81,7 @@ class Background:
         return self._task is not None and not self._task.done()
 
     @property
-    def latest(self) -> Report | None:
+    def latest(self) -> T | None:
         """The latest report the loop produced, however old."""
         return self._latest
 

@@ -1,4 +1,4 @@
-"""Render a :class:`~service.health.Report` as ``application/health+json``.
+"""Render a :class:`~service.report.Report` as ``application/health+json``.
 
 The shape follows the IETF health-check response draft. The public body names each check and
 its status only; error text, timings and observations appear only in the detailed body. Only a
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from checks.result import CheckResult, Status
-from service.health import Report
+from service.report import Report
 
 __all__ = ["MEDIA_TYPE", "detailed_body", "public_body", "status_code"]
 

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from checks.exceptions import ConfigError
-from service.body import detailed_body
 from service.config import Config, load_config
-from service.health import HealthService, Report
+from service.health import HealthService
+from service.renderers import by_name
+from service.report import Report
 
 __all__ = ["EXIT_CONFIG", "EXIT_HEALTHY", "EXIT_UNHEALTHY", "main"]
 
@@ -43,51 +44,28 @@ def _load(path: str | None) -> Config:
 
 
 def _serve(config: Config, host: str, port: int, log_level: str) -> int:
-    """Serve with the container defaults: background mode, Prometheus metrics, JSON logs."""
+    """Serve with the ``serve`` defaults (:data:`service.entrypoints.ENTRY_POINTS`)."""
     import uvicorn
 
     from service.app import create_app
-    from service.logs import LogListener, configure
-    from service.metrics import Metrics
+    from service.compose import compose
+    from service.logs import configure
 
     settings = config.settings
     configure(log_level.upper())
-    service = HealthService(config, mode=settings.mode or "background")
-    LogListener().attach(service)
-    metrics = Metrics(service) if settings.metrics is not False else None
+    composed = compose(config, "serve")
+    metrics = composed.metrics
     if metrics is not None and settings.metrics_port is not None:
         from prometheus_client import start_http_server
 
         start_http_server(settings.metrics_port, settings.metrics_host, registry=metrics.registry)
-    if settings.emf:
-        from service.emf import EmfEmitter
-
-        service.add_listener(
-            EmfEmitter(namespace=settings.emf_namespace, service=settings.service_id)
-        )
-    app = create_app(service, metrics=metrics)
+    app = create_app(composed.service, metrics=metrics)
     uvicorn.run(app, **UVICORN_SETTINGS, host=host, port=port, log_level=log_level)
     return EXIT_HEALTHY
 
 
-def _table(report: Report) -> str:
-    rows = [("check", "status", "ms", "reason", "error")]
-    for r in report.evaluation.results:
-        error = (r.error or "").replace("\n", " ")
-        error = error[:77] + "..." if len(error) > 80 else error
-        rows.append((r.name, r.status.value, f"{r.duration * 1000:.1f}", r.reason or "", error))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[4]
-        for row in rows
-    ]
-    lines.append("")
-    lines.append(f"region: {report.verdict.status.value}")
-    lines += [f"  - {reason}" for reason in report.verdict.reasons]
-    return "\n".join(line.rstrip() for line in lines)
-
-
 async def _check_once(config: Config) -> Report:
+    # One evaluation printed to the terminal: no listeners (no EMF lines in the output).
     service = HealthService(config)
     await service.astart()
     try:
@@ -98,7 +76,7 @@ async def _check_once(config: Config) -> Report:
 
 def _check(config: Config, as_json: bool) -> int:
     report = asyncio.run(_check_once(config))
-    print(detailed_body(report).decode() if as_json else _table(report))
+    print(by_name("health+json" if as_json else "table").detailed(report).decode())
     return EXIT_HEALTHY if report.verdict.healthy else EXIT_UNHEALTHY
 
 

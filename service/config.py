@@ -37,13 +37,13 @@ import re
 import tomllib
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-from checks.base import Check
+from checks.base import Check, CheckSpec
 from checks.exceptions import ConfigError
 from checks.registry import resolve
 from service.tracker import TrackerSettings
@@ -165,16 +165,9 @@ class FailoverSettings(BaseModel):
     """Once failed over, stay unhealthy while this file exists; also ``DEEP_HEALTH_HOLD``."""
 
     def tracker_settings(self) -> TrackerSettings:
-        """The tracker's tuning from this table."""
-        return TrackerSettings(
-            window=self.window,
-            threshold=self.threshold,
-            min_samples=self.min_samples,
-            fail_after=self.fail_after,
-            recover_after=self.recover_after,
-            min_hold=self.min_hold,
-            quiet=self.quiet,
-        )
+        """The tracker's tuning from this table: every field the two share, by name."""
+        shared = [f.name for f in fields(TrackerSettings) if f.name in type(self).model_fields]
+        return TrackerSettings(**{name: getattr(self, name) for name in shared})
 
 
 class _CheckEntry(BaseModel):
@@ -343,14 +336,11 @@ def _build_check(entry: Any, key: str) -> Check:
         validated = _options_model(cls)(**options)
     except ValidationError as exc:
         _raise_first(key, exc)
+    spec = CheckSpec.of(cls, **{f.name: getattr(common, f.name) for f in fields(CheckSpec)})
     try:
-        check = cls(**dict(validated))
+        check = cls.configure(spec, **dict(validated))
     except Exception as exc:
         raise ConfigError(key, f"{common.type}: {exc}") from None
-    for attr in ("name", "critical", "scope", "timeout", "latency_budget", "samples"):
-        value = getattr(common, attr)
-        if value is not None:
-            setattr(check, attr, value)
     if not re.match(_NAME_PATTERN, check.check_name):
         raise ConfigError(f"{key}.name", f"invalid check name {check.check_name!r}")
     return check

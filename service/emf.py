@@ -29,11 +29,10 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from checks.result import Status
-from service.health import Report, Transition
+from service.report import Report, Transition
 
 __all__ = ["EmfEmitter", "emf_records"]
 
-_SEVERITY = {Status.PASS: 0, Status.WARN: 1, Status.FAIL: 2}
 _REGION_METRICS = (
     {"Name": "RegionHealthy", "Unit": "None"},
     {"Name": "EvaluationDuration", "Unit": "Milliseconds"},
@@ -81,7 +80,7 @@ def emf_records(
             **head,
             "check": result.name,
             "CheckDuration": round(result.duration * 1000, 3),
-            "CheckStatus": _SEVERITY[result.status],
+            "CheckStatus": result.status.severity,
             "CheckFailed": 1 if result.status is Status.FAIL else 0,
         }
         if result.reason:
@@ -91,7 +90,7 @@ def emf_records(
 
 
 class EmfEmitter:
-    """A :data:`~service.health.Listener` writing each new evaluation's EMF records.
+    """A :data:`~service.report.Listener` writing each new evaluation's EMF records.
 
     Args:
         namespace: the CloudWatch namespace.

@@ -24,12 +24,14 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from checks.result import Status
 from service.background import Background
-from service.config import Config, Mode, Settings
+from service.config import Config, Mode
+from service.entrypoints import ENTRY_POINTS
 from service.policy import PolicySettings, Verdict, decide
+from service.report import Listener, Report, Transition
+from service.rules import window_samples
 from service.runner import Evaluation, Runner
 from service.switches import Switches
 from service.tracker import Tracker
@@ -47,39 +49,12 @@ MIN_DEADLINE = 0.1
 """The shortest deadline a cold start may shrink an evaluation to, in seconds."""
 STALE = "stale"
 """The reason a watchdog verdict starts with."""
-# Background mode: requests never reach the runner, so its cache is off; a positive TTL keeps
-# single-flight on, so a blocked checks' loop never queues more than one evaluation.
-_SINGLE_FLIGHT_ONLY = 1e-9
-_HANDOFF_GRACE = 0.5
+# How long past the deadline a start-up or first request waits for the background loop's first
+# report (the loop's first evaluation also starts the checks' clients).
+_FIRST_REPORT_GRACE = 0.5
 _NOTHING = object()
 
 logger = logging.getLogger("deep_health.health")
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    """An evaluation and the verdict on it.
-
-    ``stale`` is set on a watchdog verdict: ``evaluation`` is then the latest one there is (or
-    an empty one), too old to trust.
-    """
-
-    evaluation: Evaluation
-    verdict: Verdict
-    settings: Settings
-    stale: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """A change of the region's status; ``before`` is ``"unknown"`` on the first verdict."""
-
-    before: str
-    after: str
-
-
-Listener = Callable[[Report, Transition | None], None]
-"""Called with each new report and the transition it caused, if any. Must not block."""
 
 
 class HealthService:
@@ -87,7 +62,8 @@ class HealthService:
 
     Args:
         config: a validated configuration.
-        mode: the evaluation mode; ``None``: ``config.settings.mode``, else ``on-request``.
+        mode: the evaluation mode; ``None``: ``config.settings.mode``, else the embedded
+            default (:data:`service.entrypoints.ENTRY_POINTS`).
         clock: monotonic clock for the watchdog (tests inject one).
         sleep: how the background loop waits ``interval`` (tests inject one).
     """
@@ -102,12 +78,15 @@ class HealthService:
     ) -> None:
         self.config = config
         self.settings = config.settings
-        self.mode: Mode = mode or self.settings.mode or "on-request"
+        self.mode: Mode = mode or self.settings.mode or ENTRY_POINTS["embedded"].mode
         background = self.mode == "background"
         self.runner = Runner(
             config.checks,
             deadline=self.settings.deadline,
-            cache_ttl=_SINGLE_FLIGHT_ONLY if background else self.settings.cache_ttl,
+            # Background: requests never reach the runner, so no cache; single-flight stays on,
+            # so a blocked checks' loop never queues more than one evaluation.
+            cache_ttl=0.0 if background else self.settings.cache_ttl,
+            single_flight=True,
         )
         self._policy = PolicySettings(
             max_noncritical_failures=self.settings.max_noncritical_failures,
@@ -122,7 +101,7 @@ class HealthService:
         self._state = "unknown"
         self._listeners: list[Listener] = []
         self._deadline_debt = 0.0
-        self.background: Background | None = (
+        self.background: Background[Report] | None = (
             Background(
                 self._refresh,
                 interval=self.settings.interval,
@@ -154,7 +133,7 @@ class HealthService:
         await asyncio.to_thread(self.start)
         if self.background is not None:
             self.background.start()
-            await self.background.first(self.settings.deadline + _HANDOFF_GRACE)
+            await self.background.first(self.settings.deadline + _FIRST_REPORT_GRACE)
 
     async def aclose(self) -> None:
         """Stop the loop and the checks without blocking the caller's event loop."""
@@ -198,7 +177,7 @@ class HealthService:
         if not background.started:
             background.start()
         if background.latest is None:
-            await background.first(self.settings.deadline + _HANDOFF_GRACE)
+            await background.first(self.settings.deadline + _FIRST_REPORT_GRACE)
         return self._watchdog(background)
 
     def current(self) -> Report | None:
@@ -210,7 +189,7 @@ class HealthService:
             return self._last
         return self._watchdog(self.background)
 
-    def _watchdog(self, background: Background) -> Report:
+    def _watchdog(self, background: Background[Report]) -> Report:
         latest, age = background.latest, background.age()
         if latest is not None and age is not None and age <= background.max_age:
             return latest
@@ -243,13 +222,11 @@ class HealthService:
         reasons = instant.reasons + switches.reasons()
         if self._tracker is None:
             return Verdict(status, reasons)
-        samples = {
-            result.name: result.samples
-            for result in evaluation.results
-            if result.critical and result.scope == "regional" and result.samples
-        }
         tracked = self._tracker.observe(
-            status.value, samples, self._clock(), held=switches.held is not None
+            status.value,
+            window_samples(evaluation.results),
+            self._clock(),
+            held=switches.held is not None,
         )
         return Verdict(Status(tracked.status), reasons + tracked.reasons)
 

@@ -6,9 +6,9 @@ though Mangum runs the ASGI lifespan around every invocation (it is turned off h
 this init took is charged to the first evaluation's deadline, so a cold start still answers
 within Route 53's 2 s.
 
-Lambda defaults: on-request mode (always: nothing runs between invocations), CloudWatch EMF on
-(``emf = false`` turns it off), Prometheus off (nothing would scrape it), JSON logs on stdout,
-no access logs.
+Lambda defaults (:data:`service.entrypoints.ENTRY_POINTS`): on-request mode (always: nothing
+runs between invocations), CloudWatch EMF on (``emf = false`` turns it off), Prometheus off
+(nothing would scrape it), JSON logs on stdout, no access logs.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from typing import Any
 from mangum import Mangum
 
 from service.app import create_app
+from service.compose import compose
 from service.config import load_config
-from service.emf import EmfEmitter
 from service.health import HealthService
-from service.logs import LogListener, configure
+from service.logs import configure
+from service.renderers import text_media_types
 
 __all__ = ["handler", "init_seconds", "service"]
 
@@ -42,25 +43,10 @@ def _process_age() -> float:
 
 
 def _build() -> tuple[HealthService, Any]:
-    config = load_config()
-    settings = config.settings
     configure(logging.INFO)
-    if settings.mode == "background":
-        logging.getLogger("deep_health.lambda").warning(
-            "mode = background is not possible on Lambda: evaluating on request"
-        )
-    built = HealthService(config, mode="on-request")
-    LogListener().attach(built)
-    if settings.emf is not False:
-        built.add_listener(
-            EmfEmitter(namespace=settings.emf_namespace, service=settings.service_id)
-        )
-    metrics = None
-    if settings.metrics:
-        from service.metrics import Metrics
-
-        metrics = Metrics(built)
-    return built, create_app(built, manage_lifespan=False, metrics=metrics)
+    composed = compose(load_config(), "lambda")
+    app = create_app(composed.service, manage_lifespan=False, metrics=composed.metrics)
+    return composed.service, app
 
 
 service, _app = _build()
@@ -68,7 +54,7 @@ service.start()
 _asgi = Mangum(
     _app,
     lifespan="off",
-    text_mime_types=["application/health+json", "application/json"],
+    text_mime_types=text_media_types(),
 )
 init_seconds = _process_age()
 service.charge_deadline(init_seconds)

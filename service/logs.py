@@ -24,7 +24,8 @@ from typing import Any, TextIO
 
 from checks.result import Status
 from service.config import Config
-from service.health import HealthService, Report, Transition
+from service.health import HealthService
+from service.report import Report, Transition
 
 __all__ = ["LOGGER", "JsonFormatter", "LogListener", "config_summary", "configure"]
 
@@ -88,7 +89,7 @@ def config_summary(config: Config, *, mode: str | None = None) -> dict[str, Any]
 
 
 class LogListener:
-    """A :data:`~service.health.Listener` logging transitions and evaluations.
+    """A :data:`~service.report.Listener` logging transitions and evaluations.
 
     Args:
         logger: where to log; default ``deep_health.events``.

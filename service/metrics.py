@@ -37,7 +37,8 @@ from prometheus_client import (
 )
 
 from checks.result import Status
-from service.health import HealthService, Report, Transition
+from service.health import HealthService
+from service.report import Report, Transition
 
 __all__ = ["CONTENT_TYPE", "DURATION_BUCKETS", "Metrics", "RequestCounter"]
 
@@ -146,7 +147,7 @@ class Metrics:
         service.add_listener(self.observe)
 
     def observe(self, report: Report, transition: Transition | None) -> None:
-        """Record one report (the :data:`~service.health.Listener` protocol)."""
+        """Record one report (the :data:`~service.report.Listener` protocol)."""
         self.region_healthy.set(1 if report.verdict.healthy else 0)
         if transition is not None:
             self.transitions.labels(transition.before, transition.after).inc()

@@ -2,8 +2,8 @@
 
 The standalone app does not serve the document (``openapi_url=None``): ``app.openapi()`` builds
 it for embedders, whose own docs then show the health routes, and for the schema tests, which
-hold every answer to it. The bodies are strict (no undeclared field), so the public body cannot
-grow a field unnoticed, and a healthy body must carry the marker while a failing one must not.
+hold every answer to it. Each served format (:data:`service.renderers.SERVED`) documents its
+own media type and schema; the health+json schema (:mod:`service.body_schema`) is strict.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi.security import HTTPBearer
 
 from service.body import MEDIA_TYPE
+from service.renderers import SERVED
 
 __all__ = [
     "DETAILS_BEARER",
@@ -20,80 +21,10 @@ __all__ = [
     "METRICS_RESPONSES",
 ]
 
-_STATUS = {"type": "string", "enum": ["pass", "warn", "fail"]}
-_HEAD_PROPERTIES: dict[str, object] = {
-    "notes": {"type": "array", "items": {"type": "string"}, "description": "The marker."},
-    "version": {"type": "string"},
-    "releaseId": {"type": "string"},
-    "serviceId": {"type": "string"},
-    "time": {"type": "string", "format": "date-time"},
-}
-_HEAD_REQUIRED = ["status", "version", "releaseId", "serviceId", "checks", "time"]
-_PUBLIC_CHECKS = {
-    "type": "object",
-    "additionalProperties": {
-        "type": "array",
-        "items": {
-            "type": "object",
-            "properties": {"status": _STATUS},
-            "required": ["status"],
-            "additionalProperties": False,
-        },
-    },
-}
-_DETAILED_CHECKS = {
-    "type": "object",
-    "additionalProperties": {
-        "type": "array",
-        "items": {
-            "type": "object",
-            "properties": {
-                "status": _STATUS,
-                "observedValue": {},
-                "observedUnit": {"type": "string"},
-                "time": {"type": "string", "format": "date-time"},
-                "critical": {"type": "boolean"},
-                "scope": {"type": "string", "enum": ["regional", "global", "peer"]},
-                "reason": {"type": "string"},
-                "output": {"type": "string"},
-                "samples": {"type": "array", "items": {"type": "integer", "enum": [0, 1]}},
-            },
-            "required": ["status", "observedValue"],
-            "additionalProperties": False,
-        },
-    },
-}
-_EVALUATION = {
-    "type": "object",
-    "properties": {
-        "number": {"type": "integer", "minimum": 1},
-        "durationMs": {"type": "number", "minimum": 0},
-        "reasons": {"type": "array", "items": {"type": "string"}},
-    },
-    "required": ["number", "durationMs", "reasons"],
-    "additionalProperties": False,
-}
 
-
-def _health_body(*, healthy: bool, detailed: bool) -> dict[str, object]:
-    """A healthy body (pass or warn) carries the marker in ``notes``; a failing one never does."""
-    properties: dict[str, object] = {
-        **_HEAD_PROPERTIES,
-        "status": {"type": "string", "enum": ["pass", "warn"] if healthy else ["fail"]},
-        "checks": _DETAILED_CHECKS if detailed else _PUBLIC_CHECKS,
-    }
-    if detailed:
-        properties["output"] = {"type": ["string", "null"]}
-        properties["evaluation"] = _EVALUATION
-    schema: dict[str, object] = {
-        "type": "object",
-        "properties": properties,
-        "required": [*_HEAD_REQUIRED, "notes"] if healthy else _HEAD_REQUIRED,
-        "additionalProperties": False,
-    }
-    if not healthy:
-        schema["not"] = {"required": ["notes"]}
-    return schema
+def _content(*, healthy: bool, detailed: bool) -> dict[str, object]:
+    """Every served format's media type and schema (see :mod:`service.renderers`)."""
+    return {r.media_type: {"schema": r.schema(healthy=healthy, detailed=detailed)} for r in SERVED}
 
 
 _NO_STORE_HEADER = {
@@ -102,19 +33,19 @@ _NO_STORE_HEADER = {
 HEALTH_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {
         "description": "This region can serve (pass or warn): the public body, with the marker.",
-        "content": {MEDIA_TYPE: {"schema": _health_body(healthy=True, detailed=False)}},
+        "content": _content(healthy=True, detailed=False),
         "headers": _NO_STORE_HEADER,
     },
     503: {
         "description": "This region should fail over: the public body, without the marker.",
-        "content": {MEDIA_TYPE: {"schema": _health_body(healthy=False, detailed=False)}},
+        "content": _content(healthy=False, detailed=False),
         "headers": _NO_STORE_HEADER,
     },
 }
 DETAILS_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {
         "description": "Pass or warn: everything, with error text, durations and reasons.",
-        "content": {MEDIA_TYPE: {"schema": _health_body(healthy=True, detailed=True)}},
+        "content": _content(healthy=True, detailed=True),
         "headers": _NO_STORE_HEADER,
     },
     401: {
@@ -136,7 +67,7 @@ DETAILS_RESPONSES: dict[int | str, dict[str, object]] = {
     },
     503: {
         "description": "Fail: everything, with error text, durations and reasons.",
-        "content": {MEDIA_TYPE: {"schema": _health_body(healthy=False, detailed=True)}},
+        "content": _content(healthy=False, detailed=True),
         "headers": _NO_STORE_HEADER,
     },
 }

@@ -9,7 +9,11 @@ Rules, worst wins (``PASS < WARN < FAIL``):
 - any check warns → WARN;
 - the evaluation took longer than ``latency_budget`` → FAIL (too slow to serve is down);
 - every failing critical check fails in the peer region too (its ``peer`` check reports them in
-  ``failingChecks``) → WARN instead of FAIL: a shared failure, which failing over cannot fix.
+  ``failingChecks``) → WARN instead of FAIL: a shared failure, which failing over cannot fix
+  (:func:`service.rules.shared_failure`).
+
+The rules over samples and time (a check's samples, the gray-failure window, the latch) live
+in :mod:`service.rules`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from checks.result import CheckResult, Status
+from service.rules import shared_failure
 
 __all__ = ["PolicySettings", "Verdict", "decide"]
 
@@ -67,7 +72,7 @@ def decide(results: Sequence[CheckResult], duration: float, settings: PolicySett
         elif result.status is Status.WARN and result.scope != "peer":
             statuses.append(Status.WARN)
             reasons.append(f"{result.name} degraded ({code})")
-    shared = _shared_failure(results)
+    shared = shared_failure(results)
     if shared:
         statuses = [Status.WARN if status is Status.FAIL else status for status in statuses]
         reasons.append(
@@ -83,22 +88,3 @@ def decide(results: Sequence[CheckResult], duration: float, settings: PolicySett
         statuses.append(Status.FAIL)
         reasons.append(f"evaluation took {duration:.3f}s, over the {budget:.3f}s budget")
     return Verdict(Status.worst(statuses), tuple(reasons))
-
-
-def _shared_failure(results: Sequence[CheckResult]) -> list[str]:
-    """The failing critical regional checks, if every one also fails in a peer region."""
-    failing = sorted(
-        r.name for r in results if r.status is Status.FAIL and r.critical and r.scope == "regional"
-    )
-    if not failing:
-        return []
-    for peer in results:
-        if peer.scope != "peer" or peer.status is not Status.FAIL:
-            continue
-        observation = peer.observations.get("failingChecks")
-        if observation is None:
-            continue
-        peer_failing = set(str(observation.value).split(","))
-        if set(failing) <= peer_failing:
-            return failing
-    return []

@@ -25,6 +25,7 @@ from typing import Any
 from checks.base import Check
 from checks.exceptions import CheckError, CheckWarning
 from checks.result import CheckResult, Observation, Status
+from service.rules import SampleOutcome, combine_samples
 
 __all__ = ["Evaluation", "Runner"]
 
@@ -34,7 +35,7 @@ logger = logging.getLogger("deep_health.runner")
 # crossing takes well under a millisecond; the slack covers a busy machine's scheduling, while
 # keeping a blocked loop's answer within deadline + 50 ms. Missing it costs little: checks that
 # finished keep their results, only the unfinished ones are reported as timeouts by the caller.
-_HANDOFF_GRACE = 0.02
+_CROSS_LOOP_GRACE = 0.02
 _START_TIMEOUT = 30.0
 # Loops that could not be closed (see Runner.close): referenced so their tasks are never
 # garbage-collected while pending.
@@ -93,6 +94,8 @@ class Runner:
         cache_ttl: seconds a finished evaluation answers later calls; 0 disables caching:
             every call gets an evaluation begun after it called (concurrent calls share one
             the checks' loop has not begun yet, so a blocked loop never piles them up).
+        single_flight: concurrent calls share the in-flight evaluation even without a cache
+            (always so when ``cache_ttl`` > 0).
         max_threads: worker threads for checks whose ``run`` is a plain ``def``.
         clock: monotonic clock (for tests).
     """
@@ -103,12 +106,14 @@ class Runner:
         *,
         deadline: float = 1.5,
         cache_ttl: float = 1.0,
+        single_flight: bool = False,
         max_threads: int = 8,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.checks = tuple(checks)
         self.deadline = deadline
         self.cache_ttl = cache_ttl
+        self.single_flight = single_flight or cache_ttl > 0
         self.evaluations = 0
         self._clock = clock
         self._executor = concurrent.futures.ThreadPoolExecutor(
@@ -232,7 +237,7 @@ class Runner:
             raise RuntimeError("Runner.start() was not called")
         future, pending = self._submit(self.deadline if deadline is None else deadline)
         waiter = asyncio.wrap_future(future)
-        remaining = pending.deadline - (self._clock() - pending.started) + _HANDOFF_GRACE
+        remaining = pending.deadline - (self._clock() - pending.started) + _CROSS_LOOP_GRACE
         # asyncio.wait, unlike wait_for, never cancels the shared evaluation.
         done, _ = await asyncio.wait({waiter}, timeout=max(remaining, 0.0))
         if done:
@@ -245,7 +250,7 @@ class Runner:
             inflight = self._inflight
             # Without a cache each call evaluates, except that one the checks' loop has not
             # begun yet is shared: a blocked loop then queues one evaluation, not one per call.
-            if inflight is not None and (self.cache_ttl > 0 or not inflight[1].begun):
+            if inflight is not None and (self.single_flight or not inflight[1].begun):
                 return inflight
             pending = _Pending(deadline=deadline, started=self._clock(), time=time.time())
             future = asyncio.run_coroutine_threadsafe(self._evaluate(pending), self._loop)
@@ -376,33 +381,22 @@ class Runner:
     def _combine(
         self, check: Check, outcomes: list[_Outcome], duration: float, at: float
     ) -> CheckResult:
-        failed = [o for o in outcomes if o.status is Status.FAIL]
-        if len(failed) * 2 > len(outcomes):
-            chosen, status = failed[0], Status.FAIL
-        elif failed:
-            chosen, status = failed[0], Status.WARN
-        else:
-            chosen = next((o for o in outcomes if o.status is Status.WARN), outcomes[0])
-            status = chosen.status
-        reason, error = chosen.reason, chosen.error
-        if failed and status is Status.WARN:
-            reason = "partial"
-            error = f"{len(failed)}/{len(outcomes)} samples failed: {chosen.error}"
-        budget = check.latency_budget
-        if status is Status.PASS and budget is not None and duration > budget:
-            status, reason = Status.WARN, "slow"
-            error = f"took {duration:.3f}s, over its {budget:.3f}s budget"
+        verdict = combine_samples(
+            [SampleOutcome(o.status, o.reason, o.error) for o in outcomes],
+            duration=duration,
+            latency_budget=check.latency_budget,
+        )
         observations = next((o.observations for o in outcomes if o.observations), {})
         return CheckResult(
             name=check.check_name,
-            status=status,
+            status=verdict.status,
             duration=duration,
             critical=check.critical,
             scope=check.scope,
-            reason=reason,
-            error=error,
+            reason=verdict.reason,
+            error=verdict.error,
             observations=observations,
-            samples=tuple(o.status is not Status.FAIL for o in outcomes),
+            samples=verdict.samples,
             time=at,
         )
 

@@ -10,8 +10,10 @@ Route 53 well:
 
 :class:`FailureWindow` keeps each critical check's recent sample outcomes over a sliding time
 window (bounded in memory); :class:`Hysteresis` fails fast and recovers slowly; :class:`Tracker`
-combines both. Everything here is pure: the caller passes the monotonic clock in, so tests need
-no I/O and the Route 53 simulator can run it in virtual time.
+combines both. The rules themselves (the window's threshold, the latch's transitions) are pure
+functions in :mod:`service.rules`; these classes hold their state in memory for one process. The
+caller passes the clock in, so tests need no I/O and the Route 53 simulator can run it in
+virtual time.
 
 Example:
     >>> tracker = Tracker(TrackerSettings())
@@ -42,6 +44,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
+
+from service.rules import LatchState, TrackerSettings, advance_latch, gray_failing, latch_reason
 
 __all__ = [
     "FailureWindow",
@@ -75,53 +79,6 @@ def status_value(status: str | Enum) -> StatusValue:
         if raw == value:
             return value
     raise ValueError(f"not a health status: {status!r}")
-
-
-@dataclass(frozen=True, kw_only=True)
-class TrackerSettings:
-    """Tuning of the gray-failure window and the recovery hysteresis.
-
-    Attributes:
-        window: Seconds of sample history per check (default 60). Long enough to hold ~110
-            samples under fast polling, so a 10 % threshold sits far above 1 % noise (mean 1.1
-            failures, 11 needed); short enough that a 15 % failure crosses it within ~40 s.
-        threshold: Failure ratio a critical check must *exceed* to gray-fail (default 0.10).
-        min_samples: Samples needed before the ratio counts (default 20): after a restart or
-            under slow polling, 1 failure in 3 samples is not a 33 % failure rate.
-        max_entries: Evaluations kept per check whatever the window (default 1024), so memory
-            stays bounded under a burst of probes.
-        fail_after: Consecutive unhealthy evaluations before the failure *latches* (default 3).
-            A single bad evaluation is still reported at once (fail fast); Route 53's own
-            FailureThreshold absorbs it. Latching on one blip would hold the region down for
-            ``min_hold`` seconds and fail it over for nothing.
-        recover_after: Consecutive clean evaluations needed to report healthy again (default 10).
-        min_hold: Seconds a latched failure lasts at least, counted from the moment it latched
-            (default 180). Route 53 then needs FailureThreshold healthy results on top.
-        quiet: Seconds without a single unhealthy evaluation needed to recover (default 120).
-            Unlike ``min_hold`` this restarts on every relapse, so a dependency that flaps with
-            up-times shorter than ``quiet`` plus the window's drain keeps the region failed over
-            instead of dragging the DNS answer along with every cycle. 0 disables it.
-    """
-
-    window: float = 60.0
-    threshold: float = 0.10
-    min_samples: int = 20
-    max_entries: int = 1024
-    fail_after: int = 3
-    recover_after: int = 10
-    min_hold: float = 180.0
-    quiet: float = 120.0
-
-    def __post_init__(self) -> None:
-        """Reject settings that would make the tracker meaningless."""
-        if self.window <= 0 or self.min_hold < 0 or self.quiet < 0:
-            raise ValueError("window must be > 0, min_hold and quiet >= 0")
-        if not 0.0 <= self.threshold < 1.0:
-            raise ValueError("threshold must be in [0, 1)")
-        if self.min_samples < 1 or self.max_entries < 1:
-            raise ValueError("min_samples and max_entries must be >= 1")
-        if self.fail_after < 1 or self.recover_after < 1:
-            raise ValueError("fail_after and recover_after must be >= 1")
 
 
 class FailureWindow:
@@ -173,10 +130,9 @@ class FailureWindow:
         self._expire(entries, totals, now)
         return totals[0], totals[1]
 
-    def gray_failing(self, check: str, now: float, *, threshold: float, min_samples: int) -> bool:
-        """Tell whether ``check`` fails too often: enough samples and a ratio above threshold."""
-        failures, total = self.ratio(check, now)
-        return total >= min_samples and failures > threshold * total
+    def gray_failing(self, check: str, now: float, settings: TrackerSettings) -> bool:
+        """Tell whether ``check`` fails too often (:func:`service.rules.gray_failing`)."""
+        return gray_failing(*self.ratio(check, now), settings)
 
     def checks(self) -> tuple[str, ...]:
         """Return the names of the checks seen so far, in first-seen order."""
@@ -197,83 +153,60 @@ class FailureWindow:
 
 
 class Hysteresis:
-    """Fail fast, recover slowly.
+    """Fail fast, recover slowly: an in-memory holder of :class:`~service.rules.LatchState`.
 
-    Healthy → unhealthy: an unhealthy evaluation is reported at once; after ``fail_after`` of them
-    in a row the failure latches. Unhealthy → healthy: only after ``recover_after`` consecutive
-    clean evaluations *and* ``min_hold`` seconds since the failure latched *and* ``quiet``
-    seconds since the last unhealthy evaluation, and never while held.
+    The rule is :func:`service.rules.advance_latch`; this class only keeps the state between
+    evaluations of one process.
     """
 
     def __init__(
         self,
+        settings: TrackerSettings | None = None,
         *,
-        recover_after: int,
-        min_hold: float,
+        recover_after: int = 1,
+        min_hold: float = 0.0,
         fail_after: int = 1,
         quiet: float = 0.0,
     ) -> None:
         """Create a tracker in the healthy state.
 
         Args:
+            settings: The tuning; when given, the keyword arguments are ignored.
             recover_after: Consecutive clean evaluations required to recover.
             min_hold: Seconds a latched failure lasts at least.
             fail_after: Consecutive unhealthy evaluations before the failure latches.
             quiet: Seconds since the last unhealthy evaluation required to recover.
         """
-        self._recover_after = recover_after
-        self._min_hold = min_hold
-        self._fail_after = fail_after
-        self._quiet = quiet
-        self._latched_at: float | None = None
-        self._last_bad = float("-inf")
-        self._failures = 0
-        self._clean = 0
+        self.settings = settings or TrackerSettings(
+            recover_after=recover_after, min_hold=min_hold, fail_after=fail_after, quiet=quiet
+        )
+        self.state = LatchState()
 
     @property
     def latched(self) -> bool:
         """True while a failure is latched (the region reports unhealthy regardless)."""
-        return self._latched_at is not None
+        return self.state.latched
 
     @property
     def clean(self) -> int:
         """Consecutive clean evaluations counted towards recovery."""
-        return self._clean
+        return self.state.clean
 
     def update(self, instant_healthy: bool, now: float, *, held: bool = False) -> bool:
         """Feed one evaluation and return whether to report healthy.
 
         Args:
             instant_healthy: This evaluation's own verdict.
-            now: Monotonic time in seconds.
+            now: Time in seconds.
             held: Operator hold: once latched, stay unhealthy while this is True.
 
         Returns:
             The health to report.
         """
-        if not instant_healthy:
-            self._last_bad = now
-        if self._latched_at is None:
-            if instant_healthy:
-                self._failures = 0
-                return True
-            self._failures += 1
-            if self._failures >= self._fail_after:
-                self._latched_at = now
-                self._clean = 0
-            return False
-        self._clean = self._clean + 1 if instant_healthy else 0
-        if (
-            not held
-            and self._clean >= self._recover_after
-            and now - self._latched_at >= self._min_hold
-            and now - self._last_bad >= self._quiet
-        ):
-            self._latched_at = None
-            self._failures = 0
-            self._clean = 0
-            return True
-        return False
+        self.state = advance_latch(
+            self.state, instant_healthy, now, held=held, settings=self.settings
+        )
+        return self.state.healthy
 
 
 @dataclass(frozen=True)
@@ -303,12 +236,7 @@ class Tracker:
         self.window = FailureWindow(
             window=self.settings.window, max_entries=self.settings.max_entries
         )
-        self.hysteresis = Hysteresis(
-            recover_after=self.settings.recover_after,
-            min_hold=self.settings.min_hold,
-            fail_after=self.settings.fail_after,
-            quiet=self.settings.quiet,
-        )
+        self.hysteresis = Hysteresis(self.settings)
 
     def observe(
         self,
@@ -335,19 +263,19 @@ class Tracker:
             self.window.record(check, samples, now)
         for check in self.window.checks():
             failures, total = self.window.ratio(check, now)
-            if total >= settings.min_samples and failures > settings.threshold * total:
+            if gray_failing(failures, total, settings):
                 reasons.append(f"gray-failure:{check} {failures}/{total}")
         instant_healthy = instant != "fail" and not reasons
-        was_latched = self.hysteresis.latched
-        healthy = self.hysteresis.update(instant_healthy, now, held=held)
-        if healthy:
+        before = self.hysteresis.state
+        if self.hysteresis.update(instant_healthy, now, held=held):
             return TrackedVerdict(instant)
-        if instant_healthy and was_latched:
-            # Say what recovery waits for, so /health/details explains a 503 on a clean run.
-            if held:
-                reasons.append("held")
-            else:
-                reasons.append(f"recovering {self.hysteresis.clean}/{settings.recover_after} clean")
-        elif held:
-            reasons.append("held")
+        reason = latch_reason(
+            before,
+            self.hysteresis.state,
+            instant_healthy=instant_healthy,
+            held=held,
+            settings=settings,
+        )
+        if reason is not None:
+            reasons.append(reason)
         return TrackedVerdict("fail", tuple(reasons))

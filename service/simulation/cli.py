@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from dataclasses import fields
 from typing import Any
 
 from service.simulation.realtime import RealtimeConfig, Timeline, watch
@@ -32,6 +33,13 @@ __all__ = ["SCENARIOS", "add_simulate_parser", "run_simulate"]
 SCENARIOS = ("outage", "process", "partial", "noise", "latency", "flapping", "shared", "both")
 
 _DEFAULTS = TrackerSettings()
+# One option per tracker setting, derived from its fields; ``threshold`` is ``--gray-threshold``
+# beside Route 53's ``--threshold`` (its FailureThreshold). max_entries only bounds memory.
+_TRACKER_OPTIONS = {
+    f.name: "--gray-threshold" if f.name == "threshold" else "--" + f.name.replace("_", "-")
+    for f in fields(TrackerSettings)
+    if f.name != "max_entries"
+}
 
 
 def add_simulate_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -68,13 +76,9 @@ def add_simulate_parser(subparsers: Any) -> argparse.ArgumentParser:
     virtual.add_argument("--cache-ttl", type=float, default=1.0, help="evaluation cache (s)")
 
     tracker = parser.add_argument_group("deep-health tracker")
-    tracker.add_argument("--window", type=float, default=_DEFAULTS.window)
-    tracker.add_argument("--gray-threshold", type=float, default=_DEFAULTS.threshold)
-    tracker.add_argument("--min-samples", type=int, default=_DEFAULTS.min_samples)
-    tracker.add_argument("--fail-after", type=int, default=_DEFAULTS.fail_after)
-    tracker.add_argument("--recover-after", type=int, default=_DEFAULTS.recover_after)
-    tracker.add_argument("--min-hold", type=float, default=_DEFAULTS.min_hold)
-    tracker.add_argument("--quiet", type=float, default=_DEFAULTS.quiet)
+    for name, flag in _TRACKER_OPTIONS.items():
+        default = getattr(_DEFAULTS, name)
+        tracker.add_argument(flag, dest=f"tracker_{name}", type=type(default), default=default)
 
     real = parser.add_argument_group("real time")
     real.add_argument("--primary", metavar="URL", help="primary region's health URL")
@@ -113,13 +117,7 @@ def _run_virtual(args: argparse.Namespace) -> int:
         cache_ttl=args.cache_ttl,
     )
     settings = TrackerSettings(
-        window=args.window,
-        threshold=args.gray_threshold,
-        min_samples=args.min_samples,
-        fail_after=args.fail_after,
-        recover_after=args.recover_after,
-        min_hold=args.min_hold,
-        quiet=args.quiet,
+        **{name: getattr(args, f"tracker_{name}") for name in _TRACKER_OPTIONS}
     )
     scenario = scenario_by_name(
         args.scenario, rate=args.rate, hours=args.hours, fault_minutes=args.fault_minutes

@@ -44,41 +44,25 @@ SEARCH_LIMIT: Final = 5120
 
 
 @dataclass(frozen=True, kw_only=True)
-class RealtimeConfig:
-    """Polling of real endpoints; short intervals make a test run in seconds.
+class RealtimeConfig(Route53Config):
+    """Polling of real endpoints: the model's :class:`Route53Config` plus a real run's limits.
+
+    Short intervals make a test run in seconds. The model's ``regions``, ``cache_ttl`` and
+    ``samples`` are unused here (the real service has its own).
 
     Attributes:
-        checkers: Checkers per endpoint (default 15).
-        interval: Seconds between one checker's polls (default 10).
-        jitter: Fraction by which each interval varies either way (default 0.1).
-        failure_threshold: Consecutive results that flip a checker (default 3).
-        healthy_fraction: Endpoint healthy when more than this fraction agrees (default 0.18).
-        timeout: Seconds for the whole response (default 2, Route 53's limit).
         search_string: Required in the first 5,120 bytes of the body, if set.
         max_duration: Seconds the run lasts at most (default 300).
         seed: Seeds the checkers' phases and jitter.
     """
 
-    checkers: int = 15
-    interval: float = 10.0
-    jitter: float = 0.1
-    failure_threshold: int = 3
-    healthy_fraction: float = 0.18
-    timeout: float = 2.0
     search_string: str | None = None
     max_duration: float = 300.0
     seed: int = 0
 
     def route53(self) -> Route53Config:
-        """The equivalent model configuration (validates the shared fields)."""
-        return Route53Config(
-            checkers=self.checkers,
-            interval=self.interval,
-            jitter=self.jitter,
-            failure_threshold=self.failure_threshold,
-            healthy_fraction=self.healthy_fraction,
-            timeout=self.timeout,
-        )
+        """The model configuration (this one: a real-time config is one)."""
+        return self
 
 
 @dataclass

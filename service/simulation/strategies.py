@@ -6,9 +6,11 @@
   evaluation, verdict from that evaluation alone, no deadline (a slow dependency makes the
   checker time out), no notion of scope.
 * ``deep-health``: ``samples`` samples of the regional dependency per evaluation under the
-  runner's deadline; the instant verdict fails only when every sample fails (the dependency is
-  down, not flaky); the :class:`~service.tracker.Tracker` adds the gray-failure window and the
-  hysteresis. The shared dependency's check is ``scope = "global"``: it can only warn.
+  runner's deadline, judged by the service's own rules: :func:`service.rules.combine_samples`
+  (more than half failed → the check fails), :func:`service.policy.decide`,
+  :func:`service.rules.window_samples` and the :class:`~service.tracker.Tracker` (gray-failure
+  window and hysteresis). The shared dependency's check is ``scope = "global"``: it can only
+  warn. Nothing here re-implements a rule.
 
 Each strategy instance serves one region and may keep state between evaluations.
 """
@@ -18,6 +20,9 @@ from __future__ import annotations
 import random
 from typing import Final, Protocol
 
+from checks.result import CheckResult, Scope, Status
+from service.policy import PolicySettings, decide
+from service.rules import SampleOutcome, combine_samples, window_samples
 from service.simulation.faults import RegionFaults
 from service.simulation.route53 import Route53Config
 from service.tracker import Tracker, TrackerSettings
@@ -27,6 +32,9 @@ __all__ = ["STRATEGIES", "Deep", "DeepHealth", "Shallow", "Strategy", "make_stra
 # The runner's default overall deadline: a slow sample fails here, well before Route 53's 2 s.
 DEADLINE: Final = 1.5
 CHECK: Final = "dependency"
+SHARED_CHECK: Final = "shared-dependency"
+# The service's default policy settings: no latency budget, no non-critical limit.
+_POLICY: Final = PolicySettings()
 
 
 class Strategy(Protocol):
@@ -78,19 +86,30 @@ class DeepHealth:
         self.tracker = Tracker(settings)
 
     def evaluate(self, t: float, faults: RegionFaults, rng: random.Random) -> bool:
-        """Healthy unless every sample fails, the window gray-fails, or recovery is pending."""
+        """Healthy unless the policy fails, the window gray-fails, or recovery is pending."""
         if not faults.process_up(t):
             # A dead process evaluates nothing, so its tracker records no failure: it comes back
             # with its pre-outage (healthy) state, as a fresh process would. The hysteresis
             # lives in the process and cannot slow recovery from the process's own death.
             return False
         in_time = faults.latency(t) <= DEADLINE
-        samples = [in_time and faults.sample_ok(t, rng) for _ in range(self._samples)]
-        # A failing global check only warns (200): failing over cannot fix a shared dependency.
-        shared = "pass" if faults.shared_ok(t, rng) else "warn"
-        instant = shared if any(samples) else "fail"
-        verdict = self.tracker.observe(instant, {CHECK: samples}, t)
+        regional = _check(
+            CHECK, "regional", [in_time and faults.sample_ok(t, rng) for _ in range(self._samples)]
+        )
+        shared = _check(SHARED_CHECK, "global", [faults.shared_ok(t, rng)])
+        results = (regional, shared)
+        instant = decide(results, 0.0, _POLICY)
+        verdict = self.tracker.observe(instant.status, window_samples(results), t)
         return verdict.status != "fail"
+
+
+def _check(name: str, scope: Scope, ok_samples: list[bool]) -> CheckResult:
+    """A critical check's result from its samples' outcomes, by the runner's rule."""
+    outcomes = [SampleOutcome(Status.PASS if ok else Status.FAIL) for ok in ok_samples]
+    combined = combine_samples(outcomes, duration=0.0, latency_budget=None)
+    return CheckResult(
+        name=name, status=combined.status, duration=0.0, scope=scope, samples=combined.samples
+    )
 
 
 STRATEGIES: Final = ("shallow", "deep", "deep-health")

@@ -9,23 +9,14 @@ from typing import Any
 
 import pytest
 
-from checks import Check, CheckResult, ConfigError, Status
+from checks import ConfigError, Status
 from checks.authorizer import Authorizer
+from checks.testing import run_check
 from service.config import parse_config
-from service.runner import Runner
 
 DEMO = Path(__file__).parents[2] / "service" / "demo_app"
 FUNCTION = "service.demo_app.authz:authorize"
 CASES = "service.demo_app:golden/authorizer.json"
-
-
-async def evaluate(check: Check) -> CheckResult:
-    runner = Runner([check], deadline=1.5, cache_ttl=0)
-    runner.start()
-    try:
-        return (await runner.evaluate()).results[0]
-    finally:
-        runner.close()
 
 
 def write_cases(tmp_path: Path, cases: list[dict[str, Any]]) -> str:
@@ -39,7 +30,7 @@ def golden() -> list[dict[str, Any]]:
 
 
 async def test_golden_cases_pass() -> None:
-    result = await evaluate(Authorizer(function=FUNCTION, cases=CASES))
+    result = await run_check(Authorizer(function=FUNCTION, cases=CASES))
     assert result.status is Status.PASS, result.error
     assert result.observations["cases"].value == len(golden())
 
@@ -47,7 +38,7 @@ async def test_golden_cases_pass() -> None:
 async def test_wrong_expected_decision_fails_as_mismatch(tmp_path: Path) -> None:
     cases = golden()
     cases[3]["expect"] = "allow"  # viewer-cannot-write
-    result = await evaluate(Authorizer(function=FUNCTION, cases=write_cases(tmp_path, cases)))
+    result = await run_check(Authorizer(function=FUNCTION, cases=write_cases(tmp_path, cases)))
     assert (result.status, result.reason) == (Status.FAIL, "mismatch")
     assert "viewer-cannot-write" in (result.error or "")
 
@@ -64,14 +55,14 @@ async def test_corrupted_deployment_of_the_authorizer_fails(
     module = f"damaged_authz_{uuid.uuid4().hex[:8]}"
     (tmp_path / f"{module}.py").write_text(damaged, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
-    result = await evaluate(Authorizer(function=f"{module}:authorize", cases=CASES))
+    result = await run_check(Authorizer(function=f"{module}:authorize", cases=CASES))
     assert (result.status, result.reason) == (Status.FAIL, "mismatch")
     assert "editor-writes" in (result.error or "")
 
 
 async def test_authorizer_that_raises_fails_as_exception(tmp_path: Path) -> None:
     cases = [*golden(), {"name": "malformed", "input": {"user": {}}, "expect": "deny"}]
-    result = await evaluate(Authorizer(function=FUNCTION, cases=write_cases(tmp_path, cases)))
+    result = await run_check(Authorizer(function=FUNCTION, cases=write_cases(tmp_path, cases)))
     assert (result.status, result.reason) == (Status.FAIL, "exception")
     assert "KeyError" in (result.error or "")
 
@@ -83,7 +74,7 @@ async def async_authorize(request: dict[str, Any]) -> str:
 async def test_async_function_is_awaited(tmp_path: Path) -> None:
     cases = [{"input": {"ok": True}, "expect": "allow"}, {"input": {}, "expect": "deny"}]
     check = Authorizer(function=f"{__name__}:async_authorize", cases=write_cases(tmp_path, cases))
-    assert (await evaluate(check)).status is Status.PASS
+    assert (await run_check(check)).status is Status.PASS
 
 
 @pytest.mark.parametrize(

@@ -4,35 +4,26 @@ from __future__ import annotations
 
 import pytest
 
-from checks import Check, CheckResult, Status
+from checks import Status
 from checks.dns import DnsCheck
-from service.runner import Runner
-
-
-async def evaluate(check: Check) -> CheckResult:
-    runner = Runner([check], deadline=1.5, cache_ttl=0)
-    runner.start()
-    try:
-        return (await runner.evaluate()).results[0]
-    finally:
-        runner.close()
+from checks.testing import run_check
 
 
 async def test_resolves_localhost_with_the_expected_address() -> None:
-    result = await evaluate(DnsCheck(host="localhost", expect=["127.0.0.1"]))
+    result = await run_check(DnsCheck(host="localhost", expect=["127.0.0.1"]))
     assert result.status is Status.PASS, result.error
     assert result.observations["addresses"].value >= 1
 
 
 async def test_missing_expected_address_fails_as_unexpected() -> None:
-    result = await evaluate(DnsCheck(host="localhost", expect=["192.0.2.1"]))
+    result = await run_check(DnsCheck(host="localhost", expect=["192.0.2.1"]))
     assert (result.status, result.reason) == (Status.FAIL, "unexpected")
 
 
 async def test_name_that_cannot_exist_fails() -> None:
     # RFC 6761: .invalid never resolves. Without a reachable resolver the lookup may hang
     # instead: then it must fail as a timeout.
-    result = await evaluate(DnsCheck(host="deep-health-canary.invalid"))
+    result = await run_check(DnsCheck(host="deep-health-canary.invalid"))
     assert result.status is Status.FAIL
     assert result.reason in {"resolution", "timeout"}
 

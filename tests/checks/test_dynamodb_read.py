@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from checks import CheckResult, Status
+from checks import Status
 from checks.dynamodb_read import DynamoDBRead
+from checks.testing import run_check
 from service.config import parse_config
-from service.runner import Runner
 from support.emulator import Emulator, create_canary_table
 
 pytestmark = pytest.mark.integration
@@ -27,15 +27,6 @@ def table(emulator: Emulator) -> Iterator[str]:
     emulator.client("dynamodb").delete_table(TableName=name)
 
 
-async def evaluate(check: DynamoDBRead) -> CheckResult:
-    runner = Runner([check], deadline=1.5, cache_ttl=0)
-    runner.start()
-    try:
-        return (await runner.evaluate()).results[0]
-    finally:
-        runner.close()
-
-
 def read(emulator: Emulator, table: str, **options: Any) -> DynamoDBRead:
     return DynamoDBRead(
         table=table, key={"pk": "canary"}, endpoint_url=emulator.endpoint, **options
@@ -43,7 +34,7 @@ def read(emulator: Emulator, table: str, **options: Any) -> DynamoDBRead:
 
 
 async def test_reads_the_canary_and_reports_latency(emulator: Emulator, table: str) -> None:
-    result = await evaluate(read(emulator, table, expect={"status": "ok", "version": 3}))
+    result = await run_check(read(emulator, table, expect={"status": "ok", "version": 3}))
     assert result.status is Status.PASS, result.error
     assert result.observations["latency"].unit == "ms"
     assert result.observations["latency"].value > 0
@@ -51,24 +42,24 @@ async def test_reads_the_canary_and_reports_latency(emulator: Emulator, table: s
 
 async def test_missing_item_fails(emulator: Emulator, table: str) -> None:
     check = DynamoDBRead(table=table, key={"pk": "absent"}, endpoint_url=emulator.endpoint)
-    result = await evaluate(check)
+    result = await run_check(check)
     assert (result.status, result.reason) == (Status.FAIL, "missing")
 
 
 async def test_unexpected_value_fails_as_mismatch(emulator: Emulator, table: str) -> None:
-    result = await evaluate(read(emulator, table, expect={"status": "ok", "version": 4}))
+    result = await run_check(read(emulator, table, expect={"status": "ok", "version": 4}))
     assert (result.status, result.reason) == (Status.FAIL, "mismatch")
     assert "version" in (result.error or "")
 
 
 async def test_drain_attribute_fails_the_region_over(emulator: Emulator, table: str) -> None:
     emulator.client("dynamodb").put_item(TableName=table, Item={**CANARY, "drain": {"BOOL": True}})
-    result = await evaluate(read(emulator, table))
+    result = await run_check(read(emulator, table))
     assert (result.status, result.reason) == (Status.FAIL, "drained")
 
 
 async def test_missing_table_fails_as_not_found(emulator: Emulator) -> None:
-    result = await evaluate(read(emulator, "no-such-table"))
+    result = await run_check(read(emulator, "no-such-table"))
     assert (result.status, result.reason) == (Status.FAIL, "not_found")
 
 
@@ -88,4 +79,4 @@ async def test_config_builds_the_check(emulator: Emulator, table: str) -> None:
     (check,) = config.checks
     assert check.check_name == "accounts"
     assert check.timeout == 0.5
-    assert (await evaluate(check)).status is Status.PASS  # type: ignore[arg-type]
+    assert (await run_check(check)).status is Status.PASS  # type: ignore[arg-type]

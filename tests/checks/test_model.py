@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from checks import Check, CheckResult, ConfigError, Status
+from checks import ConfigError, Status
 from checks.model import ModelCheck, build_manifest
+from checks.testing import run_check
 from service.config import parse_config
-from service.runner import Runner
 
 DEMO = Path(__file__).parents[2] / "service" / "demo_app"
 MODEL = "service.demo_app.models:Account"
@@ -20,15 +20,6 @@ FIXTURES = [
     "service.demo_app:fixtures/account-team.json",
     "service.demo_app:fixtures/account-free.json",
 ]
-
-
-async def evaluate(check: Check) -> CheckResult:
-    runner = Runner([check], deadline=1.5, cache_ttl=0)
-    runner.start()
-    try:
-        return (await runner.evaluate()).results[0]
-    finally:
-        runner.close()
 
 
 @pytest.fixture
@@ -43,7 +34,7 @@ def package(tmp_path: Path) -> Path:
     "source", [{"model": MODEL}, {"json_schema": SCHEMA}], ids=["pydantic", "schema"]
 )
 async def test_demo_fixtures_validate(source: dict[str, str]) -> None:
-    result = await evaluate(ModelCheck(fixtures=FIXTURES, **source))
+    result = await run_check(ModelCheck(fixtures=FIXTURES, **source))
     assert result.status is Status.PASS, result.error
     assert result.observations["fixtures"].value == 2
 
@@ -56,7 +47,7 @@ async def test_truncated_fixture_fails_as_invalid_fixture(
 ) -> None:
     fixture = package / "fixtures" / "account-team.json"
     fixture.write_bytes(fixture.read_bytes()[:40])
-    result = await evaluate(ModelCheck(fixtures=[str(fixture)], **source))
+    result = await run_check(ModelCheck(fixtures=[str(fixture)], **source))
     assert (result.status, result.reason) == (Status.FAIL, "invalid_fixture")
 
 
@@ -69,14 +60,14 @@ async def test_fixture_the_model_rejects_fails_as_invalid(
     fixture = package / "fixtures" / "account-team.json"
     document = json.loads(fixture.read_text(encoding="utf-8"))
     fixture.write_text(json.dumps({**document, "seats": 0}), encoding="utf-8")
-    result = await evaluate(ModelCheck(fixtures=[str(fixture)], **source))
+    result = await run_check(ModelCheck(fixtures=[str(fixture)], **source))
     assert (result.status, result.reason) == (Status.FAIL, "invalid")
     assert "account-team.json" in (result.error or "")
 
 
 async def test_intact_package_matches_its_manifest() -> None:
     check = ModelCheck(model=MODEL, fixtures=FIXTURES, manifest="service.demo_app:manifest.json")
-    result = await evaluate(check)
+    result = await run_check(check)
     assert result.status is Status.PASS, result.error
     assert result.observations["manifestFiles"].value >= 5
 
@@ -89,7 +80,7 @@ async def test_damaged_or_partial_deploy_fails_the_manifest(package: Path, damag
     else:
         target.unlink()
     check = ModelCheck(model=MODEL, fixtures=FIXTURES, manifest=str(package / "manifest.json"))
-    result = await evaluate(check)
+    result = await run_check(check)
     assert (result.status, result.reason) == (Status.FAIL, "manifest")
     assert "authz.py" in (result.error or "")
 

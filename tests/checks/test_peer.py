@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from checks import Check, CheckResult, Status
+from checks import Status
 from checks.peer import PeerCheck
+from checks.testing import run_check
 from service.config import parse_config
-from service.runner import Runner
 from support.proxy import FaultProxy, StubHttpServer
 
 HEALTHY = b'{"status":"pass","description":"DEEP-HEALTH-OK","checks":{}}'
@@ -22,15 +22,6 @@ def peer() -> Iterator[StubHttpServer]:
         yield running
 
 
-async def evaluate(check: Check) -> CheckResult:
-    runner = Runner([check], deadline=1.5, cache_ttl=0)
-    runner.start()
-    try:
-        return (await runner.evaluate()).results[0]
-    finally:
-        runner.close()
-
-
 def test_defaults_inform_without_failing_the_region() -> None:
     check = PeerCheck(url="https://health.us-west-2.example.com/health", region="us-west-2")
     assert (check.critical, check.scope) == (False, "peer")
@@ -39,7 +30,7 @@ def test_defaults_inform_without_failing_the_region() -> None:
 
 
 async def test_healthy_peer_passes_and_reports_its_status(peer: StubHttpServer) -> None:
-    result = await evaluate(PeerCheck(url=peer.url + "/health"))
+    result = await run_check(PeerCheck(url=peer.url + "/health"))
     assert result.status is Status.PASS, result.error
     assert result.observations["peerStatus"].value == "pass"
     assert (result.critical, result.scope) == (False, "peer")
@@ -47,7 +38,7 @@ async def test_healthy_peer_passes_and_reports_its_status(peer: StubHttpServer) 
 
 async def test_unhealthy_peer_fails_as_peer_unhealthy(peer: StubHttpServer) -> None:
     peer.status, peer.body = 503, UNHEALTHY
-    result = await evaluate(PeerCheck(url=peer.url + "/health"))
+    result = await run_check(PeerCheck(url=peer.url + "/health"))
     assert (result.status, result.reason) == (Status.FAIL, "peer_unhealthy")
     assert result.critical is False
 
@@ -58,7 +49,7 @@ async def test_unhealthy_peer_reports_which_of_its_checks_fail(peer: StubHttpSer
         b'{"status":"fail","checks":{"accounts:responseTime":[{"status":"fail"}],'
         b'"jobs:responseTime":[{"status":"pass"}],"org:responseTime":[{"status":"fail"}]}}'
     )
-    result = await evaluate(PeerCheck(url=peer.url + "/health"))
+    result = await run_check(PeerCheck(url=peer.url + "/health"))
     assert result.reason == "peer_unhealthy"
     assert result.observations["failingChecks"].value == "accounts,org"
 
@@ -68,7 +59,7 @@ async def test_unreachable_peer_fails_as_timeout(peer: StubHttpServer) -> None:
         proxy.blackhole = True
         check = PeerCheck(url=proxy.url + "/health")
         check.timeout = 0.3
-        result = await evaluate(check)
+        result = await run_check(check)
     assert (result.status, result.reason) == (Status.FAIL, "timeout")
 
 

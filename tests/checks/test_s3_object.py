@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from checks import CheckResult, Status
+from checks import Status
 from checks.s3_object import S3Object
-from service.runner import Runner
+from checks.testing import run_check
 from support.emulator import Emulator
 
 pytestmark = pytest.mark.integration
@@ -26,41 +26,32 @@ def bucket(emulator: Emulator) -> str:
     return name
 
 
-async def evaluate(check: S3Object) -> CheckResult:
-    runner = Runner([check], deadline=1.5, cache_ttl=0)
-    runner.start()
-    try:
-        return (await runner.evaluate()).results[0]
-    finally:
-        runner.close()
-
-
 def s3(emulator: Emulator, bucket: str, **options: Any) -> S3Object:
     options.setdefault("key", "canary.json")
     return S3Object(bucket=bucket, endpoint_url=emulator.endpoint, **options)
 
 
 async def test_head_reports_size_and_latency(emulator: Emulator, bucket: str) -> None:
-    result = await evaluate(s3(emulator, bucket, min_size=10))
+    result = await run_check(s3(emulator, bucket, min_size=10))
     assert result.status is Status.PASS, result.error
     assert result.observations["size"].value == len(BODY)
     assert result.observations["latency"].value > 0
 
 
 async def test_ranged_read_reports_the_whole_size(emulator: Emulator, bucket: str) -> None:
-    result = await evaluate(s3(emulator, bucket, read_bytes=16))
+    result = await run_check(s3(emulator, bucket, read_bytes=16))
     assert result.status is Status.PASS, result.error
     assert result.observations["size"].value == len(BODY)
 
 
 async def test_missing_object_fails_as_not_found(emulator: Emulator, bucket: str) -> None:
     for read_bytes in (None, 16):
-        result = await evaluate(s3(emulator, bucket, key="absent", read_bytes=read_bytes))
+        result = await run_check(s3(emulator, bucket, key="absent", read_bytes=read_bytes))
         assert (result.status, result.reason) == (Status.FAIL, "not_found")
 
 
 async def test_truncated_object_fails_as_too_small(emulator: Emulator, bucket: str) -> None:
-    result = await evaluate(s3(emulator, bucket, min_size=len(BODY) + 1))
+    result = await run_check(s3(emulator, bucket, min_size=len(BODY) + 1))
     assert (result.status, result.reason) == (Status.FAIL, "too_small")
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from checks import CheckResult, Status
+from checks import Status
 from checks.sqs import SQSQueue
-from service.runner import Runner
+from checks.testing import run_check
 from support.emulator import Emulator
 
 pytestmark = pytest.mark.integration
@@ -22,15 +22,6 @@ def make_queue(emulator: Emulator, **attributes: str) -> str:
     )
 
 
-async def evaluate(check: SQSQueue) -> CheckResult:
-    runner = Runner([check], deadline=1.5, cache_ttl=0)
-    runner.start()
-    try:
-        return (await runner.evaluate()).results[0]
-    finally:
-        runner.close()
-
-
 def sqs(emulator: Emulator, queue_url: str, **options: Any) -> SQSQueue:
     return SQSQueue(queue_url=queue_url, endpoint_url=emulator.endpoint, **options)
 
@@ -38,7 +29,7 @@ def sqs(emulator: Emulator, queue_url: str, **options: Any) -> SQSQueue:
 async def test_reports_visible_messages(emulator: Emulator) -> None:
     url = make_queue(emulator)
     emulator.client("sqs").send_message(QueueUrl=url, MessageBody="job")
-    result = await evaluate(sqs(emulator, url, max_visible=5))
+    result = await run_check(sqs(emulator, url, max_visible=5))
     assert result.status is Status.PASS, result.error
     assert result.observations["visibleMessages"].value == 1
 
@@ -47,7 +38,7 @@ async def test_backlog_over_threshold_warns(emulator: Emulator) -> None:
     url = make_queue(emulator)
     for _ in range(3):
         emulator.client("sqs").send_message(QueueUrl=url, MessageBody="job")
-    result = await evaluate(sqs(emulator, url, max_visible=2))
+    result = await run_check(sqs(emulator, url, max_visible=2))
     assert (result.status, result.reason) == (Status.WARN, "backlog")
 
 
@@ -68,27 +59,27 @@ def publish_age(emulator: Emulator, queue_url: str, seconds: float) -> None:
 async def test_old_oldest_message_warns_as_stale(emulator: Emulator) -> None:
     url = make_queue(emulator)
     publish_age(emulator, url, 900)
-    result = await evaluate(sqs(emulator, url, max_oldest_age=300))
+    result = await run_check(sqs(emulator, url, max_oldest_age=300))
     assert (result.status, result.reason) == (Status.WARN, "stale")
 
 
 async def test_young_oldest_message_passes_and_is_observed(emulator: Emulator) -> None:
     url = make_queue(emulator)
     publish_age(emulator, url, 12)
-    result = await evaluate(sqs(emulator, url, max_oldest_age=300))
+    result = await run_check(sqs(emulator, url, max_oldest_age=300))
     assert result.status is Status.PASS, result.error
     assert result.observations["oldestMessageAge"].value == 12
 
 
 async def test_no_age_metric_yet_passes(emulator: Emulator) -> None:
-    result = await evaluate(sqs(emulator, make_queue(emulator), max_oldest_age=300))
+    result = await run_check(sqs(emulator, make_queue(emulator), max_oldest_age=300))
     assert result.status is Status.PASS, result.error
     assert "oldestMessageAge" not in result.observations
 
 
 async def test_round_trip_sends_receives_and_deletes_the_probe(emulator: Emulator) -> None:
     url, probe = make_queue(emulator), make_queue(emulator)
-    result = await evaluate(sqs(emulator, url, round_trip_queue_url=probe))
+    result = await run_check(sqs(emulator, url, round_trip_queue_url=probe))
     assert result.status is Status.PASS, result.error
     assert result.observations["roundTrip"].value > 0
     attributes = emulator.client("sqs").get_queue_attributes(
@@ -102,7 +93,7 @@ async def test_round_trip_that_never_comes_back_times_out(emulator: Emulator) ->
     probe = make_queue(emulator, DelaySeconds="900")  # the probe stays invisible for 15 min
     check = sqs(emulator, url, round_trip_queue_url=probe)
     check.timeout = 0.5
-    result = await evaluate(check)
+    result = await run_check(check)
     assert (result.status, result.reason) == (Status.FAIL, "timeout")
 
 

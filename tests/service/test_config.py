@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from checks import ConfigError
+from checks import Check, ConfigError
+from checks.base import CheckSpec
 from service.cli import main
 from service.config import parse_config
 
@@ -117,3 +118,33 @@ def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_no_config_at_all_names_the_env_var(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check"]) == 2
     assert "DEEP_HEALTH_CONFIG" in capsys.readouterr().err
+
+
+class _ReadsTimeoutInInit(Check):
+    """Sizes a client from ``self.timeout`` in ``__init__``, as an AWS check does."""
+
+    name = "reads-timeout"
+
+    def __init__(self) -> None:
+        self.seen_timeout = self.timeout
+
+    async def run(self) -> None:
+        return None
+
+
+def test_init_sees_the_configured_common_fields(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        "service.config.resolve", lambda type_name: _ReadsTimeoutInInit, raising=True
+    )
+    config = parse_config('[[checks]]\ntype = "reads-timeout"\ntimeout = 0.25\nsamples = 3\n')
+    (check,) = config.checks
+    assert isinstance(check, _ReadsTimeoutInInit)
+    assert check.seen_timeout == 0.25
+    assert check.spec == CheckSpec(
+        name="reads-timeout",
+        critical=True,
+        scope="regional",
+        timeout=0.25,
+        latency_budget=None,
+        samples=3,
+    )

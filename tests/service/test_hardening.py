@@ -19,8 +19,9 @@ from checks import CheckResult, Status
 from service.app import create_app
 from service.body import detailed_body, public_body
 from service.config import Settings, parse_config
-from service.health import HealthService, Report
+from service.health import HealthService
 from service.policy import PolicySettings, decide
+from service.report import Report
 from service.runner import Evaluation
 from support.misbehaving import FAKE_SECRET
 from support.process import serve

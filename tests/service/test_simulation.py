@@ -8,6 +8,7 @@ import http.server
 import random
 import threading
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -28,6 +29,7 @@ from service.simulation import (
 from service.simulation.cli import add_simulate_parser, run_simulate
 from service.simulation.faults import (
     DependencyOutage,
+    Fault,
     Flapping,
     LatencySpike,
     PartialFailure,
@@ -36,6 +38,7 @@ from service.simulation.faults import (
 )
 from service.simulation.report import format_summaries, format_timeline
 from service.simulation.route53 import Checker, EndpointHealth
+from service.simulation.strategies import make_strategy
 from service.simulation.virtual import measure
 
 # --- the model -----------------------------------------------------------------------------
@@ -466,3 +469,32 @@ def test_cli_real_time_mode_prints_the_timeline(
     out = capsys.readouterr().out
     assert "primary" in out
     assert "ended by max-duration" in out
+
+
+@dataclass(frozen=True, kw_only=True)
+class _ScriptedSamples(Fault):
+    """Regional samples succeed or fail in the scripted order."""
+
+    script: Iterator[bool]
+
+    def sample_ok(self, t: float, rng: random.Random) -> bool:
+        return next(self.script)
+
+
+@pytest.mark.parametrize(
+    ("ok_samples", "healthy"),
+    [
+        pytest.param([True, True, True], True, id="all-pass"),
+        pytest.param([False, True, True], True, id="one-of-three-fails-warns"),
+        # Before issue 11 the simulator failed a check only when every sample failed, while the
+        # runner fails it when more than half do: this evaluation passed in the simulator.
+        pytest.param([False, False, True], False, id="two-of-three-fail-like-the-runner"),
+        pytest.param([False, False, False], False, id="all-fail"),
+    ],
+)
+def test_deep_health_strategy_judges_samples_by_the_runners_rule(
+    ok_samples: list[bool], healthy: bool
+) -> None:
+    strategy = make_strategy("deep-health", Route53Config(samples=3))
+    faults = RegionFaults((_ScriptedSamples(script=iter(ok_samples)),))
+    assert strategy.evaluate(0.0, faults, random.Random(0)) is healthy

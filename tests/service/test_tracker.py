@@ -99,7 +99,7 @@ def test_gray_failing_needs_min_samples_and_a_ratio_above_threshold(
 ) -> None:
     window = FailureWindow(window=60.0)
     window.record("db", [False] * failures + [True] * (total - failures), now=0.0)
-    assert window.gray_failing("db", 0.0, threshold=0.10, min_samples=20) is expected
+    assert window.gray_failing("db", 0.0, TrackerSettings()) is expected
 
 
 @given(
