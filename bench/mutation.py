@@ -100,7 +100,8 @@ def report(mutants: list[Mutant], minimum: float | None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(soft_wrap=True)
+    # Piped (a CI log, a file): wide enough that no module name folds.
+    console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 140)
     by_module: dict[str, list[Mutant]] = defaultdict(list)
     for mutant in mutants:
         by_module[mutant.module].append(mutant)
