@@ -62,3 +62,28 @@ def test_endpoint_is_regional() -> None:
         "eu-west-1",
         False,
     )
+
+
+# --- pinned down by mutation testing (`make mutation`) --------------------------------------
+
+
+@pytest.mark.parametrize("read_bytes", [None, 1, 16, 10_000], ids=["head", "1", "16", "past-end"])
+async def test_size_is_the_whole_object_and_its_minimum_is_inclusive(
+    emulator: Emulator, bucket: str, read_bytes: int | None
+) -> None:
+    at_minimum = await run_check(s3(emulator, bucket, read_bytes=read_bytes, min_size=len(BODY)))
+    assert at_minimum.status is Status.PASS, at_minimum.error
+    assert at_minimum.observations["size"].value == len(BODY)
+    assert at_minimum.observations["size"].unit == "bytes"
+    above = await run_check(s3(emulator, bucket, read_bytes=read_bytes, min_size=len(BODY) + 1))
+    assert (above.status, above.reason) == (Status.FAIL, "too_small")
+    assert above.error == (
+        f"CheckFailed: s3://{bucket}/canary.json is {len(BODY)} bytes, "
+        f"expected at least {len(BODY) + 1}"
+    )
+
+
+@pytest.mark.parametrize("read_bytes", [0, -1])
+def test_read_bytes_below_one_is_refused(read_bytes: int) -> None:
+    with pytest.raises(ValueError, match="read_bytes must be at least 1"):
+        S3Object(bucket="b", key="k", read_bytes=read_bytes, region="eu-west-1")
