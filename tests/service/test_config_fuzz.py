@@ -77,28 +77,52 @@ def render(document: dict[str, Any]) -> str:
     return "\n".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in document.items())
 
 
+def _top(key: str) -> str:
+    return key.split(".")[0].split("[")[0]
+
+
+def _parse(text: str, source: str = "<memory>") -> Config | ConfigError:
+    try:
+        return parse_config(text, environ={}, source=source)
+    except ConfigError as exc:
+        return exc
+
+
+def _well_formed(error: ConfigError) -> None:
+    assert error.key
+    assert error.message
+    assert str(error) == f"{error.key}: {error.message}"
+
+
 @settings(max_examples=300, deadline=None)
 @given(documents)
 def test_random_config_is_valid_or_a_named_config_error(document: dict[str, Any]) -> None:
-    text = render(document)
-    outcome: Config | ConfigError
-    try:
-        outcome = parse_config(text, environ={})
-    except ConfigError as exc:
-        outcome = exc
+    outcome = _parse(render(document))
     if isinstance(outcome, ConfigError):
-        assert outcome.key
-        assert outcome.message
-    else:
-        assert isinstance(outcome, Config)
+        # The key names a part of this document (or the document itself): an operator can
+        # find what to fix.
+        _well_formed(outcome)
+        assert _top(outcome.key) in {*document, "<memory>"}, outcome.key
+        return
+    # Parsed: nothing was dropped or invented on the way.
+    assert set(document) <= {"service", "checks", "failover"}
+    entries = document.get("checks", [])
+    assert len(outcome.checks) == len(entries)
+    for entry, check in zip(entries, outcome.checks, strict=True):
+        if isinstance(entry.get("name"), str) and "$" not in entry["name"]:
+            assert check.check_name == entry["name"]
+        if isinstance(entry.get("samples"), int):
+            assert check.spec.samples == entry["samples"]
+    for key, value in document.get("service", {}).items():
+        if not isinstance(value, str) and key != "details_token":
+            assert getattr(outcome.settings, key) == value, key
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200))
 def test_random_text_is_valid_or_a_config_error(text: str) -> None:
-    key = "parsed"
-    try:
-        parse_config(text, environ={})
-    except ConfigError as exc:
-        key = exc.key
-    assert key
+    outcome = _parse(text, source="random.toml")
+    if isinstance(outcome, ConfigError):
+        _well_formed(outcome)
+    else:
+        assert outcome.source == "random.toml"
