@@ -187,3 +187,33 @@ def test_client_timeout_outlasts_the_receive_wait_only_with_a_round_trip() -> No
     plain.timeout = probing.timeout = 0.75
     assert plain.client_timeout() == 0.75
     assert probing.client_timeout() == 1.75
+
+
+async def test_round_trip_waits_out_an_empty_receive(emulator: Emulator) -> None:
+    # The probe becomes visible only after a second: the first receive comes back empty and
+    # the round trip must keep receiving, not give up or trip over the empty answer.
+    url, probe = make_queue(emulator), make_queue(emulator, DelaySeconds="1")
+    check = sqs(emulator, url, round_trip_queue_url=probe)
+    check.timeout = 8.0
+    result = await run_check(check, deadline=10.0)
+    assert result.status is Status.PASS, result.error
+    assert result.observations["roundTrip"].value >= 900
+
+
+async def test_round_trip_deletes_more_old_probes_than_one_receive_returns(
+    emulator: Emulator,
+) -> None:
+    url, probe = make_queue(emulator), make_queue(emulator)
+    client = emulator.client("sqs")
+    for i in range(12):
+        client.send_message(QueueUrl=probe, MessageBody=f"deep-health-probe:left-over-{i}")
+    result = await run_check(sqs(emulator, url, round_trip_queue_url=probe))
+    assert result.status is Status.PASS, result.error
+    attributes = client.get_queue_attributes(
+        QueueUrl=probe,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    assert attributes == {
+        "ApproximateNumberOfMessages": "0",
+        "ApproximateNumberOfMessagesNotVisible": "0",
+    }

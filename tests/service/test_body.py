@@ -21,7 +21,7 @@ ROUTE53_WINDOW = 5120  # bytes HTTPS_STR_MATCH reads
 def report(
     status: Status, *results: CheckResult, reasons: tuple[str, ...] = (), **settings: object
 ) -> Report:
-    evaluation = Evaluation(number=7, results=tuple(results), duration=0.0125, time=1.5)
+    evaluation = Evaluation(number=7, results=tuple(results), duration=0.0123456, time=1.5)
     return Report(
         evaluation=evaluation,
         verdict=Verdict(status, reasons),
@@ -30,7 +30,7 @@ def report(
 
 
 def check(name: str, status: Status = P, **kw: object) -> CheckResult:
-    return CheckResult(name=name, status=status, duration=0.0421, time=0.0, **kw)  # type: ignore[arg-type]
+    return CheckResult(name=name, status=status, duration=0.04212345, time=0.0, **kw)  # type: ignore[arg-type]
 
 
 def test_media_type() -> None:
@@ -107,7 +107,7 @@ def test_detailed_body_shows_everything() -> None:
         "db:responseTime": [
             {
                 "status": "fail",
-                "observedValue": 42.1,
+                "observedValue": 42.12,
                 "observedUnit": "ms",
                 "time": "1970-01-01T00:00:00.000+00:00",
                 "critical": False,
@@ -121,9 +121,14 @@ def test_detailed_body_shows_everything() -> None:
         "db:count": [{"status": "fail", "observedValue": 3}],
     }
     assert body["output"] == "non-critical check db failed (timeout); second reason"
-    assert body["evaluation"] == {"number": 7, "durationMs": 12.5, "reasons": list(reasons)}
+    assert body["evaluation"] == {"number": 7, "durationMs": 12.35, "reasons": list(reasons)}
     assert body["time"] == "1970-01-01T00:00:01.500+00:00"
     assert (body["status"], body["notes"], body["releaseId"]) == ("warn", [MARKER], "r-42")
+
+
+def test_two_samples_are_shown() -> None:
+    body = json.loads(detailed_body(report(W, check("db", samples=(True, False)))))
+    assert body["checks"]["db:responseTime"][0]["samples"] == [1, 0]
 
 
 def test_detailed_entry_of_a_plain_pass_has_no_reason_output_or_samples() -> None:

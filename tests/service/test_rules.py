@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict
 
@@ -305,7 +306,17 @@ def test_majority_decides_on_a_mixed_set_of_samples() -> None:
     ],
 )
 def test_tracker_settings_refuse_meaningless_tuning(tuning: dict[str, float]) -> None:
-    with pytest.raises(ValueError, match=next(iter(tuning))):
+    messages = {
+        "window": "window must be > 0, min_hold and quiet >= 0",
+        "min_hold": "window must be > 0, min_hold and quiet >= 0",
+        "quiet": "window must be > 0, min_hold and quiet >= 0",
+        "threshold": "threshold must be in [0, 1)",
+        "min_samples": "min_samples and max_entries must be >= 1",
+        "max_entries": "min_samples and max_entries must be >= 1",
+        "fail_after": "fail_after and recover_after must be >= 1",
+        "recover_after": "fail_after and recover_after must be >= 1",
+    }
+    with pytest.raises(ValueError, match=f"^{re.escape(messages[next(iter(tuning))])}$"):
         TrackerSettings(**tuning)  # type: ignore[arg-type]
 
 
