@@ -241,3 +241,42 @@ async def test_metrics_route_only_without_a_port_of_its_own(
     if served:
         assert response.headers["content-type"].startswith("text/plain")
         assert "deep_health" in response.text
+
+
+async def test_standalone_app_starts_the_checks_with_its_lifespan() -> None:
+    from support.misbehaving import Counting
+
+    service = HealthService(parse_config(config_text("Counting")))
+    app = create_app(service)
+    before = Counting.starts
+    try:
+        async with app.router.lifespan_context(app):
+            assert Counting.starts == before + 1
+    finally:
+        service.close()
+
+
+async def test_the_apps_error_handlers_cover_every_route(client: Client) -> None:
+    # A route the host adds: a bad parameter is a small 400, a crash a small 500 without text.
+    service = HealthService(parse_config(config_text("Passing")))
+    app = create_app(service, manage_lifespan=False)
+
+    @app.get("/typed")
+    async def typed(n: int) -> dict[str, int]:
+        return {"n": n}
+
+    @app.get("/crash")
+    async def crash() -> None:
+        raise RuntimeError(f"boom {FAKE_SECRET}")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        bad = await http.get("/typed", params={"n": "x"})
+        crashed = await http.get("/crash")
+        allowed = await http.post("/livez")
+    service.close()
+    assert (bad.status_code, bad.json()) == (400, {"error": "bad request"})
+    assert (crashed.status_code, crashed.json()) == (500, {"error": "internal error"})
+    assert FAKE_SECRET not in crashed.text
+    assert allowed.status_code == 405
+    assert allowed.headers["allow"] == "GET"
