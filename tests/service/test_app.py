@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -280,3 +281,31 @@ async def test_the_apps_error_handlers_cover_every_route(client: Client) -> None
     assert FAKE_SECRET not in crashed.text
     assert allowed.status_code == 405
     assert allowed.headers["allow"] == "GET"
+
+
+def test_the_openapi_document_names_the_service_and_its_version() -> None:
+    text = config_text("Passing").replace("[service]\n", '[service]\nversion = "7"\n')
+    service = HealthService(parse_config(text))
+    with warnings.catch_warnings():
+        # One route answers GET and HEAD /health, so FastAPI gives both one operationId.
+        warnings.filterwarnings("ignore", "Duplicate Operation ID health_health_", UserWarning)
+        info = create_app(service, manage_lifespan=False).openapi()["info"]
+    service.close()
+    assert (info["title"], info["version"]) == ("deep-health", "7")
+
+
+async def test_requests_are_counted_into_the_metrics() -> None:
+    from service.metrics import Metrics
+
+    service = HealthService(parse_config(config_text("Passing")))
+    service.start()
+    try:
+        app = create_app(service, manage_lifespan=False, metrics=Metrics(service))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            await http.get("/livez")
+            await http.get("/livez")
+            exposition = (await http.get("/metrics")).text
+    finally:
+        service.close()
+    assert 'deep_health_http_requests_total{code="200",route="/livez"} 2.0' in exposition
