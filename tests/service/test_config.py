@@ -331,3 +331,61 @@ def test_load_config_reads_the_file_and_names_it(tmp_path: Path) -> None:
         load_config(tmp_path / "absent.toml")
     assert caught.value.key == str(tmp_path / "absent.toml")
     assert caught.value.message == "cannot read: No such file or directory"
+
+
+def test_no_config_at_all_says_how_to_give_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    with pytest.raises(ConfigError) as caught:
+        config_path()
+    assert caught.value.message == "no configuration: pass --config or set DEEP_HEALTH_CONFIG"
+
+
+def test_an_unknown_type_says_what_was_looked_for() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config('[[checks]]\ntype = "no_such_check"')
+    assert caught.value.key == "checks[0].type"
+    assert "no_such_check" in caught.value.message
+
+
+def test_the_marker_in_a_check_name_says_why() -> None:
+    text = f'[service]\nmarker = "OKAY"\n[[checks]]\ntype = "{PASSING}"\nname = "OKAY-1"'
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text)
+    assert str(caught.value) == "checks[0].name: must not contain the healthy marker"
+
+
+class _Widget:
+    """Not a type pydantic knows: a check may still take one (with a default)."""
+
+
+class _Options(Check):
+    """Options without annotations, of an arbitrary class, and numbers given as text."""
+
+    name = "options"
+
+    def __init__(self, *, plain=3, widget: _Widget | None = None, delay: float = 0.0) -> None:  # type: ignore[no-untyped-def]
+        self.plain, self.widget, self.delay = plain, widget, delay
+
+    async def run(self) -> None:
+        return None
+
+
+class _BadlyNamed(_Options):
+    name = "has spaces"
+
+
+def test_options_of_any_kind_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("service.config.resolve", lambda type_name: _Options, raising=True)
+    text = '[[checks]]\ntype = "options"\nplain = "anything"\ndelay = "${DELAY:-0.25}"\n'
+    (check,) = parse_config(text, environ={}).checks
+    assert isinstance(check, _Options)
+    assert (check.plain, check.widget, check.delay) == ("anything", None, 0.25)
+
+
+def test_a_class_name_that_is_not_a_valid_check_name_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("service.config.resolve", lambda type_name: _BadlyNamed, raising=True)
+    with pytest.raises(ConfigError) as caught:
+        parse_config('[[checks]]\ntype = "badly-named"\n')
+    assert str(caught.value) == "checks[0].name: invalid check name 'has spaces'"
