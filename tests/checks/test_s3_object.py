@@ -11,6 +11,7 @@ from checks import Status
 from checks.s3_object import S3Object
 from checks.testing import run_check
 from support.emulator import Emulator
+from support.proxy import FaultProxy
 
 pytestmark = pytest.mark.integration
 
@@ -87,3 +88,18 @@ async def test_size_is_the_whole_object_and_its_minimum_is_inclusive(
 def test_read_bytes_below_one_is_refused(read_bytes: int) -> None:
     with pytest.raises(ValueError, match="read_bytes must be at least 1"):
         S3Object(bucket="b", key="k", read_bytes=read_bytes, region="eu-west-1")
+
+
+async def test_a_ranged_read_downloads_only_the_start(emulator: Emulator, bucket: str) -> None:
+    # 1 MiB canary, 16 bytes asked: what comes back is the headers and 16 bytes, not the object.
+    big = b"y" * 2**20
+    emulator.client("s3").put_object(Bucket=bucket, Key="big", Body=big)
+    for read_bytes in (1, 16):
+        with FaultProxy(emulator.port) as proxy:
+            check = S3Object(
+                bucket=bucket, key="big", read_bytes=read_bytes, endpoint_url=proxy.url
+            )
+            result = await run_check(check)
+        assert result.status is Status.PASS, result.error
+        assert result.observations["size"].value == len(big)
+        assert 0 < proxy.bytes_down < 4096
