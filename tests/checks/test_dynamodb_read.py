@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -160,3 +161,14 @@ def test_key_values_become_typed_attributes() -> None:
         "b": {"BOOL": True},
     }
     assert (check.table, check.drain_attribute, check.expect) == ("t", "drain", {})
+
+
+async def test_latency_is_milliseconds_of_the_call(emulator: Emulator, table: str) -> None:
+    began = time.perf_counter()
+    result = await run_check(read(emulator, table))
+    elapsed_ms = (time.perf_counter() - began) * 1000
+    latency = result.observations["latency"]
+    assert latency.unit == "ms"
+    assert isinstance(latency.value, float)
+    assert 0 < latency.value <= elapsed_ms
+    assert latency.value == round(latency.value, 2)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
 import pytest
 
-from checks import Status
+from checks import Observation, Status
 from checks.s3_object import S3Object
 from checks.testing import run_check
 from support.emulator import Emulator
-from support.proxy import FaultProxy
+from support.proxy import FaultProxy, StubHttpServer
 
 pytestmark = pytest.mark.integration
 
@@ -103,3 +104,35 @@ async def test_a_ranged_read_downloads_only_the_start(emulator: Emulator, bucket
         assert result.status is Status.PASS, result.error
         assert result.observations["size"].value == len(big)
         assert 0 < proxy.bytes_down < 4096
+
+
+@pytest.mark.parametrize("read_bytes", [None, 16], ids=["head", "ranged"])
+async def test_latency_is_milliseconds_of_the_call(
+    emulator: Emulator, bucket: str, read_bytes: int | None
+) -> None:
+    began = time.perf_counter()
+    result = await run_check(s3(emulator, bucket, read_bytes=read_bytes))
+    elapsed_ms = (time.perf_counter() - began) * 1000
+    latency = result.observations["latency"]
+    assert latency.unit == "ms"
+    assert isinstance(latency.value, float)
+    # Part of the whole evaluation, in milliseconds rounded to hundredths.
+    assert 0 < latency.value <= elapsed_ms
+    assert latency.value == round(latency.value, 2)
+    assert result.observations["size"] == Observation(len(BODY), "bytes")
+
+
+async def test_an_endpoint_that_ignores_the_range_still_reports_the_size() -> None:
+    # An S3-compatible store (or a proxy) that answers a ranged GET with the whole object and
+    # no Content-Range: the size comes from Content-Length.
+    with StubHttpServer(200, BODY) as store:
+        check = S3Object(
+            bucket="b", key="k", read_bytes=16, region="eu-west-1", endpoint_url=store.url
+        )
+        check.min_size = len(BODY)
+        whole = await run_check(check)
+        check.min_size = len(BODY) + 1
+        short = await run_check(check)
+    assert whole.status is Status.PASS, whole.error
+    assert whole.observations["size"] == Observation(len(BODY), "bytes")
+    assert (short.status, short.reason) == (Status.FAIL, "too_small")
