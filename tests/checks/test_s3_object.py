@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from typing import Any
@@ -87,7 +88,7 @@ async def test_size_is_the_whole_object_and_its_minimum_is_inclusive(
 
 @pytest.mark.parametrize("read_bytes", [0, -1])
 def test_read_bytes_below_one_is_refused(read_bytes: int) -> None:
-    with pytest.raises(ValueError, match="read_bytes must be at least 1"):
+    with pytest.raises(ValueError, match=r"^read_bytes must be at least 1$"):
         S3Object(bucket="b", key="k", read_bytes=read_bytes, region="eu-west-1")
 
 
@@ -136,3 +137,53 @@ async def test_an_endpoint_that_ignores_the_range_still_reports_the_size() -> No
     assert whole.status is Status.PASS, whole.error
     assert whole.observations["size"] == Observation(len(BODY), "bytes")
     assert (short.status, short.reason) == (Status.FAIL, "too_small")
+
+
+def test_endpoint_is_in_the_configured_region() -> None:
+    (endpoint,) = S3Object(bucket="b", key="k", region="us-west-2").endpoints()
+    assert (endpoint.url, endpoint.region) == ("https://s3.us-west-2.amazonaws.com", "us-west-2")
+
+
+class _NoLengthStore:
+    """An HTTP/1.0 store that answers every GET with the whole body, no Content-Length and no
+    Content-Range (the body ends when the connection closes)."""
+
+    def __init__(self, body: bytes) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _NoLengthStore:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+async def test_an_answer_without_any_length_counts_as_empty() -> None:
+    with _NoLengthStore(BODY) as store:
+        check = S3Object(
+            bucket="b",
+            key="k",
+            read_bytes=16,
+            min_size=1,
+            region="eu-west-1",
+            endpoint_url=store.url,
+        )
+        result = await run_check(check)
+    assert (result.status, result.reason) == (Status.FAIL, "too_small"), result.error
