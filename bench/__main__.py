@@ -5,7 +5,14 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ["bench.engine", "bench.failover", "bench.throughput", "bench.memory"]
+SUITES = [
+    "bench.engine",
+    "bench.failover",
+    "bench.throughput",
+    "bench.memory",
+    "bench.coldstart",
+    "bench.peers",
+]
 
 if __name__ == "__main__":
     for name in SUITES:

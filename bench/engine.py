@@ -1,23 +1,21 @@
-"""Engine benchmarks over a real uvicorn process: concurrency, deadline, load, cold start.
+"""Engine benchmarks over a real uvicorn process: concurrency, deadline, load.
 
-Run: ``python -m bench.engine`` (or ``make bench``). Every figure comes with a baseline measured
-in the same run, since this machine is shared and noisy.
+Run: ``python -m bench.engine`` (or ``make bench``). Every figure comes with a baseline
+measured in the same run, since this machine is shared and noisy. Cold starts:
+:mod:`bench.coldstart`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-from bench._common import ROOT, median, percentile, serve, table
+from bench._common import median, percentile, serve, table
 
 TOKEN = "bench-details-token-0123456789"
 CHECK = 0.1  # seconds each workload check sleeps
@@ -223,85 +221,10 @@ def load(directory: Path, requests: int) -> str:
     )
 
 
-COLD = """
-import time, json, sys
-t0 = time.perf_counter()
-{imports}
-t1 = time.perf_counter()
-extra = {{}}
-if {invoke}:
-    event = json.load(open(sys.argv[1]))
-    answer = service.lambda_handler.handler(event, None)
-    extra = {{"status": answer["statusCode"]}}
-print(json.dumps({{"import": t1 - t0, "first": time.perf_counter() - t1, **extra}}))
-"""
-
-
-def _fresh(imports: str, invoke: bool, env: dict[str, str]) -> dict[str, float]:
-    import json
-
-    code = COLD.format(imports=imports, invoke=invoke)
-    event = ROOT / "tests" / "fixtures" / "apigw_v2_health.json"
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(event)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-        timeout=120,
-    )
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
-def cold_start(directory: Path, runs: int) -> str:
-    config = directory / "cold.toml"
-    config.write_text(
-        "[service]\n"
-        '[[checks]]\ntype = "dynamodb_read"\ntable = "t"\nkey = { pk = "k" }\n'
-        'endpoint_url = "http://127.0.0.1:9"\n'
-        '[[checks]]\ntype = "sqs"\nqueue_url = "http://127.0.0.1:9/q"\n'
-        'endpoint_url = "http://127.0.0.1:9"\n'
-    )
-    env = {
-        **os.environ,
-        "DEEP_HEALTH_CONFIG": str(config),
-        "AWS_REGION": "eu-west-1",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_LAMBDA_FUNCTION_NAME": "bench",
-    }
-    baseline = [
-        _fresh("import fastapi, mangum, aioboto3", False, env)["import"] for _ in range(runs)
-    ]
-    ours = [_fresh("import service.lambda_handler", True, env) for _ in range(runs)]
-    base = median(baseline)
-    imp = median([o["import"] for o in ours])
-    first = median([o["first"] for o in ours])
-    rows = [
-        ["import fastapi + mangum + aioboto3 (baseline)", f"{base * 1000:.0f}", "1.00"],
-        [
-            "import service.lambda_handler (init: config, clients)",
-            f"{imp * 1000:.0f}",
-            f"{imp / base:.2f}",
-        ],
-        [
-            "first /health event after init (checks fail fast: nothing listens)",
-            f"{first * 1000:.0f}",
-            "",
-        ],
-        ["init + first answer", f"{(imp + first) * 1000:.0f}", f"{(imp + first) / base:.2f}"],
-    ]
-    return f"Cold start: fresh process, median of {runs}\n" + table(
-        ["step", "ms", "x baseline"], rows
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--runs", type=int, default=5, help="cold-start repetitions")
-    parser.add_argument("--only", choices=["concurrency", "deadline", "load", "cold"])
+    parser.add_argument("--only", choices=["concurrency", "deadline", "load"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
@@ -309,7 +232,6 @@ def main() -> None:
             "concurrency": lambda: concurrency(directory, min(args.requests, 100)),
             "deadline": lambda: deadline(directory, args.requests),
             "load": lambda: load(directory, max(args.requests, 1000)),
-            "cold": lambda: cold_start(directory, args.runs),
         }
         for name, run in sections.items():
             if args.only in (None, name):

@@ -23,6 +23,7 @@ __all__ = [
     "aws_errors",
     "endpoint_for",
     "endpoint_from_url",
+    "forget_sessions",
     "resolve_region",
 ]
 
@@ -45,6 +46,15 @@ def _shared_session(region: str) -> Any:
     if region not in _SESSIONS:
         _SESSIONS[region] = aioboto3.Session(region_name=region)
     return _SESSIONS[region]
+
+
+def forget_sessions() -> None:
+    """Drop the shared sessions and the credentials they cached; the next client makes new ones.
+
+    For a process about to be copied (a Lambda SnapStart snapshot): no copy may reuse another's
+    credentials or endpoint state.
+    """
+    _SESSIONS.clear()
 
 
 def resolve_region(region: str | None) -> str:

@@ -1,13 +1,23 @@
-"""Deploy deep-health to region pairs: pairs file, SAM commands, and an offline rehearsal.
+"""Deploy deep-health to region pairs, without a silent fail-open.
 
 Modules, one job each:
 
+- :mod:`deploy.facts`: the AWS facts the tooling checks against (checker regions, the 18 %
+  rule, API Gateway zone ids), with their sources.
 - :mod:`deploy.pairs`: the region-pairs TOML file, validated into frozen dataclasses.
+- :mod:`deploy.validate`: refuse, before any AWS call, setups that would break failover.
+- :mod:`deploy.engine`: the engine config each pair's function bundles (generated from its
+  parameters, or its own, checked against them).
 - :mod:`deploy.template`: load ``template.yaml``, transform it with ``aws-sam-translator``,
-  evaluate its conditions.
-- :mod:`deploy.plan`: the exact build and ``sam deploy`` commands for every region.
-- :mod:`deploy.rehearse`: create the stacks of every pair in a local moto server and read
-  the Route 53 wiring back.
+  evaluate its conditions and rules.
+- :mod:`deploy.plan`: the exact steps (build, per pair: bundle, deploy and gate each region,
+  the monitoring stack), each printable as a command that runs as pasted.
+- :mod:`deploy.package`: keep the Lambda package lean (what the checks never import goes).
+- :mod:`deploy.gate` and :mod:`deploy.rollout`: run the steps; a region that does not come up
+  healthy stops the rollout before the next.
+- :mod:`deploy.rehearse`: create every stack in a local moto server and read Route 53 back.
+- :mod:`deploy.verify`: ``deep-health verify``, read-only: is failover armed?
+- :mod:`deploy.ui`: progress for people (``rich`` on a terminal when installed).
 - :mod:`deploy.__main__`: the command line, ``python -m deploy --pairs FILE``.
 """
 

@@ -1,6 +1,10 @@
-"""``python -m deploy --pairs FILE [--dry-run | --rehearse]``: deploy every region pair.
+"""``python -m deploy --pairs FILE [--dry-run | --rehearse] [--force]``: deploy region pairs.
 
-Exit codes: 0 done, 1 a step failed, 2 invalid pairs file or usage.
+Everything is validated before any AWS call (see :mod:`deploy.validate`). A real deploy goes
+pair by pair, region by region, and gates each region (see :mod:`deploy.gate`): a region that
+does not come up healthy stops the rollout before the next, unless ``--force``.
+
+Exit codes: 0 done, 1 a step failed or a gate stopped the rollout, 2 invalid pairs file or usage.
 """
 
 from __future__ import annotations
@@ -10,12 +14,13 @@ import dataclasses
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from deploy.pairs import PairsError, PairsFile, load_pairs
-from deploy.plan import Step, build_steps, deploy_steps
-from deploy.template import load_template, parameter_names
+from deploy.pairs import PairsError, PairsFile, RegionStack, load_pairs
+from deploy.plan import build_steps, deploy_steps
+from deploy.validate import validate
 
 __all__ = ["main"]
 
@@ -34,19 +39,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         pairs = _select(_load(args.pairs, args.template), args.pair)
+        validate(pairs)
+        default_config = _default_config(pairs)
     except PairsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     release_id = args.release_id or _release_id()
     if args.rehearse:
         return _rehearse(pairs, args.endpoint_url, release_id)
-    steps = build_steps(pairs, python=sys.executable, project_root=PROJECT_ROOT)
+    steps = [
+        *build_steps(python=sys.executable, project_root=PROJECT_ROOT),
+        *deploy_steps(pairs, default_config, release_id=release_id, project_root=PROJECT_ROOT),
+    ]
     if args.dry_run:
-        for step in [*steps, *deploy_steps(pairs, release_id=release_id, resolve_token=None)]:
+        for step in steps:
             print(f"# {step.description}")
             print(step.display)
         return 0
-    return _run(pairs, steps, release_id)
+    if shutil.which("sam") is None:
+        print("error: the SAM CLI (`sam`) is not on PATH", file=sys.stderr)
+        return 2
+    from deploy.gate import Gate
+    from deploy.rollout import rollout
+    from deploy.ui import Console
+
+    console = Console()
+    return rollout(
+        steps,
+        run=_run,
+        outputs=_outputs,
+        gate=Gate(route53=_route53()),
+        project_root=PROJECT_ROOT,
+        force=args.force,
+        pairs_path=args.pairs,
+        log=console.step,
+        warn=console.warn,
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,15 +91,22 @@ def _parser() -> argparse.ArgumentParser:
         "--rehearse", action="store_true", help="create the stacks in a local moto server"
     )
     parser.add_argument(
+        "--force",
+        action="store_true",
+        help="go on past a region that does not come up healthy (loudly)",
+    )
+    parser.add_argument(
         "--endpoint-url", help="with --rehearse: a running moto server (default: start one)"
     )
     return parser
 
 
 def _load(path: Path, template: Path | None) -> PairsFile:
+    from deploy.template import load_template, parameter_names
+
     pairs = load_pairs(path)
     if template is not None:
-        pairs = dataclasses.replace(pairs, template=template)
+        pairs = dataclasses.replace(pairs, template=template.resolve())
     try:
         sam = load_template(pairs.template)
     except OSError as error:
@@ -80,6 +115,12 @@ def _load(path: Path, template: Path | None) -> PairsFile:
     return dataclasses.replace(
         load_pairs(path, known_parameters=parameter_names(sam)), template=pairs.template
     )
+
+
+def _default_config(pairs: PairsFile) -> str | None:
+    if pairs.config is None:
+        return None
+    return pairs.config.read_text(encoding="utf-8")  # readable: validate() read it
 
 
 def _select(pairs: PairsFile, names: list[str] | None) -> PairsFile:
@@ -120,31 +161,43 @@ def _rehearse(pairs: PairsFile, endpoint_url: str | None, release_id: str) -> in
     return 0
 
 
-def _run(pairs: PairsFile, build: list[Step], release_id: str) -> int:
-    if shutil.which("sam") is None:
-        print("error: the SAM CLI (`sam`) is not on PATH", file=sys.stderr)
-        return 2
-    try:
-        for step in [*build, *deploy_steps(pairs, release_id=release_id, resolve_token=_ssm)]:
-            print(f"==> {step.description}\n    {step.display}", flush=True)
-            if step.copy is not None:
-                step.copy[1].parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(*step.copy)
-            elif step.argv is not None:
-                subprocess.run(step.argv, cwd=PROJECT_ROOT, check=True)
-    except subprocess.CalledProcessError as error:
-        print(f"error: step failed with exit code {error.returncode}", file=sys.stderr)
-        return 1
-    return 0
+def _run(argv: Sequence[str]) -> None:
+    subprocess.run(list(argv), cwd=PROJECT_ROOT, check=True)
 
 
-def _ssm(name: str, region: str) -> str:
-    """Read the details token SecureString in the stack's region, at deploy time."""
+def _outputs(stack: RegionStack) -> Mapping[str, str]:
+    """A deployed stack's outputs, plus the function's previous version (for a rollback)."""
     import boto3
 
-    response = boto3.client("ssm", region_name=region).get_parameter(Name=name, WithDecryption=True)
-    value: str = response["Parameter"]["Value"]
-    return value
+    described = boto3.client("cloudformation", region_name=stack.region).describe_stacks(
+        StackName=stack.stack_name
+    )["Stacks"][0]
+    found = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    function = found.get("FunctionName")
+    if function:
+        previous = _previous_version(boto3.client("lambda", region_name=stack.region), function)
+        if previous is not None:
+            found["PreviousVersion"] = previous
+    return found
+
+
+def _previous_version(client: Any, function: str) -> str | None:
+    current = int(client.get_alias(FunctionName=function, Name="live")["FunctionVersion"])
+    versions = [
+        int(v["Version"])
+        for page in client.get_paginator("list_versions_by_function").paginate(
+            FunctionName=function
+        )
+        for v in page["Versions"]
+        if v["Version"].isdigit() and int(v["Version"]) < current
+    ]
+    return str(max(versions)) if versions else None
+
+
+def _route53() -> Any:
+    import boto3
+
+    return boto3.client("route53", region_name="us-east-1")
 
 
 if __name__ == "__main__":

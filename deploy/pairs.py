@@ -3,7 +3,8 @@
 Layout (see ``deploy/pairs.example.toml``)::
 
     [defaults]                       # optional, applies to every pair
-    config = "deploy/health.lambda.toml"   # bundled as config/health.toml
+    template = "../template.yaml"    # default: the template.yaml next to this package
+    config = "health.lambda.toml"    # optional engine config; default: generated per pair
     hosted_zone_id = "Z0123456789EXAMPLE"
     [defaults.parameters]            # template parameters for every region
     FailureThreshold = 3
@@ -13,6 +14,8 @@ Layout (see ``deploy/pairs.example.toml``)::
     record_name = "api.example.com"  # the shared name
     routing_mode = "failover"        # or "latency"
     details_token_ssm = "/deep-health/api/details-token"   # optional SecureString name
+    health_only_name = false         # true: record_name serves nothing but health
+    config = "api.health.toml"       # optional: this pair's own engine config
     [pairs.parameters]               # both regions of this pair
     TableName = "accounts"
     [pairs.primary]                  # role PRIMARY
@@ -22,8 +25,9 @@ Layout (see ``deploy/pairs.example.toml``)::
     [pairs.secondary]                # role SECONDARY; same keys
     region = "eu-west-1"
 
-Later tables win: defaults < pair < region. Every error names the offending key, for example
-``pairs[1].secondary.region: ...``.
+Later tables win: defaults < pair < region. Relative paths (``template``, ``config``) are
+read from the pairs file's directory, so the script works from any directory. Every error names
+the offending key, for example ``pairs[1].secondary.region: ...``.
 """
 
 from __future__ import annotations
@@ -35,7 +39,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from deploy.facts import TEMPLATE_DEFAULTS
+
 __all__ = [
+    "DEFAULT_TEMPLATE",
     "MANAGED_PARAMETERS",
     "Pair",
     "PairsError",
@@ -47,15 +54,26 @@ __all__ = [
 
 Role = Literal["PRIMARY", "SECONDARY"]
 
+DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+"""The one template every region deploys (used when the pairs file names none)."""
+
 MANAGED_PARAMETERS = frozenset(
-    {"Role", "HostedZoneId", "RecordName", "RoutingMode", "ReleaseId", "DetailsToken"}
+    {
+        "Role",
+        "HostedZoneId",
+        "RecordName",
+        "RoutingMode",
+        "ReleaseId",
+        "DetailsTokenParameter",
+        "RecordIsHealthOnly",
+    }
 )
 """Template parameters the script sets itself; a pairs file may not override them."""
 
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 _STACK = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
-_ZONE = re.compile(r"^Z[A-Z0-9]{1,32}$")
+_ZONE = re.compile(r"^[A-Z0-9]{2,32}$")  # real ids start with Z; emulators' need not
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _SSM = re.compile(r"^/[A-Za-z0-9_.\-/]+$")
 
@@ -70,6 +88,8 @@ _PAIR_KEYS = frozenset(
         "routing_mode",
         "stack_name",
         "details_token_ssm",
+        "health_only_name",
+        "config",
         "parameters",
         "primary",
         "secondary",
@@ -118,6 +138,9 @@ class Pair:
         details_token_ssm: name of an SSM SecureString holding the details token, or ``None``.
         primary: the PRIMARY region's stack.
         secondary: the SECONDARY region's stack.
+        health_only_name: ``record_name`` serves nothing but health (the stack may map it to
+            the health API); ``False`` refuses that.
+        config: this pair's engine config (``None``: the file's default, else generated).
     """
 
     name: str
@@ -128,11 +151,44 @@ class Pair:
     details_token_ssm: str | None
     primary: RegionStack
     secondary: RegionStack
+    health_only_name: bool = False
+    config: Path | None = None
 
     @property
     def stacks(self) -> tuple[RegionStack, RegionStack]:
         """Primary first: deploy order."""
         return (self.primary, self.secondary)
+
+    def other(self, stack: RegionStack) -> RegionStack:
+        """The pair's other region."""
+        return self.secondary if stack is self.primary else self.primary
+
+    def values(self, stack: RegionStack) -> dict[str, str]:
+        """One stack's parameters as the template sees them.
+
+        Template defaults (:data:`deploy.facts.TEMPLATE_DEFAULTS`), then the pairs file's, then
+        the managed ones; ``PeerHealthUrl`` defaults to the other region's own health URL when
+        the pairs file makes it known (its ``RegionalDomainName`` or ``EmbeddedHealthHost``).
+        """
+        values = {
+            **TEMPLATE_DEFAULTS,
+            **stack.parameters,
+            "Role": stack.role,
+            "HostedZoneId": self.hosted_zone_id,
+            "RecordName": self.record_name,
+            "RoutingMode": self.routing_mode,
+            "RecordIsHealthOnly": "true" if self.health_only_name else "false",
+            "DetailsTokenParameter": self.details_token_ssm or "",
+        }
+        if "PeerHealthUrl" not in stack.parameters:
+            peer = self.other(stack).parameters
+            host = peer.get("EmbeddedHealthHost") or (
+                peer.get("RegionalDomainName") if peer.get("CertificateArn") else None
+            )
+            if host:
+                path = peer.get("HealthPath", TEMPLATE_DEFAULTS["HealthPath"])
+                values["PeerHealthUrl"] = f"https://{host}{path}"
+        return values
 
 
 @dataclass(frozen=True)
@@ -141,8 +197,9 @@ class PairsFile:
 
     Attributes:
         path: where it was read from.
-        template: the template to deploy (relative paths resolve from the working directory).
-        config: the engine config TOML to bundle as ``config/health.toml``, or ``None``.
+        template: the template to deploy (absolute).
+        config: the default engine config TOML of every pair (absolute), or ``None``: each
+            pair's is generated from its parameters unless it names its own.
         pairs: the pairs, in file order.
     """
 
@@ -195,6 +252,7 @@ def parse_pairs(
         PairsError: the first problem found, naming its key.
     """
     known = frozenset(known_parameters) if known_parameters is not None else None
+    base = path.resolve().parent
     _no_unknown_keys(data, _TOP_KEYS, "")
     defaults = _table(data.get("defaults", {}), "defaults")
     _no_unknown_keys(defaults, _DEFAULT_KEYS, "defaults")
@@ -205,16 +263,26 @@ def parse_pairs(
 
     pairs = tuple(
         _pair(
-            _table(raw, f"pairs[{index}]"), f"pairs[{index}]", defaults, default_parameters, known
+            _table(raw, f"pairs[{index}]"),
+            f"pairs[{index}]",
+            defaults,
+            default_parameters,
+            known,
+            base,
         )
         for index, raw in enumerate(raw_pairs)
     )
     _no_collisions(pairs)
     config = defaults.get("config")
+    template = defaults.get("template")
     return PairsFile(
         path=path,
-        template=Path(_string(defaults.get("template", "template.yaml"), "defaults.template")),
-        config=Path(_string(config, "defaults.config")) if config is not None else None,
+        template=(
+            base / _string(template, "defaults.template")
+            if template is not None
+            else DEFAULT_TEMPLATE
+        ),
+        config=base / _string(config, "defaults.config") if config is not None else None,
         pairs=pairs,
     )
 
@@ -225,6 +293,7 @@ def _pair(
     defaults: Mapping[str, Any],
     default_parameters: Mapping[str, str],
     known: frozenset[str] | None,
+    base: Path,
 ) -> Pair:
     _no_unknown_keys(raw, _PAIR_KEYS, key)
     name = _matching(raw.get("name"), f"{key}.name", _NAME, "lowercase letters, digits, '-'")
@@ -270,6 +339,10 @@ def _pair(
         raise PairsError(
             f"{key}.secondary.region", f"same region as the primary ({primary.region})"
         )
+    health_only = raw.get("health_only_name", False)
+    if not isinstance(health_only, bool):
+        raise PairsError(f"{key}.health_only_name", "must be true or false")
+    config = raw.get("config")
     return Pair(
         name=name,
         record_name=record_name,
@@ -279,6 +352,8 @@ def _pair(
         details_token_ssm=token,
         primary=primary,
         secondary=secondary,
+        health_only_name=health_only,
+        config=base / _string(config, f"{key}.config") if config is not None else None,
     )
 
 

@@ -1,29 +1,41 @@
-"""The exact commands: build once, then ``sam deploy`` to every region of every pair.
+"""The exact steps: build once, then pair by pair, region by region, each region gated.
 
 The build installs the project and its runtime dependencies as linux/arm64 wheels into
-``build/lambda`` (the template's ``CodeUri``) and bundles the engine config as
-``build/lambda/config/health.toml``. ``sam deploy`` then zips and uploads that directory to each
-region's SAM-managed bucket (``--resolve-s3``) and creates or updates the stack.
+``build/lambda`` (the template's ``CodeUri``), and :mod:`deploy.package` removes what no
+configuration needs there (the local server, the deploy tooling, bytecode of another Python).
+Then, for every pair: its engine config is
+written to ``build/lambda/config/health.toml``; the PRIMARY is deployed (``sam deploy`` zips
+and uploads ``build/lambda`` to the region's SAM-managed bucket and creates or updates the
+stack) and gated; then the SECONDARY, gated; then the pair's monitoring stack in us-east-1.
+
+Every step has a ``display``: a shell command that does the same when pasted, from any
+directory (the first one is ``cd`` to the project), with nothing secret in it.
 """
 
 from __future__ import annotations
 
 import shlex
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.engine import engine_config
+from deploy.facts import MONITORING_REGION
 from deploy.pairs import Pair, PairsFile, RegionStack
 
 __all__ = [
     "BUILD_DIR",
     "CONFIG_IN_PACKAGE",
+    "MONITORING_TEMPLATE",
     "Step",
-    "TokenResolver",
     "build_steps",
     "deploy_steps",
+    "monitoring_argv",
+    "monitoring_stack_name",
+    "output_command",
     "overrides",
+    "pair_steps",
     "wheel_name",
 ]
 
@@ -33,27 +45,35 @@ BUILD_DIR = Path("build")
 CONFIG_IN_PACKAGE = Path("config/health.toml")
 """Where the engine config lands inside the code package (the ``ConfigPath`` default)."""
 
-TokenResolver = Callable[[str, str], str]
-"""``(ssm_parameter_name, region) -> token``: reads a SecureString at deploy time."""
+MONITORING_TEMPLATE = Path(__file__).resolve().parent / "monitoring.yaml"
+"""The per-pair us-east-1 alarm stack."""
 
-_SECRET = "DetailsToken"  # noqa: S105 (a parameter name, not a secret)
+_MANAGED_HERE = ("Role", "HostedZoneId", "RecordName", "RoutingMode")
+_PROJECT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
 class Step:
-    """One step of the plan.
+    """One step of the plan; exactly one of its actions is set.
 
     Attributes:
         description: what the step does, for the log.
-        argv: the command to run, or ``None`` for a file copy done in-process.
-        display: the command as printed (secrets masked).
-        copy: ``(source, destination)`` for an in-process copy step.
+        display: the shell command(s) that do the same, as printed.
+        argv: a command to run.
+        copy: ``(source, destination)``: copy a file in-process (parents created).
+        write: ``(text, destination)``: write a generated file in-process (parents created).
+        gate: ``(pair, stack)``: check that region before going on (see :mod:`deploy.gate`).
+        monitoring: the pair whose us-east-1 alarm stack to deploy (its argv needs the health
+            check ids the two regional stacks output).
     """
 
     description: str
-    argv: tuple[str, ...] | None
     display: str
+    argv: tuple[str, ...] | None = None
     copy: tuple[Path, Path] | None = None
+    write: tuple[str, Path] | None = None
+    gate: tuple[Pair, RegionStack] | None = None
+    monitoring: Pair | None = None
 
 
 def wheel_name(project_root: Path) -> str:
@@ -63,16 +83,23 @@ def wheel_name(project_root: Path) -> str:
     return f"{name}-{project['project']['version']}-py3-none-any.whl"
 
 
-def build_steps(pairs: PairsFile, *, python: str, project_root: Path) -> list[Step]:
-    """The build: one wheel of the project, arm64 dependencies, the bundled config.
+def _shown(path: Path, project_root: Path) -> str:
+    """A path as printed: relative to the project (the commands run there), else absolute."""
+    try:
+        return str(path.resolve().relative_to(project_root.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def build_steps(*, python: str, project_root: Path) -> list[Step]:
+    """The build: one wheel of the project and its dependencies for linux/arm64.
 
     Args:
-        pairs: the validated pairs file (its ``config`` is bundled).
         python: the interpreter that runs pip.
-        project_root: the checkout (where ``pyproject.toml`` is).
+        project_root: the checkout (where ``pyproject.toml`` is); every step runs there.
 
     Returns:
-        The steps, in order.
+        The steps, in order; the first display line is ``cd`` to the project.
     """
     wheel_dir = BUILD_DIR / "wheel"
     target = BUILD_DIR / "lambda"
@@ -85,91 +112,76 @@ def build_steps(pairs: PairsFile, *, python: str, project_root: Path) -> list[St
         "--python-version", "3.12", "--only-binary=:all:",
         str(wheel_dir / wheel_name(project_root)),
     )  # fmt: skip
-    steps = [
-        Step("build the deep-health wheel", wheel, shlex.join(wheel)),
-        Step("install it with its dependencies for linux/arm64", install, shlex.join(install)),
+    # Without --config: only what no configuration needs goes (the build serves every pair;
+    # their configs, bundled per pair below, may differ).
+    lean = (python, "-m", "deploy.package", str(target))
+    return [
+        Step(
+            "build the deep-health wheel",
+            f"cd {shlex.quote(str(project_root.resolve()))}\n{shlex.join(wheel)}",
+            argv=wheel,
+        ),
+        Step("install it with its dependencies for linux/arm64", shlex.join(install), argv=install),
+        Step("remove what no configuration needs", shlex.join(lean), argv=lean),
     ]
-    if pairs.config is not None:
-        destination = target / CONFIG_IN_PACKAGE
-        steps.append(
-            Step(
-                f"bundle the config as {CONFIG_IN_PACKAGE}",
-                None,
-                f"cp {shlex.quote(str(pairs.config))} {shlex.quote(str(destination))}",
-                copy=(pairs.config, destination),
-            )
-        )
-    return steps
 
 
-def overrides(
-    pair: Pair, stack: RegionStack, *, release_id: str, details_token: str | None
-) -> dict[str, str]:
-    """All parameter overrides of one region's stack: the pair's and the managed ones.
+def overrides(pair: Pair, stack: RegionStack, *, release_id: str) -> dict[str, str]:
+    """The ``--parameter-overrides`` of one region's stack: the managed ones, then the file's.
 
     Args:
         pair: the pair.
         stack: one of its stacks.
         release_id: ``ReleaseId`` (what the health body reports).
-        details_token: the resolved token, or ``None`` to leave ``DetailsToken`` unset.
 
     Returns:
-        Parameter name to value.
+        Parameter name to value (nothing secret: the details token stays in SSM; its name is
+        passed).
     """
-    values = {
-        "Role": stack.role,
-        "HostedZoneId": pair.hosted_zone_id,
-        "RecordName": pair.record_name,
-        "RoutingMode": pair.routing_mode,
-        "ReleaseId": release_id,
-        **stack.parameters,
-    }
-    if details_token is not None:
-        values[_SECRET] = details_token
-    return values
+    values = pair.values(stack)
+    chosen = {name: values[name] for name in _MANAGED_HERE}
+    chosen["ReleaseId"] = release_id
+    if pair.health_only_name:
+        chosen["RecordIsHealthOnly"] = "true"
+    if pair.details_token_ssm:
+        chosen["DetailsTokenParameter"] = pair.details_token_ssm
+    chosen.update(stack.parameters)
+    if "PeerHealthUrl" in values and "PeerHealthUrl" not in stack.parameters:
+        chosen["PeerHealthUrl"] = values["PeerHealthUrl"]
+    return chosen
 
 
-def deploy_steps(
-    pairs: PairsFile, *, release_id: str, resolve_token: TokenResolver | None
-) -> Iterator[Step]:
-    """``sam deploy`` for every region, primary before secondary, pair by pair.
-
-    Args:
-        pairs: the validated pairs file.
-        release_id: ``ReleaseId`` for every stack.
-        resolve_token: reads a pair's SecureString token at deploy time; ``None`` (dry run)
-            puts a placeholder in its place.
-
-    Yields:
-        One step per region stack.
-    """
-    for pair in pairs.pairs:
-        for stack in pair.stacks:
-            token: str | None = None
-            if pair.details_token_ssm is not None:
-                token = (
-                    resolve_token(pair.details_token_ssm, stack.region)
-                    if resolve_token is not None
-                    else f"<SecureString {pair.details_token_ssm} read at deploy time>"
-                )
-            values = overrides(pair, stack, release_id=release_id, details_token=token)
-            argv = _sam_deploy(pairs.template, pair, stack, values)
-            shown = _sam_deploy(
-                pairs.template, pair, stack, {**values, _SECRET: "****"} if token else values
+def bundle_steps(pair: Pair, default_config: str | None, *, project_root: Path) -> list[Step]:
+    """Put the pair's engine config into the package (``sam deploy`` zips it per stack)."""
+    destination = BUILD_DIR / "lambda" / CONFIG_IN_PACKAGE
+    text, source = engine_config(pair, default_config)
+    mkdir = f"mkdir -p {shlex.quote(str(destination.parent))}"
+    if pair.config is not None:
+        return [
+            Step(
+                f"bundle {pair.name}'s engine config ({_shown(pair.config, project_root)})",
+                f"{mkdir}\ncp {shlex.quote(_shown(pair.config, project_root))}"
+                f" {shlex.quote(str(destination))}",
+                copy=(pair.config, destination),
             )
-            yield Step(
-                f"deploy {stack.stack_name} ({stack.role}) to {stack.region}",
-                argv,
-                shlex.join(shown),
-            )
+        ]
+    label = "the default engine config" if source != "generated" else "a generated engine config"
+    return [
+        Step(
+            f"bundle {label} for pair {pair.name}",
+            f"{mkdir}\ncat > {shlex.quote(str(destination))} <<'EOF'\n{text.rstrip()}\nEOF",
+            write=(text, destination),
+        )
+    ]
 
 
-def _sam_deploy(
-    template: Path, pair: Pair, stack: RegionStack, values: dict[str, str]
-) -> tuple[str, ...]:
-    return (
+def deploy_step(
+    pairs: PairsFile, pair: Pair, stack: RegionStack, *, release_id: str, project_root: Path
+) -> Step:
+    """``sam deploy`` of one region's stack (run in the project: paths relative to it)."""
+    argv = (
         "sam", "deploy",
-        "--template-file", str(template),
+        "--template-file", _shown(pairs.template, project_root),
         "--stack-name", stack.stack_name,
         "--region", stack.region,
         "--capabilities", "CAPABILITY_IAM",
@@ -177,8 +189,114 @@ def _sam_deploy(
         "--no-confirm-changeset",
         "--no-fail-on-empty-changeset",
         "--tags", "project=deep-health", f"pair={pair.name}", f"role={stack.role}",
+        "--parameter-overrides",
+        *(_override(name, value)
+          for name, value in overrides(pair, stack, release_id=release_id).items()),
+    )  # fmt: skip
+    return Step(
+        f"deploy {stack.stack_name} ({stack.role}) to {stack.region}", shlex.join(argv), argv=argv
+    )
+
+
+def output_command(stack_name: str, region: str, output: str) -> str:
+    """A shell substitution that reads one output of a deployed stack."""
+    query = f"Stacks[0].Outputs[?OutputKey=='{output}'].OutputValue"
+    return (
+        f'"$(aws cloudformation describe-stacks --region {region} --stack-name {stack_name}'
+        f' --query "{query}" --output text)"'
+    )
+
+
+def gate_step(pair: Pair, stack: RegionStack) -> Step:
+    """Check a deployed region before touching the next (run by :mod:`deploy.gate`)."""
+    marker = pair.values(stack)["Marker"]
+    url = output_command(stack.stack_name, stack.region, "HealthUrl")
+    check = output_command(stack.stack_name, stack.region, "HealthCheckId")
+    display = (
+        f"curl -fsS {url} | grep -F {shlex.quote(marker)}\n"
+        f"aws route53 get-health-check-status --health-check-id {check}"
+    )
+    return Step(
+        f"gate: {stack.role} {stack.region} must answer healthy before the rollout goes on",
+        display,
+        gate=(pair, stack),
+    )
+
+
+def monitoring_stack_name(pair: Pair) -> str:
+    """The name of a pair's us-east-1 alarm stack."""
+    return f"{pair.primary.stack_name}-monitoring"
+
+
+def monitoring_argv(pair: Pair, primary_check: str, secondary_check: str) -> tuple[str, ...]:
+    """``sam deploy`` of the pair's monitoring stack, given the two health check ids."""
+    email = pair.primary.parameters.get("AlarmEmail") or pair.secondary.parameters.get(
+        "AlarmEmail", ""
+    )
+    values = {
+        "PairName": pair.name,
+        "RecordName": pair.record_name,
+        "PrimaryHealthCheckId": primary_check,
+        "PrimaryRegion": pair.primary.region,
+        "SecondaryHealthCheckId": secondary_check,
+        "SecondaryRegion": pair.secondary.region,
+        **({"AlarmEmail": email} if email else {}),
+    }
+    return (
+        "sam", "deploy",
+        "--template-file", _shown(MONITORING_TEMPLATE, _PROJECT),
+        "--stack-name", monitoring_stack_name(pair),
+        "--region", MONITORING_REGION,
+        "--no-confirm-changeset",
+        "--no-fail-on-empty-changeset",
+        "--tags", "project=deep-health", f"pair={pair.name}", "role=MONITORING",
         "--parameter-overrides", *(_override(name, value) for name, value in values.items()),
     )  # fmt: skip
+
+
+def monitoring_step(pair: Pair) -> Step:
+    """The pair's monitoring stack (us-east-1), after both regions."""
+    placeholder = "@@{}@@"
+    argv = monitoring_argv(pair, placeholder.format("P"), placeholder.format("S"))
+    display = shlex.join(argv)
+    for role, stack in (("P", pair.primary), ("S", pair.secondary)):
+        quoted = shlex.quote(f"{'Primary' if role == 'P' else 'Secondary'}HealthCheckId=@@{role}@@")
+        substitution = output_command(stack.stack_name, stack.region, "HealthCheckId")
+        display = display.replace(
+            quoted,
+            f"{'Primary' if role == 'P' else 'Secondary'}HealthCheckId={substitution}",
+        )
+    return Step(
+        f"deploy {monitoring_stack_name(pair)} (alarms on both health checks) to"
+        f" {MONITORING_REGION}",
+        display,
+        monitoring=pair,
+    )
+
+
+def pair_steps(
+    pairs: PairsFile, pair: Pair, default_config: str | None, *, release_id: str, project_root: Path
+) -> list[Step]:
+    """One pair's steps: bundle its config, then each region deployed and gated, then alarms."""
+    has_function = any(pair.values(stack)["Mode"] == "standalone" for stack in pair.stacks)
+    steps = bundle_steps(pair, default_config, project_root=project_root) if has_function else []
+    for stack in pair.stacks:
+        steps.append(
+            deploy_step(pairs, pair, stack, release_id=release_id, project_root=project_root)
+        )
+        steps.append(gate_step(pair, stack))
+    steps.append(monitoring_step(pair))
+    return steps
+
+
+def deploy_steps(
+    pairs: PairsFile, default_config: str | None, *, release_id: str, project_root: Path
+) -> Iterator[Step]:
+    """Every pair's steps, in file order."""
+    for pair in pairs.pairs:
+        yield from pair_steps(
+            pairs, pair, default_config, release_id=release_id, project_root=project_root
+        )
 
 
 def _override(name: str, value: str) -> str:

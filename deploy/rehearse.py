@@ -1,11 +1,12 @@
 """Rehearse a deployment against a local CloudFormation emulator (moto's server).
 
 For every pair: one hosted zone per zone, then each region's stack, created from the template
-transformed offline by ``aws-sam-translator``; then the Route 53 record sets and health checks
-are read back. Nothing leaves the machine.
+transformed offline by ``aws-sam-translator``, then the pair's monitoring stack in us-east-1
+(``deploy/monitoring.yaml``, given the two stacks' ``HealthCheckId`` outputs); then the Route 53
+record sets and health checks are read back. Nothing leaves the machine.
 
-moto's CloudFormation lacks some resource types the template uses (the API Gateway v2 domain
-and API, the Lambda alias, the CloudWatch alarm). :func:`for_emulator` drops them and puts
+moto's CloudFormation lacks some resource types the templates use (the API Gateway v2 domain
+and API, the Lambda alias, CloudWatch alarms). :func:`for_emulator` drops them and puts
 labelled stand-in values where other resources refer to them, so the Route 53 wiring (health
 check on this region's host, record with its health check, failover role and set identifier)
 is created by a real template engine with the template's real conditions.
@@ -30,8 +31,9 @@ from typing import Any
 
 import boto3
 
+from deploy.facts import MONITORING_REGION
 from deploy.pairs import Pair, PairsFile, RegionStack
-from deploy.plan import overrides
+from deploy.plan import MONITORING_TEMPLATE, monitoring_argv, monitoring_stack_name, overrides
 from deploy.template import Template, load_template, transform
 
 __all__ = [
@@ -90,12 +92,14 @@ class Rehearsal:
     Attributes:
         zones: hosted zone id in the pairs file to the emulator's zone id.
         stacks: the created stacks.
+        monitoring: each pair's monitoring stack.
         record_sets: every record set of every rehearsed zone, as Route 53 returns them.
         health_checks: health check id to its ``HealthCheckConfig``.
     """
 
     zones: dict[str, str] = field(default_factory=dict)
     stacks: list[StackResult] = field(default_factory=list)
+    monitoring: list[StackResult] = field(default_factory=list)
     record_sets: list[dict[str, Any]] = field(default_factory=list)
     health_checks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -134,11 +138,13 @@ def rehearse(
             result.zones[pair.hosted_zone_id] = zone["HostedZone"]["Id"].rsplit("/", 1)[-1]
             emulated = result.zones[pair.hosted_zone_id]
             log(f"zone {pair.zone_name} ({pair.hosted_zone_id}) -> {emulated}")
-        for stack in pair.stacks:
-            result.stacks.append(
-                _create_stack(sam, pair, stack, result.zones[pair.hosted_zone_id], endpoint_url,
-                              release_id, log)
-            )  # fmt: skip
+        created = [
+            _create_stack(sam, pair, stack, result.zones[pair.hosted_zone_id], endpoint_url,
+                          release_id, log)
+            for stack in pair.stacks
+        ]  # fmt: skip
+        result.stacks.extend(created)
+        result.monitoring.append(_create_monitoring(pair, created, endpoint_url, log))
     for emulated_zone in sorted(set(result.zones.values())):
         records = route53.list_resource_record_sets(HostedZoneId=emulated_zone)
         result.record_sets.extend(records["ResourceRecordSets"])
@@ -166,16 +172,48 @@ def _create_stack(
     log: Callable[[str], None],
 ) -> StackResult:
     code_uri = _upload_stand_in_code(endpoint_url, stack.region)
-    values = {
-        **overrides(pair, stack, release_id=release_id, details_token=None),
-        "HostedZoneId": zone_id,
-    }
+    values = {**overrides(pair, stack, release_id=release_id), "HostedZoneId": zone_id}
     transformed = transform(sam, values, region=stack.region, code_uri=code_uri)
     adapted, stand_ins = for_emulator(transformed, region=stack.region, seed=stack.stack_name)
-    cloudformation = _client("cloudformation", endpoint_url, stack.region)
+    return _create(
+        adapted, values, stand_ins, pair, stack.region, stack.role, stack.stack_name,
+        endpoint_url, log,
+    )  # fmt: skip
+
+
+def _create_monitoring(
+    pair: Pair, created: list[StackResult], endpoint_url: str, log: Callable[[str], None]
+) -> StackResult:
+    """The pair's us-east-1 alarm stack, with the ids the two regional stacks output."""
+    primary, secondary = created
+    argv = monitoring_argv(
+        pair, primary.outputs["HealthCheckId"], secondary.outputs["HealthCheckId"]
+    )
+    start = argv.index("--parameter-overrides") + 1
+    values = dict(item.split("=", 1) for item in argv[start:])
+    name = monitoring_stack_name(pair)
+    template = load_template(MONITORING_TEMPLATE)
+    adapted, stand_ins = for_emulator(template, region=MONITORING_REGION, seed=name)
+    return _create(
+        adapted, values, stand_ins, pair, MONITORING_REGION, "MONITORING", name, endpoint_url, log
+    )
+
+
+def _create(
+    adapted: Template,
+    values: Mapping[str, str],
+    stand_ins: tuple[str, ...],
+    pair: Pair,
+    region: str,
+    role: str,
+    stack_name: str,
+    endpoint_url: str,
+    log: Callable[[str], None],
+) -> StackResult:
+    cloudformation = _client("cloudformation", endpoint_url, region)
     declared = adapted.get("Parameters", {})
     cloudformation.create_stack(
-        StackName=stack.stack_name,
+        StackName=stack_name,
         TemplateBody=json.dumps(adapted),
         Parameters=[
             {"ParameterKey": name, "ParameterValue": value}
@@ -184,16 +222,16 @@ def _create_stack(
         ],
         Capabilities=["CAPABILITY_IAM"],
     )
-    described = _wait_for_stack(cloudformation, stack.stack_name)
+    described = _wait_for_stack(cloudformation, stack_name)
     status = described["StackStatus"]
-    log(f"stack {stack.stack_name} ({stack.role}) in {stack.region}: {status}")
+    log(f"stack {stack_name} ({role}) in {region}: {status}")
     if status != "CREATE_COMPLETE":
-        raise RuntimeError(f"{stack.stack_name} in {stack.region}: {status}")
+        raise RuntimeError(f"{stack_name} in {region}: {status}")
     return StackResult(
         pair=pair.name,
-        region=stack.region,
-        role=stack.role,
-        stack_name=stack.stack_name,
+        region=region,
+        role=role,
+        stack_name=stack_name,
         status=status,
         outputs={o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
         stand_ins=stand_ins,
@@ -250,6 +288,8 @@ def for_emulator(template: Template, *, region: str, seed: str) -> tuple[Templat
         resource_type = dropped[logical_id]
         if attribute is None and resource_type == "AWS::ApiGatewayV2::Api":
             return digest
+        if attribute is None and resource_type.startswith("AWS::CloudWatch::"):
+            return f"rehearsal-alarm-{logical_id}-{digest}"
         if attribute == "RegionalDomainName":
             return f"d-{digest}.execute-api.{region}.amazonaws.com"
         if attribute == "RegionalHostedZoneId":

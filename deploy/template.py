@@ -7,7 +7,7 @@ done locally with ``aws-sam-translator`` so tests and the rehearsal see the real
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +17,18 @@ from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
 from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-untyped]
 
+from deploy.pairs import DEFAULT_TEMPLATE
+
 __all__ = [
     "DEFAULT_TEMPLATE",
     "FUNCTION_ID",
     "evaluate_conditions",
+    "failed_rules",
     "load_template",
     "parameter_names",
     "transform",
 ]
 
-DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
-"""The one template every region deploys."""
 
 FUNCTION_ID = "HealthFunction"
 """Logical id of the SAM function whose ``CodeUri`` the build fills in."""
@@ -113,6 +114,40 @@ def evaluate_conditions(
     Raises:
         ValueError: a condition uses something this evaluator does not support.
     """
+    _, named = _evaluator(template, parameters, region)
+    return {name: named(name) for name in template.get("Conditions", {})}
+
+
+def failed_rules(
+    template: Template, parameters: Mapping[str, str], *, region: str
+) -> dict[str, list[str]]:
+    """The template's ``Rules`` whose assertions fail for these parameters, as CloudFormation
+    would refuse them at deploy time.
+
+    Supports the condition functions plus ``Fn::EachMemberIn``.
+
+    Args:
+        template: a parsed SAM template (the transform drops ``Rules``).
+        parameters: parameter values; template defaults fill the rest.
+        region: ``AWS::Region``.
+
+    Returns:
+        Rule name to the descriptions of its failing assertions (only failing rules).
+    """
+    condition, _ = _evaluator(template, parameters, region)
+    failed: dict[str, list[str]] = {}
+    for name, rule in template.get("Rules", {}).items():
+        if "RuleCondition" in rule and not condition(rule["RuleCondition"]):
+            continue
+        for assertion in rule.get("Assertions", []):
+            if not condition(assertion["Assert"]):
+                failed.setdefault(name, []).append(str(assertion.get("AssertDescription", "")))
+    return failed
+
+
+def _evaluator(
+    template: Template, parameters: Mapping[str, str], region: str
+) -> tuple[Callable[[Any], bool], Callable[[str], bool]]:
     values: dict[str, Any] = {
         name: spec.get("Default") for name, spec in template.get("Parameters", {}).items()
     }
@@ -144,6 +179,11 @@ def evaluate_conditions(
             return all(condition(item) for item in argument)
         if function == "Fn::Or":
             return any(condition(item) for item in argument)
+        if function == "Fn::EachMemberIn":
+            members, allowed = argument
+            listed = value(members)
+            items = listed.split(",") if isinstance(listed, str) else list(listed)
+            return all(item.strip() in allowed for item in items)
         raise ValueError(f"unsupported in a condition: {function}")
 
     def named(name: str) -> bool:
@@ -151,4 +191,4 @@ def evaluate_conditions(
             done[name] = condition(definitions[name])
         return done[name]
 
-    return {name: named(name) for name in definitions}
+    return condition, named

@@ -10,11 +10,14 @@ Which module is which room:
   :mod:`~service.background` (the evaluation loop);
 - the engine: :mod:`~service.health` (``HealthService``: runner → policy → tracker → report),
   :mod:`~service.report` (``Report``, ``Transition``, ``Listener``: what it hands out);
-- configuration: :mod:`~service.config` (TOML → settings and checks, exit 2 on bad keys);
+- configuration: :mod:`~service.config` (TOML → settings and checks, exit 2 on bad keys),
+  :mod:`~service.secrets` (the details token read from SSM once, at init);
 - composition: :mod:`~service.entrypoints` (per-entry-point defaults, one table),
   :mod:`~service.compose` (builds the service and attaches its listeners, one way);
-- adapters: :mod:`~service.app` (FastAPI routes), :mod:`~service.lambda_handler` (Lambda),
-  :mod:`~service.cli` (``deep-health``), :mod:`~service.local` (a local run);
+- adapters: :mod:`~service.app` (FastAPI routes), :mod:`~service.lambda_handler` (Lambda)
+  with :mod:`~service.snapstart` (its SnapStart hooks), :mod:`~service.cli` (``deep-health``),
+  :mod:`~service.local` (a local run);
+- identity: :mod:`~service.instance` (this process's id, for state shared by the fleet);
 - output: :mod:`~service.renderers` (every format, one list), :mod:`~service.body` and
   :mod:`~service.body_schema` (health+json), :mod:`~service.table` (terminal),
   :mod:`~service.openapi`;

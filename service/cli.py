@@ -121,6 +121,12 @@ def _parser() -> argparse.ArgumentParser:
 
     add_deps_parser(commands)
     add_simulate_parser(commands)
+    try:
+        from deploy.verify import add_verify_parser
+    except ImportError:  # the container image ships without the deploy tooling
+        pass
+    else:
+        add_verify_parser(commands)
     return parser
 
 
@@ -143,6 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from service.simulation.cli import run_simulate
 
             return run_simulate(args)
+        if args.command == "verify":
+            from deploy.verify import run_verify
+
+            return run_verify(args)
     except KeyboardInterrupt:
         return EXIT_HEALTHY
     except SystemExit as exc:

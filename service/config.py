@@ -4,7 +4,7 @@ Layout::
 
     [service]
     deadline = 1.5                  # seconds for a whole evaluation (Route 53 waits 2 s)
-    cache_ttl = 1.0                 # seconds a result is reused; 0 evaluates every request
+    cache_ttl = 1.0                 # seconds a result is reused; 0: none (concurrent share one)
     marker = "DEEP-HEALTH-OK"       # only a healthy body carries it (HTTPS_STR_MATCH)
     details_token = "${DEEP_HEALTH_DETAILS_TOKEN}"   # optional; no token, no /health/details
     max_noncritical_failures = 2    # optional: this many non-critical failures fail the region

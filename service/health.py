@@ -83,10 +83,9 @@ class HealthService:
         self.runner = Runner(
             config.checks,
             deadline=self.settings.deadline,
-            # Background: requests never reach the runner, so no cache; single-flight stays on,
-            # so a blocked checks' loop never queues more than one evaluation.
+            # Background: requests never reach the runner, so no cache (single-flight always
+            # holds, so a blocked checks' loop never queues more than one evaluation).
             cache_ttl=0.0 if background else self.settings.cache_ttl,
-            single_flight=True,
         )
         self._policy = PolicySettings(
             max_noncritical_failures=self.settings.max_noncritical_failures,

@@ -26,6 +26,8 @@ from service.config import load_config
 from service.health import HealthService
 from service.logs import configure
 from service.renderers import text_media_types
+from service.secrets import secret_environment
+from service.snapstart import register as register_snapstart_hooks
 
 __all__ = ["handler", "init_seconds", "service"]
 
@@ -44,13 +46,15 @@ def _process_age() -> float:
 
 def _build() -> tuple[HealthService, Any]:
     configure(logging.INFO)
-    composed = compose(load_config(), "lambda")
+    # The details token is read from SSM here, once (see service/secrets.py).
+    composed = compose(load_config(environ=secret_environment()), "lambda")
     app = create_app(composed.service, manage_lifespan=False, metrics=composed.metrics)
     return composed.service, app
 
 
 service, _app = _build()
 service.start()
+register_snapstart_hooks(service)  # they run only under SnapStart: see service.snapstart
 _asgi = Mangum(
     _app,
     lifespan="off",

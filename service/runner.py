@@ -69,7 +69,6 @@ class _Pending:
     started: float
     time: float
     results: dict[str, CheckResult] = field(default_factory=dict)
-    begun: bool = False  # the checks' loop picked it up
 
 
 def _observations(value: Any) -> Mapping[str, Observation]:
@@ -91,11 +90,8 @@ class Runner:
     Args:
         checks: the configured checks (names unique).
         deadline: seconds for one evaluation; each check's ``timeout`` may only tighten it.
-        cache_ttl: seconds a finished evaluation answers later calls; 0 disables caching:
-            every call gets an evaluation begun after it called (concurrent calls share one
-            the checks' loop has not begun yet, so a blocked loop never piles them up).
-        single_flight: concurrent calls share the in-flight evaluation even without a cache
-            (always so when ``cache_ttl`` > 0).
+        cache_ttl: seconds a finished evaluation answers later calls; 0 disables caching.
+            Concurrent calls share the evaluation in flight at any setting.
         max_threads: worker threads for checks whose ``run`` is a plain ``def``.
         clock: monotonic clock (for tests).
     """
@@ -106,19 +102,16 @@ class Runner:
         *,
         deadline: float = 1.5,
         cache_ttl: float = 1.0,
-        single_flight: bool = False,
         max_threads: int = 8,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.checks = tuple(checks)
         self.deadline = deadline
         self.cache_ttl = cache_ttl
-        self.single_flight = single_flight or cache_ttl > 0
         self.evaluations = 0
         self._clock = clock
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=max_threads, thread_name_prefix="deep-health-check"
-        )
+        self._max_threads = max_threads
+        self._executor = self._new_executor()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -127,6 +120,12 @@ class Runner:
         self._abandoned: dict[str, int] = {check.check_name: 0 for check in self.checks}
         self._start_errors: dict[str, str] = {}
         self._is_async = {c.check_name: inspect.iscoroutinefunction(c.run) for c in self.checks}
+        self._closed = False
+
+    def _new_executor(self) -> concurrent.futures.ThreadPoolExecutor:
+        return concurrent.futures.ThreadPoolExecutor(
+            max_workers=self._max_threads, thread_name_prefix="deep-health-check"
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -142,6 +141,12 @@ class Runner:
         """
         if self._loop is not None:
             return
+        if self._closed:
+            # Started again after close() (a Lambda SnapStart restore): the old worker threads
+            # are gone, and so are the runs abandoned on the old loop.
+            self._executor = self._new_executor()
+            self._abandoned = dict.fromkeys(self._abandoned, 0)
+            self._closed = False
         loop = asyncio.new_event_loop()
         ready = threading.Event()
 
@@ -168,6 +173,7 @@ class Runner:
         not destroyed mid-run) instead of delaying shutdown.
         """
         loop, self._loop = self._loop, None
+        self._closed = True
         self._inflight = None
         self._cached = None
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -248,9 +254,10 @@ class Runner:
         assert self._loop is not None
         with self._lock:
             inflight = self._inflight
-            # Without a cache each call evaluates, except that one the checks' loop has not
-            # begun yet is shared: a blocked loop then queues one evaluation, not one per call.
-            if inflight is not None and (self.single_flight or not inflight[1].begun):
+            # Shared at any cache setting: the cache decides what later calls reuse, not what
+            # concurrent ones share. So dependency load stays one evaluation at a time, and a
+            # blocked checks' loop queues one evaluation, not one per call.
+            if inflight is not None:
                 return inflight
             pending = _Pending(deadline=deadline, started=self._clock(), time=time.time())
             future = asyncio.run_coroutine_threadsafe(self._evaluate(pending), self._loop)
@@ -287,7 +294,6 @@ class Runner:
     # -- the checks' loop ----------------------------------------------------------------------
 
     async def _evaluate(self, pending: _Pending) -> Evaluation:
-        pending.begun = True
         self.evaluations += 1
         number = self.evaluations
         # Every check's runs start before any supervisor does, so the last check starts within

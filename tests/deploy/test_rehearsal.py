@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 
 from deploy.pairs import load_pairs
@@ -129,3 +130,37 @@ def test_cli_rehearses_the_example_file(moto_url: str) -> None:
     assert "stack deep-health-auth (PRIMARY) in us-west-2: CREATE_COMPLETE" in result.stdout
     assert "stack deep-health-auth (SECONDARY) in eu-central-1: CREATE_COMPLETE" in result.stdout
     assert "on auth-usw2.example.com" in result.stdout
+
+
+def test_the_monitoring_stack_alarms_on_both_regions_health_checks(
+    rehearsal: Rehearsal, moto_url: str
+) -> None:
+    (monitoring,) = rehearsal.monitoring
+    primary, secondary = rehearsal.stacks
+    assert (monitoring.stack_name, monitoring.region, monitoring.status) == (
+        "deep-health-api-monitoring",
+        "us-east-1",
+        "CREATE_COMPLETE",
+    )
+    cloudformation = boto3.client(
+        "cloudformation",
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="rehearsal",
+        aws_secret_access_key="rehearsal",
+    )
+    (described,) = cloudformation.describe_stacks(StackName=monitoring.stack_name)["Stacks"]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]}
+    assert parameters["PrimaryHealthCheckId"] == primary.outputs["HealthCheckId"]
+    assert parameters["SecondaryHealthCheckId"] == secondary.outputs["HealthCheckId"]
+    assert parameters["PrimaryHealthCheckId"] != parameters["SecondaryHealthCheckId"]
+    # moto has no CloudWatch alarms in CloudFormation: stand-ins, the topic is real.
+    assert set(monitoring.stand_ins) == {"PrimaryUnhealthy", "SecondaryUnhealthy", "PairFailedOpen"}
+    assert monitoring.outputs["TopicArn"].startswith("arn:aws:sns:us-east-1:")
+
+
+def test_each_regional_stack_has_its_own_alarm_topic(rehearsal: Rehearsal) -> None:
+    primary, secondary = rehearsal.stacks
+    assert ":us-east-1:" in primary.outputs["AlarmTopicArn"]
+    assert ":eu-west-1:" in secondary.outputs["AlarmTopicArn"]
+    assert "RegionUnhealthyAlarm" in secondary.stand_ins

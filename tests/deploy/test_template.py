@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from deploy.engine import function_environment
 from deploy.template import DEFAULT_TEMPLATE, evaluate_conditions, load_template, transform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +32,7 @@ def standalone(role: str, region: str, **extra: str) -> dict[str, str]:
         "RecordName": RECORD,
         "CertificateArn": CERT.format(region=region),
         "RegionalDomainName": f"health-{region}.example.com",
+        "RecordIsHealthOnly": "true",  # these tests map the shared name to the health API
         **extra,
     }
 
@@ -212,29 +214,13 @@ def test_dual_stack_off_means_no_aaaa_records(sam: Template) -> None:
 
 
 @pytest.mark.parametrize(
-    ("region", "expected"), [("us-east-1", True), ("eu-west-1", False), ("us-west-2", False)]
-)
-def test_alarm_exists_only_in_us_east_1(sam: Template, region: str, expected: bool) -> None:
-    parameters = standalone("SECONDARY", region, AlarmEmail="oncall@example.com")
-    output = transform(sam, parameters, region=region)
-    assert output["Resources"]["HealthCheckAlarm"]["Condition"] == "IsAlarmRegion"
-    conditions = evaluate_conditions(output, parameters, region=region)
-    assert conditions["IsAlarmRegion"] is expected
-    assert conditions["CreateAlarmTopic"] is expected
-    alarm = output["Resources"]["HealthCheckAlarm"]["Properties"]
-    assert alarm["Namespace"] == "AWS/Route53"
-    assert alarm["MetricName"] == "HealthCheckStatus"
-    assert alarm["Dimensions"] == [{"Name": "HealthCheckId", "Value": {"Ref": "HealthCheck"}}]
-
-
-@pytest.mark.parametrize(
     ("extra", "expected"),
     [
         ({}, set()),
         ({"TableName": "accounts"}, {"dynamodb:GetItem"}),
         ({"QueueName": "orders"}, {"sqs:GetQueueAttributes"}),
         (
-            {"QueueName": "orders", "QueueRoundTrip": "true"},
+            {"QueueName": "orders", "ProbeQueueName": "probe"},
             {
                 "sqs:GetQueueAttributes",
                 "sqs:SendMessage",
@@ -242,6 +228,30 @@ def test_alarm_exists_only_in_us_east_1(sam: Template, region: str, expected: bo
                 "sqs:DeleteMessage",
             },
         ),
+        (
+            {"QueueName": "orders", "QueueMaxOldestAge": "300"},
+            {"sqs:GetQueueAttributes", "cloudwatch:GetMetricStatistics"},
+        ),
+        (
+            {"TableName": "accounts", "KmsKeyArns": "arn:aws:kms:eu-west-1:1:key/k"},
+            {"dynamodb:GetItem", "kms:Decrypt"},
+        ),
+        (
+            {
+                "QueueName": "o",
+                "ProbeQueueName": "p",
+                "KmsKeyArns": "arn:aws:kms:eu-west-1:1:key/k",
+            },
+            {
+                "sqs:GetQueueAttributes",
+                "sqs:SendMessage",
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "kms:Decrypt",
+                "kms:GenerateDataKey",
+            },
+        ),
+        ({"DetailsTokenParameter": "/deep-health/token"}, {"ssm:GetParameter"}),
         ({"BucketName": "b", "ObjectKey": "canary.json"}, {"s3:GetObject"}),
         ({"BucketName": "b"}, set()),  # no key, no s3_object check
         (
@@ -287,7 +297,7 @@ def test_function_runtime_handler_and_environment(sam: Template) -> None:
     assert env["DEEP_HEALTH_TABLE"] == "accounts"
     assert env["DEEP_HEALTH_CONFIG"] == "config/health.toml"
     assert env["AWS_STS_REGIONAL_ENDPOINTS"] == "regional"
-    assert env["DEEP_HEALTH_DETAILS_TOKEN"] == ""
+    assert "DEEP_HEALTH_DETAILS_TOKEN" not in env  # read from SSM at init, never stored here
     paths = resources["HealthApi"]["Properties"]["Body"]["paths"]
     assert set(paths) == {"/health", "/health/details"}
     assert set(paths["/health"]) == {"get", "head"}
@@ -305,8 +315,16 @@ def test_provisioned_concurrency_is_optional(sam: Template) -> None:
     }
 
 
-def test_details_token_is_no_echo(sam: Template) -> None:
-    assert sam["Parameters"]["DetailsToken"]["NoEcho"] is True
+def test_the_details_token_is_never_a_parameter_value_or_in_the_environment(
+    sam: Template,
+) -> None:
+    parameters = standalone("PRIMARY", "eu-west-1", DetailsTokenParameter="/deep-health/t")
+    resources = resolved(sam, parameters, "eu-west-1")
+    (function,) = of_type(resources, "AWS::Lambda::Function").values()
+    env = function["Properties"]["Environment"]["Variables"]
+    assert env["DEEP_HEALTH_DETAILS_TOKEN_PARAMETER"] == "/deep-health/t"  # its name only
+    assert "DetailsToken" not in sam["Parameters"]
+    assert not [v for v in env if v.endswith("_TOKEN")]
 
 
 @pytest.mark.parametrize(
@@ -317,9 +335,12 @@ def test_embedded_mode_creates_no_function_and_wires_the_application(
 ) -> None:
     resources = resolved(sam, embedded(role, region), region)
     kinds = {resource["Type"] for resource in resources.values()}
-    assert kinds == {"AWS::Route53::HealthCheck", "AWS::Route53::RecordSet"} | (
-        {"AWS::CloudWatch::Alarm"} if region == "us-east-1" else set()
-    )
+    # The in-region alarm on the application's EMF metrics exists in embedded mode too.
+    assert kinds == {
+        "AWS::Route53::HealthCheck",
+        "AWS::Route53::RecordSet",
+        "AWS::CloudWatch::Alarm",
+    }
     (check,) = of_type(resources, "AWS::Route53::HealthCheck").values()
     assert check["Properties"]["HealthCheckConfig"]["FullyQualifiedDomainName"] == (
         f"app-{region}.example.com"
@@ -360,27 +381,49 @@ def test_rules_refuse_the_shared_name_as_health_host(
     assert all(values.values()) is holds
 
 
-def test_bundled_lambda_config_loads_with_the_environment_the_template_sets(
-    sam: Template,
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"TableName": "accounts", "QueueName": "orders", "ProbeQueueName": "probe"},
+        {"BucketName": "b", "ObjectKey": "k", "PeerHealthUrl": "https://h.example.com/health"},
+    ],
+)
+def test_the_deploy_script_knows_the_function_environment_the_template_sets(
+    sam: Template, extra: dict[str, str]
 ) -> None:
-    """deploy/health.lambda.toml only uses variables the function's environment provides."""
-    from service import config  # a broken import fails here; it must never turn into a skip
-
-    parameters = standalone("PRIMARY", "eu-west-1", TableName="accounts", QueueName="orders")
+    """deploy.engine validates engine configs with this environment: it must be the real one."""
+    parameters = standalone("PRIMARY", "eu-west-1", **extra)
     resources = resolved(sam, parameters, "eu-west-1")
     (function,) = of_type(resources, "AWS::Lambda::Function").values()
     variables = function["Properties"]["Environment"]["Variables"]
-    environ = {name: value for name, value in variables.items() if isinstance(value, str)}
-    queue = variables["DEEP_HEALTH_QUEUE_URL"]["Fn::Sub"]
-    environ["DEEP_HEALTH_QUEUE_URL"] = (
-        queue.replace("${AWS::Region}", "eu-west-1")
-        .replace("${AWS::URLSuffix}", "amazonaws.com")
-        .replace("${AWS::AccountId}", "111122223333")
-        .replace("${QueueName}", "orders")
-    )
-    environ["AWS_REGION"] = "eu-west-1"  # set by Lambda itself
-    loaded = config.load_config(ROOT / "deploy" / "health.lambda.toml", environ=environ)
-    assert loaded.settings.marker == "DEEP-HEALTH-OK"
-    assert loaded.settings.release_id == "dev"
-    assert loaded.settings.details_token is None
-    assert len(loaded.checks) == 2
+    rendered_env = {}
+    for name, value in variables.items():
+        if isinstance(value, dict):  # Fn::Sub of a queue URL
+            value = (
+                value["Fn::Sub"]
+                .replace("${AWS::Region}", "eu-west-1")
+                .replace("${AWS::URLSuffix}", "amazonaws.com")
+                .replace("${AWS::AccountId}", "123456789012")
+                .replace("${QueueName}", extra.get("QueueName", ""))
+                .replace("${ProbeQueueName}", extra.get("ProbeQueueName", ""))
+            )
+        rendered_env[name] = str(value)
+    simulated = function_environment(parameters, "eu-west-1")
+    simulated.pop("AWS_REGION")  # Lambda's own
+    assert rendered_env == simulated
+
+
+def test_snapstart_is_off_by_default_and_applies_to_published_versions(sam: Template) -> None:
+    off = resolved(sam, standalone("PRIMARY", "eu-west-1"), "eu-west-1")
+    on = resolved(sam, standalone("PRIMARY", "eu-west-1", SnapStart="true"), "eu-west-1")
+    (function_off,) = of_type(off, "AWS::Lambda::Function").values()
+    (function_on,) = of_type(on, "AWS::Lambda::Function").values()
+    assert "SnapStart" not in function_off["Properties"]
+    assert function_on["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    # SnapStart applies to published versions only: the alias must point at one.
+    (alias,) = of_type(on, "AWS::Lambda::Alias").values()
+    assert "FunctionVersion" in alias["Properties"]
+    rule = sam["Rules"]["SnapStartOrProvisioned"]
+    assert "SnapStart" in str(rule["RuleCondition"])
+    assert "ProvisionedConcurrency" in str(rule["Assertions"])
