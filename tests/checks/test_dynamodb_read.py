@@ -172,3 +172,39 @@ async def test_latency_is_milliseconds_of_the_call(emulator: Emulator, table: st
     assert isinstance(latency.value, float)
     assert 0 < latency.value <= elapsed_ms
     assert latency.value == round(latency.value, 2)
+
+
+@pytest.mark.parametrize(
+    ("expect", "error"),
+    [
+        pytest.param({"version": 4}, "attribute 'version' is 3, expected 4", id="number"),
+        pytest.param({"version": "3"}, "attribute 'version' is 3, expected '3'", id="whole"),
+        pytest.param({"status": "bad"}, "attribute 'status' is 'ok', expected 'bad'", id="text"),
+    ],
+)
+async def test_a_mismatch_says_what_was_read(
+    emulator: Emulator, table: str, expect: dict[str, Any], error: str
+) -> None:
+    result = await run_check(read(emulator, table, expect=expect))
+    assert (result.status, result.reason) == (Status.FAIL, "mismatch")
+    assert result.error == f"CheckFailed: {error}"
+
+
+async def test_missing_and_drained_say_which_table(emulator: Emulator, table: str) -> None:
+    check = DynamoDBRead(table=table, key={"pk": "absent"}, endpoint_url=emulator.endpoint)
+    missing = await run_check(check)
+    assert (
+        missing.error
+        == f"CheckFailed: canary item {{'pk': {{'S': 'absent'}}}} not found in {table}"
+    )
+    emulator.client("dynamodb").put_item(TableName=table, Item={**CANARY, "drain": {"BOOL": True}})
+    drained = await run_check(read(emulator, table))
+    assert drained.error == f"CheckFailed: drain set on the canary item of {table}"
+
+
+def test_endpoint_is_in_the_configured_region() -> None:
+    (endpoint,) = DynamoDBRead(table="t", key={"pk": "k"}, region="us-west-2").endpoints()
+    assert (endpoint.url, endpoint.region) == (
+        "https://dynamodb.us-west-2.amazonaws.com",
+        "us-west-2",
+    )
