@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -80,3 +81,130 @@ async def test_config_builds_the_check(emulator: Emulator, table: str) -> None:
     assert check.check_name == "accounts"
     assert check.timeout == 0.5
     assert (await run_check(check)).status is Status.PASS  # type: ignore[arg-type]
+
+
+# --- pinned down by mutation testing (`make mutation`) --------------------------------------
+
+
+async def test_expect_on_a_missing_attribute_fails(emulator: Emulator, table: str) -> None:
+    # The canary item has no `region` attribute: an expectation on it must not pass.
+    result = await run_check(read(emulator, table, expect={"status": "ok", "region": "eu"}))
+    assert (result.status, result.reason) == (Status.FAIL, "mismatch")
+    assert result.error == "CheckFailed: attribute 'region' is None, expected 'eu'"
+
+
+TYPED = {
+    "pk": {"S": "canary"},
+    "ratio": {"N": "1.5"},
+    "count": {"N": "7"},
+    "enabled": {"BOOL": False},
+    "name": {"S": "7"},
+    "tags": {"SS": ["a"]},
+}
+
+
+@pytest.mark.parametrize(
+    ("expect", "passes"),
+    [
+        pytest.param({"ratio": 1.5, "count": 7, "enabled": False, "name": "7"}, True, id="typed"),
+        pytest.param({"count": "7"}, False, id="a-number-is-not-a-string"),
+        pytest.param({"name": 7}, False, id="a-string-is-not-a-number"),
+        pytest.param({"enabled": True}, False, id="false-is-not-true"),
+        pytest.param({"ratio": 1}, False, id="fraction-kept"),
+        pytest.param({"tags": "a"}, False, id="a-set-is-not-a-scalar"),
+    ],
+)
+async def test_expect_compares_typed_values(
+    emulator: Emulator, expect: dict[str, Any], passes: bool
+) -> None:
+    name = f"canary-{uuid.uuid4().hex[:8]}"
+    create_canary_table(emulator, name, TYPED)
+    try:
+        result = await run_check(read(emulator, name, expect=expect))
+    finally:
+        emulator.client("dynamodb").delete_table(TableName=name)
+    assert result.status is (Status.PASS if passes else Status.FAIL), result.error
+    if not passes:
+        assert result.reason == "mismatch"
+
+
+@pytest.mark.parametrize(
+    ("drain", "attribute"),
+    [
+        pytest.param({"BOOL": False}, "drain", id="false-is-not-drained"),
+        pytest.param({"S": "true"}, "drain", id="only-a-boolean-true-drains"),
+        pytest.param({"BOOL": True}, "offline", id="another-attribute-is-not-the-drain"),
+    ],
+)
+async def test_drain_needs_its_own_attribute_set_true(
+    emulator: Emulator, table: str, drain: dict[str, Any], attribute: str
+) -> None:
+    emulator.client("dynamodb").put_item(TableName=table, Item={**CANARY, "drain": drain})
+    result = await run_check(read(emulator, table, drain_attribute=attribute))
+    assert result.status is Status.PASS, result.error
+
+
+async def test_a_configured_drain_attribute_drains(emulator: Emulator, table: str) -> None:
+    emulator.client("dynamodb").put_item(
+        TableName=table, Item={**CANARY, "offline": {"BOOL": True}}
+    )
+    result = await run_check(read(emulator, table, drain_attribute="offline"))
+    assert (result.status, result.reason) == (Status.FAIL, "drained")
+
+
+def test_key_values_become_typed_attributes() -> None:
+    check = DynamoDBRead(table="t", key={"s": "x", "n": 7, "f": 1.5, "b": True}, region="eu-west-1")
+    assert check.key == {
+        "s": {"S": "x"},
+        "n": {"N": "7"},
+        "f": {"N": "1.5"},
+        "b": {"BOOL": True},
+    }
+    assert (check.table, check.drain_attribute, check.expect) == ("t", "drain", {})
+
+
+async def test_latency_is_milliseconds_of_the_call(emulator: Emulator, table: str) -> None:
+    began = time.perf_counter()
+    result = await run_check(read(emulator, table))
+    elapsed_ms = (time.perf_counter() - began) * 1000
+    latency = result.observations["latency"]
+    assert latency.unit == "ms"
+    assert isinstance(latency.value, float)
+    assert 0 < latency.value <= elapsed_ms
+    assert latency.value == round(latency.value, 2)
+
+
+@pytest.mark.parametrize(
+    ("expect", "error"),
+    [
+        pytest.param({"version": 4}, "attribute 'version' is 3, expected 4", id="number"),
+        pytest.param({"version": "3"}, "attribute 'version' is 3, expected '3'", id="whole"),
+        pytest.param({"status": "bad"}, "attribute 'status' is 'ok', expected 'bad'", id="text"),
+    ],
+)
+async def test_a_mismatch_says_what_was_read(
+    emulator: Emulator, table: str, expect: dict[str, Any], error: str
+) -> None:
+    result = await run_check(read(emulator, table, expect=expect))
+    assert (result.status, result.reason) == (Status.FAIL, "mismatch")
+    assert result.error == f"CheckFailed: {error}"
+
+
+async def test_missing_and_drained_say_which_table(emulator: Emulator, table: str) -> None:
+    check = DynamoDBRead(table=table, key={"pk": "absent"}, endpoint_url=emulator.endpoint)
+    missing = await run_check(check)
+    assert (
+        missing.error
+        == f"CheckFailed: canary item {{'pk': {{'S': 'absent'}}}} not found in {table}"
+    )
+    emulator.client("dynamodb").put_item(TableName=table, Item={**CANARY, "drain": {"BOOL": True}})
+    drained = await run_check(read(emulator, table))
+    assert drained.error == f"CheckFailed: drain set on the canary item of {table}"
+
+
+def test_endpoint_is_in_the_configured_region() -> None:
+    (endpoint,) = DynamoDBRead(table="t", key={"pk": "k"}, region="us-west-2").endpoints()
+    assert (endpoint.url, endpoint.region) == (
+        "https://dynamodb.us-west-2.amazonaws.com",
+        "us-west-2",
+    )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from checks import Check, CheckResult, ConfigError, Status
+from checks import Check, CheckResult, ConfigError, Observation, Status
 from checks.http import HttpCheck
 from service.config import parse_config
 from service.runner import Runner
@@ -111,3 +111,51 @@ async def test_an_endless_body_is_read_up_to_64_kib_only(server: StubHttpServer)
     server.endless = True  # "operational", then padding for ever
     result, _ = await evaluate(HttpCheck(url=server.url, contains="operational"))
     assert result.status is Status.PASS, result.error
+
+
+# --- pinned down by mutation testing (`make mutation`) --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "expect", "contains", "outcome"),
+    [
+        pytest.param(200, None, None, (Status.PASS, None, None), id="default-expects-200"),
+        pytest.param(
+            201, None, None, (Status.FAIL, "status", "status 201, expected [200]"), id="201"
+        ),
+        pytest.param(500, [500], None, (Status.PASS, None, None), id="500-when-expected"),
+        pytest.param(
+            200, [204], None, (Status.FAIL, "status", "status 200, expected [204]"), id="not-204"
+        ),
+        pytest.param(
+            200,
+            None,
+            "Operational",
+            (Status.FAIL, "body", "body lacks 'Operational'"),
+            id="contains-is-case-sensitive",
+        ),
+        pytest.param(200, None, '"operational"', (Status.PASS, None, None), id="contains"),
+    ],
+)
+async def test_status_and_body_decide(
+    server: StubHttpServer,
+    status: int,
+    expect: list[int] | None,
+    contains: str | None,
+    outcome: tuple[Status, str | None, str | None],
+) -> None:
+    server.status = status
+    check = HttpCheck(url=server.url, expect_status=expect, contains=contains)
+    result, _ = await evaluate(check)
+    error = result.error.partition(": ")[2] if result.error else None
+    assert (result.status, result.reason, error) == outcome
+    if result.status is Status.PASS:
+        assert result.observations["status"] == Observation(status)
+        assert result.observations["latency"].unit == "ms"
+
+
+@pytest.mark.parametrize("global_service", [False, True])
+def test_global_service_marks_the_endpoint(global_service: bool) -> None:
+    check = HttpCheck(url="https://pay.example.com/s", global_service=global_service)
+    (endpoint,) = check.endpoints()
+    assert endpoint.global_service is global_service

@@ -75,3 +75,63 @@ async def test_an_endless_peer_body_is_read_up_to_64_kib_only(peer: StubHttpServ
     result = await run_check(PeerCheck(url=peer.url + "/health"))
     assert result.status is Status.PASS, result.error  # its marker is in the first 64 KiB
     assert result.observations["peerStatus"].value == "pass"
+
+
+# --- pinned down by mutation testing (`make mutation`) --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "marker", "healthy"),
+    [
+        pytest.param(200, b'{"status":"pass","checks":{}}', None, False, id="200-without-marker"),
+        pytest.param(200, HEALTHY, "REGION-IS-FINE", False, id="200-with-another-marker"),
+        pytest.param(
+            200,
+            b'{"status":"warn","notes":["REGION-IS-FINE"],"checks":{}}',
+            "REGION-IS-FINE",
+            True,
+            id="200-with-its-own-marker",
+        ),
+        pytest.param(503, HEALTHY, None, False, id="503-with-the-marker"),
+        pytest.param(500, HEALTHY, None, False, id="500-with-the-marker"),
+    ],
+)
+async def test_a_peer_is_healthy_only_with_200_and_the_marker(
+    peer: StubHttpServer, status: int, body: bytes, marker: str | None, healthy: bool
+) -> None:
+    peer.status, peer.body = status, body
+    options = {"marker": marker} if marker else {}
+    result = await run_check(PeerCheck(url=peer.url + "/health", **options))
+    if healthy:
+        assert result.status is Status.PASS, result.error
+        assert result.observations["peerStatus"].value == "warn"
+        assert result.observations["latency"].unit == "ms"
+    else:
+        assert (result.status, result.reason) == (Status.FAIL, "peer_unhealthy")
+
+
+@pytest.mark.parametrize(
+    ("body", "peer_status", "failing"),
+    [
+        pytest.param(b"<html>bad gateway</html>", "unknown", "", id="not-json"),
+        pytest.param(b'["fail"]', "unknown", "", id="not-an-object"),
+        pytest.param(b'{"checks":{}}', "unknown", "", id="no-status"),
+        pytest.param(
+            b'{"status":"fail","checks":{"a:responseTime":[{"status":"warn"}],'
+            b'"b:x:latency":[{"status":"pass"},{"status":"fail"}]}}',
+            "fail",
+            "b",
+            id="only-failing-entries-count-and-names-stop-at-the-first-colon",
+        ),
+        pytest.param(b'{"status":"fail","checks":{"a:r":[{}]}}', "fail", "", id="no-entry-status"),
+    ],
+)
+async def test_an_unhealthy_peer_reports_what_it_can_read(
+    peer: StubHttpServer, body: bytes, peer_status: str, failing: str
+) -> None:
+    peer.status, peer.body = 503, body
+    result = await run_check(PeerCheck(url=peer.url + "/health"))
+    assert (result.status, result.reason) == (Status.FAIL, "peer_unhealthy")
+    assert result.observations["failingChecks"].value == failing
+    assert result.error is not None
+    assert result.error.endswith(f"peer answered 503 ({peer_status})")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from typing import Any
 
 import pytest
 
-from checks import Status
+from checks import Observation, Status
 from checks.s3_object import S3Object
 from checks.testing import run_check
 from support.emulator import Emulator
+from support.proxy import FaultProxy, StubHttpServer
 
 pytestmark = pytest.mark.integration
 
@@ -62,3 +65,125 @@ def test_endpoint_is_regional() -> None:
         "eu-west-1",
         False,
     )
+
+
+# --- pinned down by mutation testing (`make mutation`) --------------------------------------
+
+
+@pytest.mark.parametrize("read_bytes", [None, 1, 16, 10_000], ids=["head", "1", "16", "past-end"])
+async def test_size_is_the_whole_object_and_its_minimum_is_inclusive(
+    emulator: Emulator, bucket: str, read_bytes: int | None
+) -> None:
+    at_minimum = await run_check(s3(emulator, bucket, read_bytes=read_bytes, min_size=len(BODY)))
+    assert at_minimum.status is Status.PASS, at_minimum.error
+    assert at_minimum.observations["size"].value == len(BODY)
+    assert at_minimum.observations["size"].unit == "bytes"
+    above = await run_check(s3(emulator, bucket, read_bytes=read_bytes, min_size=len(BODY) + 1))
+    assert (above.status, above.reason) == (Status.FAIL, "too_small")
+    assert above.error == (
+        f"CheckFailed: s3://{bucket}/canary.json is {len(BODY)} bytes, "
+        f"expected at least {len(BODY) + 1}"
+    )
+
+
+@pytest.mark.parametrize("read_bytes", [0, -1])
+def test_read_bytes_below_one_is_refused(read_bytes: int) -> None:
+    with pytest.raises(ValueError, match=r"^read_bytes must be at least 1$"):
+        S3Object(bucket="b", key="k", read_bytes=read_bytes, region="eu-west-1")
+
+
+async def test_a_ranged_read_downloads_only_the_start(emulator: Emulator, bucket: str) -> None:
+    # 1 MiB canary, 16 bytes asked: what comes back is the headers and 16 bytes, not the object.
+    big = b"y" * 2**20
+    emulator.client("s3").put_object(Bucket=bucket, Key="big", Body=big)
+    for read_bytes in (1, 16):
+        with FaultProxy(emulator.port) as proxy:
+            check = S3Object(
+                bucket=bucket, key="big", read_bytes=read_bytes, endpoint_url=proxy.url
+            )
+            result = await run_check(check)
+        assert result.status is Status.PASS, result.error
+        assert result.observations["size"].value == len(big)
+        assert 0 < proxy.bytes_down < 4096
+
+
+@pytest.mark.parametrize("read_bytes", [None, 16], ids=["head", "ranged"])
+async def test_latency_is_milliseconds_of_the_call(
+    emulator: Emulator, bucket: str, read_bytes: int | None
+) -> None:
+    began = time.perf_counter()
+    result = await run_check(s3(emulator, bucket, read_bytes=read_bytes))
+    elapsed_ms = (time.perf_counter() - began) * 1000
+    latency = result.observations["latency"]
+    assert latency.unit == "ms"
+    assert isinstance(latency.value, float)
+    # Part of the whole evaluation, in milliseconds rounded to hundredths.
+    assert 0 < latency.value <= elapsed_ms
+    assert latency.value == round(latency.value, 2)
+    assert result.observations["size"] == Observation(len(BODY), "bytes")
+
+
+async def test_an_endpoint_that_ignores_the_range_still_reports_the_size() -> None:
+    # An S3-compatible store (or a proxy) that answers a ranged GET with the whole object and
+    # no Content-Range: the size comes from Content-Length.
+    with StubHttpServer(200, BODY) as store:
+        check = S3Object(
+            bucket="b", key="k", read_bytes=16, region="eu-west-1", endpoint_url=store.url
+        )
+        check.min_size = len(BODY)
+        whole = await run_check(check)
+        check.min_size = len(BODY) + 1
+        short = await run_check(check)
+    assert whole.status is Status.PASS, whole.error
+    assert whole.observations["size"] == Observation(len(BODY), "bytes")
+    assert (short.status, short.reason) == (Status.FAIL, "too_small")
+
+
+def test_endpoint_is_in_the_configured_region() -> None:
+    (endpoint,) = S3Object(bucket="b", key="k", region="us-west-2").endpoints()
+    assert (endpoint.url, endpoint.region) == ("https://s3.us-west-2.amazonaws.com", "us-west-2")
+
+
+class _NoLengthStore:
+    """An HTTP/1.0 store that answers every GET with the whole body, no Content-Length and no
+    Content-Range (the body ends when the connection closes)."""
+
+    def __init__(self, body: bytes) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _NoLengthStore:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+async def test_an_answer_without_any_length_counts_as_empty() -> None:
+    with _NoLengthStore(BODY) as store:
+        check = S3Object(
+            bucket="b",
+            key="k",
+            read_bytes=16,
+            min_size=1,
+            region="eu-west-1",
+            endpoint_url=store.url,
+        )
+        result = await run_check(check)
+    assert (result.status, result.reason) == (Status.FAIL, "too_small"), result.error

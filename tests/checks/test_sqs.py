@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Any
 
 import pytest
 
 from checks import Status
+from checks.result import Observation
 from checks.sqs import SQSQueue
 from checks.testing import run_check
 from support.emulator import Emulator
 
 pytestmark = pytest.mark.integration
+
+# A check with an age threshold creates a CloudWatch client too: on a busy machine its first
+# evaluation can outlast the service's 1.5 s deadline. These tests are about the answer.
+COLD_START = 10.0
 
 
 def make_queue(emulator: Emulator, **attributes: str) -> str:
@@ -59,20 +65,22 @@ def publish_age(emulator: Emulator, queue_url: str, seconds: float) -> None:
 async def test_old_oldest_message_warns_as_stale(emulator: Emulator) -> None:
     url = make_queue(emulator)
     publish_age(emulator, url, 900)
-    result = await run_check(sqs(emulator, url, max_oldest_age=300))
+    result = await run_check(sqs(emulator, url, max_oldest_age=300), deadline=COLD_START)
     assert (result.status, result.reason) == (Status.WARN, "stale")
 
 
 async def test_young_oldest_message_passes_and_is_observed(emulator: Emulator) -> None:
     url = make_queue(emulator)
     publish_age(emulator, url, 12)
-    result = await run_check(sqs(emulator, url, max_oldest_age=300))
+    result = await run_check(sqs(emulator, url, max_oldest_age=300), deadline=COLD_START)
     assert result.status is Status.PASS, result.error
     assert result.observations["oldestMessageAge"].value == 12
 
 
 async def test_no_age_metric_yet_passes(emulator: Emulator) -> None:
-    result = await run_check(sqs(emulator, make_queue(emulator), max_oldest_age=300))
+    result = await run_check(
+        sqs(emulator, make_queue(emulator), max_oldest_age=300), deadline=COLD_START
+    )
     assert result.status is Status.PASS, result.error
     assert "oldestMessageAge" not in result.observations
 
@@ -104,3 +112,114 @@ def test_endpoints_include_cloudwatch_only_with_an_age_threshold() -> None:
     assert [e.url for e in plain.endpoints()] == ["https://sqs.eu-west-1.amazonaws.com"]
     assert [e.url for e in aged.endpoints()][1] == "https://monitoring.eu-west-1.amazonaws.com"
     assert not any(e.global_service for e in aged.endpoints())
+
+
+# --- pinned down by mutation testing (`make mutation`) --------------------------------------
+
+
+async def test_backlog_at_the_threshold_passes(emulator: Emulator) -> None:
+    url = make_queue(emulator)
+    for _ in range(3):
+        emulator.client("sqs").send_message(QueueUrl=url, MessageBody="job")
+    result = await run_check(sqs(emulator, url, max_visible=3))
+    assert result.status is Status.PASS, result.error
+    assert result.observations["visibleMessages"] == Observation(3, "messages")
+
+
+async def test_age_at_the_threshold_passes(emulator: Emulator) -> None:
+    url = make_queue(emulator)
+    publish_age(emulator, url, 300)
+    result = await run_check(sqs(emulator, url, max_oldest_age=300), deadline=COLD_START)
+    assert result.status is Status.PASS, result.error
+    assert result.observations["oldestMessageAge"] == Observation(300.0, "s")
+
+
+def publish_age_at(emulator: Emulator, queue_url: str, seconds: float, ago: float) -> None:
+    emulator.client("cloudwatch").put_metric_data(
+        Namespace="AWS/SQS",
+        MetricData=[
+            {
+                "MetricName": "ApproximateAgeOfOldestMessage",
+                "Dimensions": [{"Name": "QueueName", "Value": queue_url.split("/")[-1]}],
+                "Timestamp": datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=ago),
+                "Value": seconds,
+                "Unit": "Seconds",
+            }
+        ],
+    )
+
+
+async def test_the_latest_age_datapoint_decides(emulator: Emulator) -> None:
+    # Published newest first: the order of the answer must not matter, only the timestamps.
+    url = make_queue(emulator)
+    publish_age_at(emulator, url, 12, ago=0)
+    publish_age_at(emulator, url, 900, ago=180)
+    result = await run_check(sqs(emulator, url, max_oldest_age=300), deadline=COLD_START)
+    assert result.status is Status.PASS, result.error
+    assert result.observations["oldestMessageAge"].value == 12
+    publish_age_at(emulator, url, 900, ago=0)  # same minute: the period's maximum
+    stale = await run_check(sqs(emulator, url, max_oldest_age=300), deadline=COLD_START)
+    assert (stale.status, stale.reason) == (Status.WARN, "stale")
+
+
+async def test_an_age_older_than_the_window_is_no_data(emulator: Emulator) -> None:
+    url = make_queue(emulator)
+    publish_age_at(emulator, url, 900, ago=15 * 60)
+    result = await run_check(sqs(emulator, url, max_oldest_age=300), deadline=COLD_START)
+    assert result.status is Status.PASS, result.error
+    assert "oldestMessageAge" not in result.observations
+
+
+async def test_round_trip_clears_old_probes_and_leaves_other_messages(emulator: Emulator) -> None:
+    url, probe = make_queue(emulator), make_queue(emulator)
+    client = emulator.client("sqs")
+    client.send_message(QueueUrl=probe, MessageBody="deep-health-probe:left-over")
+    client.send_message(QueueUrl=probe, MessageBody="not ours")
+    result = await run_check(sqs(emulator, url, round_trip_queue_url=probe))
+    assert result.status is Status.PASS, result.error
+    attributes = client.get_queue_attributes(
+        QueueUrl=probe,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    visible = int(attributes["ApproximateNumberOfMessages"])
+    in_flight = int(attributes["ApproximateNumberOfMessagesNotVisible"])
+    assert visible + in_flight == 1  # only "not ours" is left, received but not deleted
+
+
+def test_client_timeout_outlasts_the_receive_wait_only_with_a_round_trip() -> None:
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs"
+    plain = SQSQueue(queue_url=url, region="eu-west-1")
+    probing = SQSQueue(queue_url=url, region="eu-west-1", round_trip_queue_url=url)
+    plain.timeout = probing.timeout = 0.75
+    assert plain.client_timeout() == 0.75
+    assert probing.client_timeout() == 1.75
+
+
+async def test_round_trip_waits_out_an_empty_receive(emulator: Emulator) -> None:
+    # The probe becomes visible only after a second: the first receive comes back empty and
+    # the round trip must keep receiving, not give up or trip over the empty answer.
+    url, probe = make_queue(emulator), make_queue(emulator, DelaySeconds="1")
+    check = sqs(emulator, url, round_trip_queue_url=probe)
+    check.timeout = 8.0
+    result = await run_check(check, deadline=10.0)
+    assert result.status is Status.PASS, result.error
+    assert result.observations["roundTrip"].value >= 900
+
+
+async def test_round_trip_deletes_more_old_probes_than_one_receive_returns(
+    emulator: Emulator,
+) -> None:
+    url, probe = make_queue(emulator), make_queue(emulator)
+    client = emulator.client("sqs")
+    for i in range(12):
+        client.send_message(QueueUrl=probe, MessageBody=f"deep-health-probe:left-over-{i}")
+    result = await run_check(sqs(emulator, url, round_trip_queue_url=probe))
+    assert result.status is Status.PASS, result.error
+    attributes = client.get_queue_attributes(
+        QueueUrl=probe,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    assert attributes == {
+        "ApproximateNumberOfMessages": "0",
+        "ApproximateNumberOfMessagesNotVisible": "0",
+    }

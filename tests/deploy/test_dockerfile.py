@@ -9,8 +9,6 @@ import sys
 import sysconfig
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 
@@ -129,10 +127,6 @@ def test_dockerignore_sends_only_the_package_sources() -> None:
     assert copied == {"pyproject.toml", "checks", "service", "deploy/health.lambda.toml"}
 
 
-@pytest.mark.skipif(
-    not (ROOT / "service" / "cli.py").exists(),
-    reason="the engine's CLI (service/cli.py) is not there yet",
-)
 def test_the_image_install_and_entry_commands_work_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     """``pip install .`` of exactly the build context, then the image's commands.
 

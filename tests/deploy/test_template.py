@@ -358,11 +358,29 @@ def test_embedded_mode_creates_no_function_and_wires_the_application(
         assert properties["AliasTarget"]["HostedZoneId"] == "ZAPIGATEWAY"
 
 
-def test_rules_refuse_the_shared_name_as_health_host(sam: Template) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "holds"),
+    [
+        pytest.param({}, True, id="distinct-hosts"),
+        pytest.param({"EmbeddedHealthHost": RECORD}, False, id="embedded-host-is-the-shared-name"),
+        pytest.param({"RegionalDomainName": RECORD}, False, id="regional-name-is-the-shared-name"),
+    ],
+)
+def test_rules_refuse_the_shared_name_as_health_host(
+    sam: Template, overrides: dict[str, str], holds: bool
+) -> None:
+    # Evaluated, not matched as text: an inverted rule (Equals without Not) would fail here.
     rule = sam["Rules"]["NeverCheckTheSharedName"]["Assertions"]
-    asserted = {str(item["Assert"]) for item in rule}
-    assert any("EmbeddedHealthHost" in text and "RecordName" in text for text in asserted)
-    assert any("RegionalDomainName" in text and "RecordName" in text for text in asserted)
+    parameters = {
+        "RecordName": RECORD,
+        "EmbeddedHealthHost": "health.eu-west-1.example.com",
+        "RegionalDomainName": "eu-west-1.api.example.com",
+        **overrides,
+    }
+    asserts = {"Conditions": {f"a{i}": item["Assert"] for i, item in enumerate(rule)}}
+    values = evaluate_conditions(asserts, parameters, region="eu-west-1")
+    assert len(values) == 2
+    assert all(values.values()) is holds
 
 
 @pytest.mark.parametrize(

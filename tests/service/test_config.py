@@ -9,7 +9,8 @@ import pytest
 from checks import Check, ConfigError
 from checks.base import CheckSpec
 from service.cli import main
-from service.config import parse_config
+from service.config import CONFIG_ENV, config_path, load_config, parse_config
+from service.rules import TrackerSettings
 
 PASSING = "support.misbehaving:Passing"
 
@@ -189,3 +190,243 @@ def test_init_sees_the_configured_common_fields(monkeypatch: pytest.MonkeyPatch)
         latency_budget=None,
         samples=3,
     )
+
+
+# --- pinned down by mutation testing (`make mutation`) --------------------------------------
+
+REFUSED = [
+    ("service not a table", "service = 1", "service", "must be a table"),
+    ("failover not a table", "failover = 1", "failover", "must be a table"),
+    ("checks not an array", "checks = 1", "checks", "must be an array of tables ([[checks]])"),
+    ("a check not a table", "checks = [1]", "checks[0]", "must be a table"),
+    (
+        "first unknown top-level key, sorted",
+        "[zeta]\n[alpha]\n",
+        "alpha",
+        "unknown key (expected [service], [failover] and [[checks]])",
+    ),
+    ("unknown failover key", "[failover]\nwindoww = 1", "failover.windoww", "unknown key"),
+    ("unknown service key", "[service]\ndeadlin = 1", "service.deadlin", "unknown key"),
+    (
+        "token one short",
+        '[service]\ndetails_token = "123456789012345"',
+        "service.details_token",
+        "too short: use at least 16 characters",
+    ),
+    (
+        "max_age not above a cycle",
+        "[service]\ninterval = 5.0\ndeadline = 1.0\nmax_age = 6.0",
+        "service",
+        "Value error, max_age must exceed interval + deadline",
+    ),
+    (
+        "marker in the release id",
+        '[service]\nmarker = "OKAY"\nrelease_id = "v1-OKAY"',
+        "service.release_id",
+        "must not contain the healthy marker",
+    ),
+    (
+        "marker in the version",
+        '[service]\nmarker = "OKAY"\nversion = "OKAY"',
+        "service.version",
+        "must not contain the healthy marker",
+    ),
+    (
+        "marker in the service id",
+        '[service]\nmarker = "OKAY"\nservice_id = "xOKAYx"',
+        "service.service_id",
+        "must not contain the healthy marker",
+    ),
+    (
+        "duplicate name says which",
+        f'[[checks]]\ntype = "{PASSING}"\n[[checks]]\ntype = "{PASSING}"\nname = "x"\n'
+        f'[[checks]]\ntype = "{PASSING}"',
+        "checks[2].name",
+        "duplicate check name 'passing' (also checks[0])",
+    ),
+    (
+        "a check refusing its options",
+        '[[checks]]\ntype = "s3_object"\nbucket = "b"\nkey = "k"\nread_bytes = 0\n'
+        'region = "eu-west-1"',
+        "checks[0]",
+        "s3_object: read_bytes must be at least 1",
+    ),
+    (
+        "unset variable deep in a check",
+        f'[[checks]]\ntype = "{PASSING}"\nx = {{ a = ["ok", "${{NOPE_UNSET}}"] }}',
+        "checks[0].x.a[1]",
+        "environment variable NOPE_UNSET is not set",
+    ),
+    (
+        "check timeout zero",
+        f'[[checks]]\ntype = "{PASSING}"\ntimeout = 0',
+        "checks[0].timeout",
+        None,
+    ),
+    ("eleven samples", f'[[checks]]\ntype = "{PASSING}"\nsamples = 11', "checks[0].samples", None),
+    ("bad check name", f'[[checks]]\ntype = "{PASSING}"\nname = "-x"', "checks[0].name", None),
+    ("threshold one", "[failover]\nthreshold = 1.0", "failover.threshold", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"), [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED]
+)
+def test_refusals_name_the_key_and_say_why(text: str, key: str, message: str | None) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, environ={})
+    assert caught.value.key == key
+    if message is not None:
+        assert caught.value.message == message
+        assert str(caught.value) == f"{key}: {message}"
+
+
+def test_invalid_toml_names_the_source() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config("[service\n", source="/etc/health.toml")
+    assert caught.value.key == "/etc/health.toml"
+    assert caught.value.message.startswith("invalid TOML: ")
+
+
+ACCEPTED = [
+    ("token of exactly 16", '[service]\ndetails_token = "1234567890123456"'),
+    ("max_age just above a cycle", "[service]\ninterval = 5.0\ndeadline = 1.0\nmax_age = 6.01"),
+    ("a marker the ids do not contain", '[service]\nmarker = "OKAY"'),
+    ("one sample", f'[[checks]]\ntype = "{PASSING}"\nsamples = 1'),
+    ("ten samples", f'[[checks]]\ntype = "{PASSING}"\nsamples = 10'),
+    (
+        "two checks named apart",
+        f'[[checks]]\ntype = "{PASSING}"\n[[checks]]\ntype = "{PASSING}"\nname = "b"',
+    ),
+]
+
+
+@pytest.mark.parametrize("text", [c[1] for c in ACCEPTED], ids=[c[0] for c in ACCEPTED])
+def test_boundaries_are_accepted(text: str) -> None:
+    parse_config(text, environ={})
+
+
+def test_interpolation_prefers_the_environment_then_the_default() -> None:
+    text = (
+        '[service]\nrelease_id = "${REL:-fallback}"\nversion = "${VER:-2}"\n'
+        'service_id = "$${literal}"\n'
+    )
+    settings = parse_config(text, environ={"REL": "from-env"}).settings
+    assert (settings.release_id, settings.version, settings.service_id) == (
+        "from-env",
+        "2",
+        "${literal}",
+    )
+
+
+def test_an_empty_token_is_no_token_and_a_set_one_is_kept() -> None:
+    assert parse_config('[service]\ndetails_token = ""').settings.details_token is None
+    token = "1234567890123456"
+    text = f'[service]\ndetails_token = "{token}"'
+    assert parse_config(text).settings.details_token == token
+
+
+def test_failover_table_becomes_the_tracker_settings() -> None:
+    text = (
+        "[failover]\nwindow = 30\nthreshold = 0.2\nmin_samples = 5\nfail_after = 2\n"
+        "recover_after = 4\nmin_hold = 10\nquiet = 7\n"
+    )
+    failover = parse_config(text).failover
+    assert failover.tracker_settings() == TrackerSettings(
+        window=30.0,
+        threshold=0.2,
+        min_samples=5,
+        fail_after=2,
+        recover_after=4,
+        min_hold=10.0,
+        quiet=7.0,
+    )
+    assert parse_config("").failover.tracker_settings() == TrackerSettings()
+
+
+def test_max_age_defaults_to_three_cycles_and_a_deadline() -> None:
+    settings = parse_config("[service]\ninterval = 5.0\ndeadline = 1.0").settings
+    assert settings.effective_max_age == 16.0
+    explicit = parse_config("[service]\ninterval = 5.0\ndeadline = 1.0\nmax_age = 9.0").settings
+    assert explicit.effective_max_age == 9.0
+
+
+def test_config_path_prefers_the_argument_then_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "from-env.toml"))
+    assert config_path(tmp_path / "given.toml") == tmp_path / "given.toml"
+    assert config_path() == tmp_path / "from-env.toml"
+    monkeypatch.delenv(CONFIG_ENV)
+    with pytest.raises(ConfigError) as caught:
+        config_path()
+    assert caught.value.key == CONFIG_ENV
+
+
+def test_load_config_reads_the_file_and_names_it(tmp_path: Path) -> None:
+    path = tmp_path / "health.toml"
+    path.write_text('[service]\nrelease_id = "${REL}"\n', encoding="utf-8")
+    config = load_config(path, environ={"REL": "r-9"})
+    assert (config.settings.release_id, config.source) == ("r-9", str(path))
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "absent.toml")
+    assert caught.value.key == str(tmp_path / "absent.toml")
+    assert caught.value.message == "cannot read: No such file or directory"
+
+
+def test_no_config_at_all_says_how_to_give_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    with pytest.raises(ConfigError) as caught:
+        config_path()
+    assert caught.value.message == "no configuration: pass --config or set DEEP_HEALTH_CONFIG"
+
+
+def test_an_unknown_type_says_what_was_looked_for() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config('[[checks]]\ntype = "no_such_check"')
+    assert caught.value.key == "checks[0].type"
+    assert "no_such_check" in caught.value.message
+
+
+def test_the_marker_in_a_check_name_says_why() -> None:
+    text = f'[service]\nmarker = "OKAY"\n[[checks]]\ntype = "{PASSING}"\nname = "OKAY-1"'
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text)
+    assert str(caught.value) == "checks[0].name: must not contain the healthy marker"
+
+
+class _Widget:
+    """Not a type pydantic knows: a check may still take one (with a default)."""
+
+
+class _Options(Check):
+    """Options without annotations, of an arbitrary class, and numbers given as text."""
+
+    name = "options"
+
+    def __init__(self, *, plain=3, widget: _Widget | None = None, delay: float = 0.0) -> None:  # type: ignore[no-untyped-def]
+        self.plain, self.widget, self.delay = plain, widget, delay
+
+    async def run(self) -> None:
+        return None
+
+
+class _BadlyNamed(_Options):
+    name = "has spaces"
+
+
+def test_options_of_any_kind_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("service.config.resolve", lambda type_name: _Options, raising=True)
+    text = '[[checks]]\ntype = "options"\nplain = "anything"\ndelay = "${DELAY:-0.25}"\n'
+    (check,) = parse_config(text, environ={}).checks
+    assert isinstance(check, _Options)
+    assert (check.plain, check.widget, check.delay) == ("anything", None, 0.25)
+
+
+def test_a_class_name_that_is_not_a_valid_check_name_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("service.config.resolve", lambda type_name: _BadlyNamed, raising=True)
+    with pytest.raises(ConfigError) as caught:
+        parse_config('[[checks]]\ntype = "badly-named"\n')
+    assert str(caught.value) == "checks[0].name: invalid check name 'has spaces'"

@@ -81,20 +81,51 @@ def render(document: dict[str, Any]) -> str:
     return "\n".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in document.items())
 
 
+def _top(key: str) -> str:
+    return key.split(".")[0].split("[")[0]
+
+
+def _parse(text: str, source: str = "<memory>") -> Config | ConfigError:
+    try:
+        return parse_config(text, environ={}, source=source)
+    except ConfigError as exc:
+        return exc
+
+
+def _well_formed(error: ConfigError) -> None:
+    assert error.key
+    assert error.message
+    # Every error at once: the first names the exception's key, each one a key and a message.
+    assert error.errors[0] == (error.key, error.message)
+    assert all(key and message for key, message in error.errors)
+    assert str(error).startswith(f"{error.key}: {error.message}")
+
+
 @settings(max_examples=300, deadline=None)
 @given(documents)
 def test_random_config_is_valid_or_a_named_config_error(document: dict[str, Any]) -> None:
-    text = render(document)
-    outcome: Config | ConfigError
-    try:
-        outcome = parse_config(text, environ={})
-    except ConfigError as exc:
-        outcome = exc
+    outcome = _parse(render(document))
     if isinstance(outcome, ConfigError):
-        assert outcome.key
-        assert outcome.message
-    else:
-        assert isinstance(outcome, Config)
+        # The key names a part of this document (or the document itself): an operator can
+        # find what to fix.
+        _well_formed(outcome)
+        # "checks" when there are none: what to add (a config without checks is refused).
+        named = {*document, "<memory>"} | ({"checks"} if not document.get("checks") else set())
+        for key, _ in outcome.errors:
+            assert _top(key) in named, key
+        return
+    # Parsed: nothing was dropped or invented on the way.
+    assert set(document) <= {"service", "checks", "failover"}
+    entries = document.get("checks", [])
+    assert len(outcome.checks) == len(entries)
+    for entry, check in zip(entries, outcome.checks, strict=True):
+        if isinstance(entry.get("name"), str) and "$" not in entry["name"]:
+            assert check.check_name == entry["name"]
+        if isinstance(entry.get("samples"), int):
+            assert check.spec.samples == entry["samples"]
+    for key, value in document.get("service", {}).items():
+        if not isinstance(value, str) and key != "details_token":
+            assert getattr(outcome.settings, key) == value, key
 
 
 @settings(max_examples=200, deadline=None)
@@ -173,3 +204,9 @@ def test_accepted_configs_are_finite_checked_and_keep_the_marker_out_of_unhealth
     evaluation = Evaluation(number=1, results=results, duration=0.0, time=1795428000.0)
     unhealthy = Report(evaluation, Verdict(Status.FAIL, ("x",)), config.settings)
     assert config.settings.marker.encode() not in public_body(unhealthy)
+
+    outcome = _parse(text, source="random.toml")
+    if isinstance(outcome, ConfigError):
+        _well_formed(outcome)
+    else:
+        assert outcome.source == "random.toml"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict
 
@@ -250,4 +251,217 @@ def test_latch_reason(
     ],
 )
 def test_shared_failure(results: list[CheckResult], expected: list[str]) -> None:
+    assert shared_failure(results) == expected
+
+
+# --- pinned down by mutation testing (`make mutation`) --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("statuses", "expected_reason", "expected_error"),
+    [
+        pytest.param([P, F, F], "r1", "e1", id="fail-names-the-first-failed-sample"),
+        pytest.param([P, P, F], "partial", "1/3 samples failed: e2", id="partial-quotes-it"),
+        pytest.param([P, W, W], "r1", "e1", id="warn-names-the-first-warning-sample"),
+        pytest.param([P, P], None, "e0", id="all-pass-keeps-the-first-sample"),
+    ],
+)
+def test_combine_samples_reports_the_right_sample(
+    statuses: Sequence[Status], expected_reason: str | None, expected_error: str
+) -> None:
+    # Every sample has its own reason and error, so picking the wrong one shows.
+    outcomes = [
+        SampleOutcome(s, None if s is P else f"r{i}", f"e{i}") for i, s in enumerate(statuses)
+    ]
+    verdict = combine_samples(outcomes, duration=0.0, latency_budget=None)
+    assert (verdict.reason, verdict.error) == (expected_reason, expected_error)
+
+
+def test_slow_says_how_long_against_which_budget() -> None:
+    verdict = combine_samples([SampleOutcome(P)], duration=0.5, latency_budget=0.25)
+    assert verdict.error == "took 0.500s, over its 0.250s budget"
+
+
+def test_majority_decides_on_a_mixed_set_of_samples() -> None:
+    # Five samples, three failed: a majority, so FAIL; two failed: a minority, so WARN.
+    three = [SampleOutcome(F, "down", "x")] * 3 + [SampleOutcome(P)] * 2
+    two = [SampleOutcome(F, "down", "x")] * 2 + [SampleOutcome(P)] * 3
+    assert combine_samples(three, duration=0.0, latency_budget=None).status is F
+    assert combine_samples(two, duration=0.0, latency_budget=None).status is W
+
+
+@pytest.mark.parametrize(
+    "tuning",
+    [
+        pytest.param({"window": 0.0}, id="window-zero"),
+        pytest.param({"window": -1.0}, id="window-negative"),
+        pytest.param({"min_hold": -0.1}, id="min-hold-negative"),
+        pytest.param({"quiet": -0.1}, id="quiet-negative"),
+        pytest.param({"threshold": -0.01}, id="threshold-negative"),
+        pytest.param({"threshold": 1.0}, id="threshold-one"),
+        pytest.param({"min_samples": 0}, id="min-samples-zero"),
+        pytest.param({"max_entries": 0}, id="max-entries-zero"),
+        pytest.param({"fail_after": 0}, id="fail-after-zero"),
+        pytest.param({"recover_after": 0}, id="recover-after-zero"),
+    ],
+)
+def test_tracker_settings_refuse_meaningless_tuning(tuning: dict[str, float]) -> None:
+    messages = {
+        "window": "window must be > 0, min_hold and quiet >= 0",
+        "min_hold": "window must be > 0, min_hold and quiet >= 0",
+        "quiet": "window must be > 0, min_hold and quiet >= 0",
+        "threshold": "threshold must be in [0, 1)",
+        "min_samples": "min_samples and max_entries must be >= 1",
+        "max_entries": "min_samples and max_entries must be >= 1",
+        "fail_after": "fail_after and recover_after must be >= 1",
+        "recover_after": "fail_after and recover_after must be >= 1",
+    }
+    with pytest.raises(ValueError, match=f"^{re.escape(messages[next(iter(tuning))])}$"):
+        TrackerSettings(**tuning)  # type: ignore[arg-type]
+
+
+def test_tracker_settings_accept_the_boundaries() -> None:
+    settings = TrackerSettings(
+        window=0.001,
+        threshold=0.0,
+        min_samples=1,
+        max_entries=1,
+        fail_after=1,
+        recover_after=1,
+        min_hold=0.0,
+        quiet=0.0,
+    )
+    assert settings.threshold == 0.0
+    assert TrackerSettings(threshold=0.99).threshold == 0.99
+
+
+def test_tracker_settings_defaults_are_the_documented_ones() -> None:
+    assert TrackerSettings() == TrackerSettings(
+        window=60.0,
+        threshold=0.10,
+        min_samples=20,
+        max_entries=1024,
+        fail_after=3,
+        recover_after=10,
+        min_hold=180.0,
+        quiet=120.0,
+    )
+    assert (TrackerSettings().window, TrackerSettings().fail_after) == (60.0, 3)
+
+
+def test_gray_failing_at_exactly_min_samples_counts() -> None:
+    settings = TrackerSettings(threshold=0.0, min_samples=3)
+    assert gray_failing(1, 3, settings)
+    assert not gray_failing(1, 2, settings)
+    assert not gray_failing(0, 3, settings)
+
+
+StateStep = tuple[float, bool, LatchState]  # (now, instant healthy, expected state after)
+
+
+@pytest.mark.parametrize(
+    ("tuning", "steps"),
+    [
+        pytest.param(
+            {"fail_after": 2, "recover_after": 2, "min_hold": 0.0, "quiet": 0.0},
+            [
+                (1, True, LatchState()),
+                (2, False, LatchState(last_bad=2, failures=1)),
+                (3, True, LatchState(last_bad=2)),
+                (4, False, LatchState(last_bad=4, failures=1)),
+                (5, False, LatchState(latched_at=5, last_bad=5, failures=2)),
+                (6, True, LatchState(latched_at=5, last_bad=5, failures=2, clean=1)),
+                (7, False, LatchState(latched_at=5, last_bad=7, failures=2)),
+                (8, True, LatchState(latched_at=5, last_bad=7, failures=2, clean=1)),
+                (9, True, LatchState(last_bad=7)),
+            ],
+            id="every-field-through-a-blip-a-latch-a-relapse-and-a-recovery",
+        ),
+    ],
+)
+def test_advance_latch_states(tuning: dict[str, float], steps: Sequence[StateStep]) -> None:
+    # The state is what a fleet stores and shares: every field matters, not only `healthy`.
+    settings = TrackerSettings(**tuning)  # type: ignore[arg-type]
+    state = LatchState()
+    for now, ok, expected in steps:
+        state = advance_latch(state, ok, EPOCH + now, settings=settings)
+        shifted = {
+            k: (EPOCH + v if k in ("latched_at", "last_bad") and v is not None else v)
+            for k, v in asdict(expected).items()
+        }
+        assert state == LatchState(**shifted), f"after t={now}"
+
+
+def test_latching_starts_the_clean_count_from_zero_whatever_was_stored() -> None:
+    # A state read back from a store may carry a stale clean count; latching resets it.
+    settings = TrackerSettings(fail_after=1, recover_after=5, min_hold=0.0, quiet=0.0)
+    state = advance_latch(LatchState(clean=4), False, EPOCH, settings=settings)
+    assert state.clean == 0
+    assert not advance_latch(state, True, EPOCH + 1, settings=settings).healthy
+
+
+def test_a_relapse_while_latched_restarts_the_clean_count() -> None:
+    settings = TrackerSettings(fail_after=1, recover_after=2, min_hold=0.0, quiet=0.0)
+    reported = []
+    state = LatchState()
+    for now, ok in [(0, False), (1, True), (2, False), (3, True), (4, True)]:
+        state = advance_latch(state, ok, EPOCH + now, settings=settings)
+        reported.append(state.healthy)
+    assert reported == [False, False, False, False, True]
+
+
+def test_min_hold_counts_from_the_latch_not_from_the_last_failure() -> None:
+    # Latched at 0, failing again at 20: min_hold (30 s) ends at 30, not at 50.
+    settings = TrackerSettings(fail_after=1, recover_after=1, min_hold=30.0, quiet=0.0)
+    state = LatchState()
+    for now, ok in [(0, False), (20, False), (29, True)]:
+        state = advance_latch(state, ok, EPOCH + now, settings=settings)
+        assert not state.healthy
+    assert advance_latch(state, True, EPOCH + 30, settings=settings).healthy
+
+
+def test_latch_reason_is_none_for_a_failing_evaluation_while_latched() -> None:
+    before = LatchState(latched_at=0.0, last_bad=0.0, failures=1)
+    after = LatchState(latched_at=0.0, last_bad=1.0, failures=1)
+    settings = TrackerSettings()
+    assert latch_reason(before, after, instant_healthy=False, held=False, settings=settings) is None
+    reason = latch_reason(before, after, instant_healthy=True, held=False, settings=settings)
+    assert reason == "recovering 0/10 clean"
+
+
+@pytest.mark.parametrize(
+    ("results", "expected"),
+    [
+        pytest.param(
+            [_result("a", F), _result("peer", F, scope="peer", failing="a")],
+            ["a"],
+            id="exactly-the-same-checks",
+        ),
+        pytest.param(
+            [_result("b", F), _result("a", F), _result("peer", F, scope="peer", failing="b,a")],
+            ["a", "b"],
+            id="sorted-names",
+        ),
+        pytest.param(
+            [
+                _result("a", F),
+                _result("g", F, scope="global"),
+                _result("peer", F, scope="peer", failing="a"),
+            ],
+            ["a"],
+            id="a-global-failure-is-not-ours-to-share",
+        ),
+        pytest.param(
+            [_result("a", F), _result("peer", F, scope="peer")],
+            [],
+            id="peer-failing-without-a-list",
+        ),
+        pytest.param(
+            [_result("a", F), _result("x", F, scope="global", failing="a")],
+            [],
+            id="only-a-peer-check-reports-the-peer",
+        ),
+    ],
+)
+def test_shared_failure_edges(results: list[CheckResult], expected: list[str]) -> None:
     assert shared_failure(results) == expected

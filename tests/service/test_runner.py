@@ -163,12 +163,39 @@ async def test_cache_expires_by_the_clock(started: list[Runner]) -> None:
     assert runner.evaluations == 2
 
 
-async def test_samples_are_recorded_and_majority_decides(started: list[Runner]) -> None:
-    check = m.Passing()
+class _FailsFirstRuns(Check):
+    """Its first ``failing`` runs (samples) fail, the rest pass: a mixed set of samples."""
+
+    name = "mixed"
+
+    def __init__(self, failing: int) -> None:
+        self.failing = failing
+        self.runs = 0
+
+    async def run(self) -> None:
+        self.runs += 1
+        if self.runs <= self.failing:
+            raise ConnectionError("sample failed")
+
+
+@pytest.mark.parametrize(
+    ("failing", "status", "reason"),
+    [
+        pytest.param(0, Status.PASS, None, id="none-failed"),
+        pytest.param(1, Status.WARN, "partial", id="a-minority-failed-warns"),
+        pytest.param(2, Status.FAIL, "error", id="a-majority-failed-fails"),
+        pytest.param(3, Status.FAIL, "error", id="all-failed"),
+    ],
+)
+async def test_samples_are_recorded_and_majority_decides(
+    started: list[Runner], failing: int, status: Status, reason: str | None
+) -> None:
+    check = _FailsFirstRuns(failing)
     check.samples = 3
     results, _ = await evaluate(started, check)
-    assert results["passing"].samples == (True, True, True)
-    assert results["passing"].status is Status.PASS
+    assert check.runs == 3
+    assert sorted(results["mixed"].samples) == sorted([False] * failing + [True] * (3 - failing))
+    assert (results["mixed"].status, results["mixed"].reason) == (status, reason)
 
 
 async def test_start_failure_is_a_failed_check_not_a_crash(started: list[Runner]) -> None:

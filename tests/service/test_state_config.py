@@ -13,6 +13,9 @@ from service.config import parse_config
 from service.state.dynamodb import create_table, shared_store
 from support.emulator import Emulator
 
+# Every configuration needs a check (one without would always report healthy).
+CHECK = '[[checks]]\ntype = "support.misbehaving:Passing"\n'
+
 BAD = [
     ("no table", '[state]\nstore = "dynamodb"', "state.table"),
     ("unknown key", '[state]\nstore = "dynamodb"\ntable = "t-1"\nbogus = 1', "state.bogus"),
@@ -38,9 +41,9 @@ def test_bad_state_config_exits_2_naming_the_key(
 
 
 def test_defaults_keep_the_state_in_memory_and_name_the_fleet_after_the_service() -> None:
-    assert shared_store(parse_config("")) is None
+    assert shared_store(parse_config(CHECK)) is None
     config = parse_config(
-        '[service]\nservice_id = "orders"\n[state]\nstore = "dynamodb"\ntable = "state-t"\n'
+        '[service]\nservice_id = "orders"\n[state]\nstore = "dynamodb"\ntable = "state-t"\n' + CHECK
     )
     store = shared_store(config)
     assert store is not None
@@ -49,7 +52,7 @@ def test_defaults_keep_the_state_in_memory_and_name_the_fleet_after_the_service(
 
 def test_switch_needs_a_shared_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "health.toml"
-    path.write_text("")
+    path.write_text(CHECK)
     assert main(["switch", "hold", "on", "--config", str(path), "--reason", "drill"]) == 2
     assert "state.store" in capsys.readouterr().err
 
@@ -63,6 +66,7 @@ def test_switch_records_who_when_why_and_status_shows_them(
     path = tmp_path / "health.toml"
     path.write_text(
         f'[state]\nstore = "dynamodb"\ntable = "{table}"\nendpoint_url = "{emulator.endpoint}"\n'
+        + CHECK
     )
     config = ["--config", str(path)]
     assert main(["switch", "hold", "on", *config]) == 2  # no reason
@@ -84,7 +88,7 @@ def test_switch_exits_1_when_the_store_does_not_answer(
     path = tmp_path / "health.toml"
     path.write_text(
         f'[state]\nstore = "dynamodb"\ntable = "absent-table"\n'
-        f'endpoint_url = "{emulator.endpoint}"\n'
+        f'endpoint_url = "{emulator.endpoint}"\n' + CHECK
     )
     assert main(["switch", "drain", "on", "--config", str(path), "--reason", "x"]) == 1
     assert "not_found" in capsys.readouterr().err

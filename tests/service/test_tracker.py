@@ -284,3 +284,43 @@ def test_one_noisy_sample_does_not_fail_a_fresh_tracker() -> None:
 def test_settings_reject_meaningless_values(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="must be"):
         TrackerSettings(**bad)  # type: ignore[arg-type]
+
+
+# --- pinned down by mutation testing (`make mutation`) --------------------------------------
+
+
+def test_window_keeps_1024_evaluations_by_default() -> None:
+    window = FailureWindow(window=1e9)
+    for i in range(1100):
+        window.record("db", [True], now=float(i))
+    assert window.ratio("db", now=1100.0) == (0, 1024)
+
+
+def test_hysteresis_defaults_fail_at_once_and_recover_at_once() -> None:
+    hysteresis = Hysteresis()
+    assert hysteresis.update(False, 5.0) is False
+    assert hysteresis.latched
+    assert hysteresis.update(True, 5.0) is True
+    assert (hysteresis.latched, hysteresis.clean) == (False, 0)
+
+
+def test_tracker_bounds_its_window_by_max_entries() -> None:
+    # Two evaluations kept: the failure at t=0 has left the window by t=2 (with 1024 kept it
+    # would still count: 1/3 > 0.3).
+    settings = TrackerSettings(
+        window=1e6, threshold=0.3, min_samples=1, max_entries=2, fail_after=10, quiet=0.0
+    )
+    tracker = Tracker(settings)
+    statuses = [
+        tracker.observe("pass", {"db": [ok]}, now=float(t)).status
+        for t, ok in enumerate([False, True, True])
+    ]
+    assert statuses == ["fail", "fail", "pass"]
+
+
+def test_held_keeps_the_tracker_failing_where_it_would_recover() -> None:
+    settings = TrackerSettings(fail_after=1, recover_after=1, min_hold=0.0, quiet=0.0)
+    tracker = Tracker(settings)
+    tracker.observe("fail", {}, now=0.0)
+    assert tracker.observe("pass", {}, now=1.0, held=True) == TrackedVerdict("fail", ("held",))
+    assert tracker.observe("pass", {}, now=2.0) == TrackedVerdict("pass")

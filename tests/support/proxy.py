@@ -54,6 +54,7 @@ class FaultProxy:
         self.connections = 0
         self.requests = 0
         self.failed = 0
+        self.bytes_down = 0
         self.port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -70,7 +71,7 @@ class FaultProxy:
         self.latency = 0.0
         self.blackhole = self.reset = False
         self.fail_fraction = 0.0
-        self.connections = self.requests = self.failed = 0
+        self.connections = self.requests = self.failed = self.bytes_down = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -190,6 +191,7 @@ class FaultProxy:
         with contextlib.suppress(ConnectionError, OSError):
             while data := await upstream.read(_CHUNK):
                 state["answered"] = True
+                self.bytes_down += len(data)
                 client.write(data)
                 await client.drain()
         client.transport.abort()
