@@ -17,6 +17,8 @@ One place, so a refusal, the gate and ``verify`` agree on them. Sources (see dep
 
 from __future__ import annotations
 
+from service.simulation.route53 import DEFAULT_REGIONS, HEALTHY_SHARE
+
 __all__ = [
     "APIGW_REGIONAL_ZONE_IDS",
     "CHECKER_REGIONS",
@@ -27,25 +29,12 @@ __all__ = [
     "TEMPLATE_DEFAULTS",
 ]
 
-CHECKER_REGIONS = frozenset(
-    {
-        "us-east-1",
-        "us-west-1",
-        "us-west-2",
-        "eu-west-1",
-        "ap-southeast-1",
-        "ap-southeast-2",
-        "ap-northeast-1",
-        "sa-east-1",
-    }
-)
+CHECKER_REGIONS = frozenset(DEFAULT_REGIONS)
 """The regions Route 53 health checkers run in."""
 
 MIN_CHECKER_REGIONS = 3
 """Route 53 refuses a health check with fewer checker regions."""
 
-HEALTHY_SHARE = 0.18
-"""A check is healthy while MORE than this share of its checkers report healthy."""
 
 MONITORING_REGION = "us-east-1"
 """The only region with Route 53 health-check metrics (and so their alarms)."""

@@ -31,7 +31,8 @@ Answer = Literal["primary", "secondary"]
 PRIMARY: Answer = "primary"
 SECONDARY: Answer = "secondary"
 
-# Route 53's documented default checker regions; the model only uses them as labels.
+# Route 53's checker regions (the HealthCheckRegion enum of its API); the model uses them as
+# labels, the deploy tooling (deploy.facts) to refuse a health check outside them.
 DEFAULT_REGIONS = (
     "us-east-1",
     "us-west-1",
@@ -42,6 +43,10 @@ DEFAULT_REGIONS = (
     "ap-northeast-1",
     "sa-east-1",
 )
+
+HEALTHY_SHARE = 0.18
+"""An endpoint is healthy while MORE than this share of its checkers say so (Route 53's rule;
+the simulator, the console and ``verify`` all read it from here)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,7 +72,7 @@ class Route53Config:
     interval: float = 10.0
     jitter: float = 0.1
     failure_threshold: int = 3
-    healthy_fraction: float = 0.18
+    healthy_fraction: float = HEALTHY_SHARE
     timeout: float = 2.0
     cache_ttl: float = 1.0
     samples: int = 3

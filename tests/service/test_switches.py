@@ -105,7 +105,6 @@ def test_reasons_name_the_source() -> None:
         pytest.param("FALSE", False, id="false-upper"),
         pytest.param("  ", False, id="blank"),
         pytest.param("true", True, id="true"),
-        pytest.param("drain", True, id="any-other-word"),
     ],
 )
 def test_env_values_that_switch_on_and_off(value: str, on: bool) -> None:
