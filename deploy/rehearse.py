@@ -47,6 +47,7 @@ __all__ = [
 
 EMULATED_TYPES = frozenset(
     {
+        "AWS::DynamoDB::Table",
         "AWS::IAM::Role",
         "AWS::Lambda::Function",
         "AWS::Lambda::Version",
@@ -175,10 +176,30 @@ def _create_stack(
     values = {**overrides(pair, stack, release_id=release_id), "HostedZoneId": zone_id}
     transformed = transform(sam, values, region=stack.region, code_uri=code_uri)
     adapted, stand_ins = for_emulator(transformed, region=stack.region, seed=stack.stack_name)
-    return _create(
+    created = _create(
         adapted, values, stand_ins, pair, stack.region, stack.role, stack.stack_name,
         endpoint_url, log,
     )  # fmt: skip
+    _apply_time_to_live(adapted, stack, endpoint_url)
+    return created
+
+
+def _apply_time_to_live(adapted: Template, stack: RegionStack, endpoint_url: str) -> None:
+    """Turn on the TTL the template gives its tables (moto's CloudFormation ignores it)."""
+    cloudformation = _client("cloudformation", endpoint_url, stack.region)
+    dynamodb = _client("dynamodb", endpoint_url, stack.region)
+    specs = adapted.get("Resources", {})
+    paginator = cloudformation.get_paginator("list_stack_resources")
+    for page in paginator.paginate(StackName=stack.stack_name):
+        for resource in page["StackResourceSummaries"]:
+            spec = specs.get(resource["LogicalResourceId"], {})
+            ttl = spec.get("Properties", {}).get("TimeToLiveSpecification")
+            if spec.get("Type") != "AWS::DynamoDB::Table" or not (ttl and ttl.get("Enabled")):
+                continue
+            dynamodb.update_time_to_live(
+                TableName=resource["PhysicalResourceId"],
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+            )
 
 
 def _create_monitoring(

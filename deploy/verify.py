@@ -7,6 +7,11 @@ judges it (the share of checkers healthy against the 18 % rule), and whether fai
 region's own host with the path, marker, interval and threshold the pairs file configures, and
 the secondary healthy (latency routing: every region healthy). Each fail-open risk is named.
 
+It also reads each region's failover state table (the stack's ``StateTableName`` output, with
+DynamoDB in that region): a table that is missing, denies access or has no TTL on ``expires`` is
+a warning, never a reason for "not armed" -- the instances fall back to their own state, so the
+fleet shares none, but the region is not failed for it.
+
 Exit codes: 0 every pair armed, 1 a pair is not armed, 2 bad input (the pairs file, or Route 53
 cannot be read at all).
 
@@ -18,8 +23,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +38,14 @@ __all__ = [
     "Live",
     "PairVerdict",
     "RegionVerdict",
+    "StateTable",
     "add_verify_parser",
     "assess",
     "read_live",
+    "read_state_table",
     "run_verify",
+    "state_table_line",
+    "state_table_problem",
     "verify",
 ]
 
@@ -58,6 +67,46 @@ class Live:
     records: tuple[Mapping[str, Any], ...]
     checks: Mapping[str, Mapping[str, Any]]
     observations: Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class StateTable:
+    """One region's failover state table (the fleet's shared store), as DynamoDB shows it.
+
+    Attributes:
+        pair: the pair's name.
+        role: ``PRIMARY`` or ``SECONDARY``.
+        region: the region whose table it is (read in that region).
+        table: the table's name, or ``None`` when the stack could not be read.
+        problem: what is wrong (``None``: ACTIVE with TTL on ``expires``).
+        means: what the problem means for the fleet (empty when fine).
+    """
+
+    pair: str
+    role: str
+    region: str
+    table: str | None
+    problem: str | None = None
+    means: str = ""
+
+    @property
+    def fine(self) -> bool:
+        """ACTIVE with TTL on ``expires``."""
+        return self.problem is None
+
+
+#: What a missing or unusable state table means (the store alone never fails a region:
+#: service/state falls back to each instance's own memory and logs an error).
+STATE_TABLE_MEANS = (
+    "the fleet shares no failover state: each instance judges alone;"
+    " the region is not failed for it"
+)
+#: What a state table without TTL means: it works, but nothing expires old window buckets.
+STATE_TTL_MEANS = (
+    "old window buckets never expire and the table grows; the region is not failed for it"
+)
+#: The stack could not be read, so its table was not checked.
+STATE_UNCHECKED_MEANS = "its state table was not checked"
 
 
 @dataclass(frozen=True)
@@ -92,6 +141,7 @@ class PairVerdict:
         regions: the two regions, primary first.
         problems: why failover is not armed (empty: armed).
         warnings: fail-open risks that do not disarm it by themselves.
+        state_tables: each region's failover state table as read (see :class:`StateTable`).
     """
 
     pair: str
@@ -100,6 +150,7 @@ class PairVerdict:
     regions: tuple[RegionVerdict, ...]
     problems: tuple[str, ...] = field(default_factory=tuple)
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    state_tables: tuple[StateTable, ...] = field(default_factory=tuple)
 
     @property
     def armed(self) -> bool:
@@ -285,6 +336,78 @@ def read_live(pair: Pair, route53: Any) -> Live:
     return Live(tuple(records), checks, observations)
 
 
+def _error_code(error: Exception) -> str:
+    response = getattr(error, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", type(error).__name__))
+
+
+def state_table_problem(code: str) -> str:
+    """What a DynamoDB error code on ``DescribeTable``/``DescribeTimeToLive`` says of the table."""
+    if code == "ResourceNotFoundException":
+        return "does not exist"
+    if "AccessDenied" in code or code == "UnrecognizedClientException":
+        return f"denies access ({code})"
+    return f"cannot be read ({code})"
+
+
+def read_state_table(
+    pair: Pair, stack: RegionStack, cloudformation: Any, dynamodb: Any
+) -> StateTable | None:
+    """Read one region's failover state table; ``None`` when its stack uses no shared store.
+
+    Args:
+        pair: the pair.
+        stack: the region's stack.
+        cloudformation: a CloudFormation client of ``stack.region``.
+        dynamodb: a DynamoDB client of ``stack.region`` (never another region's).
+
+    Returns:
+        The table as read, with what is wrong with it, if anything.
+    """
+    values = pair.values(stack)
+    if values.get("Mode", "standalone") != "standalone" or values.get("StateStore") == "memory":
+        return None  # template.yaml's UsesStateStore is false: no table to read
+    import botocore.exceptions
+
+    errors = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
+
+    def found(
+        table: str | None, problem: str | None = None, means: str = STATE_TABLE_MEANS
+    ) -> StateTable:
+        return StateTable(
+            pair.name, stack.role, stack.region, table, problem, means if problem else ""
+        )
+
+    try:
+        described = cloudformation.describe_stacks(StackName=stack.stack_name)["Stacks"][0]
+    except errors as error:
+        problem = f"cannot read stack {stack.stack_name} ({_error_code(error)})"
+        return found(None, problem, STATE_UNCHECKED_MEANS)
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    table = outputs.get("StateTableName")
+    if not table:
+        return None  # the stack uses no shared store (a memory store, or not standalone)
+    try:
+        status = dynamodb.describe_table(TableName=table)["Table"].get("TableStatus")
+        ttl = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+    except errors as error:
+        return found(table, state_table_problem(_error_code(error)))
+    if status != "ACTIVE":
+        return found(table, f"is {status}, not ACTIVE")
+    if ttl.get("TimeToLiveStatus") != "ENABLED" or ttl.get("AttributeName") != "expires":
+        return found(table, "has no TTL on 'expires'", STATE_TTL_MEANS)
+    return found(table)
+
+
+def state_table_line(state: StateTable) -> str:
+    """One region's state table for people: fine, or a WARNING naming pair, region and table."""
+    where = f"pair {state.pair}, {state.role} {state.region}"
+    if state.fine:
+        return f"  state table of {where}: {state.table} ACTIVE, TTL on 'expires'"
+    table = f"state table {state.table} " if state.table else ""
+    return f"  WARNING: {where}: {table}{state.problem}: {state.means} (does not change armed)"
+
+
 def render(verdict: PairVerdict) -> str:
     """The verdict for people, one pair."""
     lines = [
@@ -302,14 +425,39 @@ def render(verdict: PairVerdict) -> str:
             f" (healthy needs > {HEALTHY_SHARE:.0%})"
         )
     lines += [f"  warning: {w}" for w in verdict.warnings]
+    lines += [state_table_line(state) for state in verdict.state_tables]
     lines += [f"  NOT ARMED: {p}" for p in verdict.problems]
     lines.append("  failover ARMED" if verdict.armed else "  failover NOT armed")
     return "\n".join(lines)
 
 
-def verify(pairs: Sequence[Pair], route53: Any) -> list[PairVerdict]:
-    """Assess every pair against the live Route 53."""
-    return [assess(pair, read_live(pair, route53)) for pair in pairs]
+def verify(
+    pairs: Sequence[Pair], route53: Any, clients: Callable[[str, str], Any] | None = None
+) -> list[PairVerdict]:
+    """Assess every pair against the live Route 53, and read each region's state table.
+
+    Args:
+        pairs: the pairs.
+        route53: a Route 53 client.
+        clients: ``(service, region)`` to a client of that region; ``None`` skips the state
+            tables. The tables never change whether a pair is armed.
+    """
+    verdicts = []
+    for pair in pairs:
+        verdict = assess(pair, read_live(pair, route53))
+        if clients is not None:
+            states = (
+                read_state_table(
+                    pair,
+                    stack,
+                    clients("cloudformation", stack.region),
+                    clients("dynamodb", stack.region),
+                )
+                for stack in pair.stacks
+            )
+            verdict = replace(verdict, state_tables=tuple(s for s in states if s is not None))
+        verdicts.append(verdict)
+    return verdicts
 
 
 def add_verify_parser(commands: Any) -> None:
@@ -320,7 +468,9 @@ def add_verify_parser(commands: Any) -> None:
     )
     parser.add_argument("--pairs", type=Path, required=True, help="the region-pairs TOML file")
     parser.add_argument("--pair", action="append", metavar="NAME", help="only this pair")
-    parser.add_argument("--endpoint-url", help="a Route 53 endpoint (tests: a moto server)")
+    parser.add_argument(
+        "--endpoint-url", help="one endpoint for every AWS call (tests: a moto server)"
+    )
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -340,8 +490,13 @@ def run_verify(args: argparse.Namespace) -> int:
     import botocore.exceptions
 
     route53 = boto3.client("route53", region_name=MONITORING_REGION, endpoint_url=args.endpoint_url)
+
+    def clients(service: str, region: str) -> Any:
+        # The region's own endpoint: a state table is read where its fleet uses it.
+        return boto3.client(service, region_name=region, endpoint_url=args.endpoint_url)
+
     try:
-        verdicts = verify(pairs, route53)
+        verdicts = verify(pairs, route53, clients)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
         print(f"deep-health verify: cannot read Route 53: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -19,7 +19,14 @@ import pytest
 
 from deploy.pairs import Pair, load_pairs
 from deploy.rehearse import Rehearsal, moto_server, rehearse
-from deploy.verify import Live, assess
+from deploy.verify import (
+    STATE_TABLE_MEANS,
+    Live,
+    StateTable,
+    assess,
+    state_table_line,
+    state_table_problem,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy" / "pairs.example.toml"
@@ -151,6 +158,29 @@ def test_a_check_without_string_matching_is_a_warning(api: Pair) -> None:
     assert any("not HTTPS_STR_MATCH" in warning for warning in verdict.warnings)
 
 
+@pytest.mark.parametrize(
+    ("code", "problem"),
+    [
+        ("ResourceNotFoundException", "does not exist"),
+        ("AccessDeniedException", "denies access (AccessDeniedException)"),
+        ("UnrecognizedClientException", "denies access (UnrecognizedClientException)"),
+        ("ThrottlingException", "cannot be read (ThrottlingException)"),
+    ],
+)
+def test_a_state_table_that_cannot_be_used_is_a_warning_naming_pair_region_and_table(
+    code: str, problem: str
+) -> None:
+    state = StateTable(
+        "api", "SECONDARY", "eu-west-1", "t", state_table_problem(code), STATE_TABLE_MEANS
+    )
+    assert not state.fine
+    assert state_table_line(state) == (
+        f"  WARNING: pair api, SECONDARY eu-west-1: state table t {problem}: the fleet shares"
+        " no failover state: each instance judges alone; the region is not failed for it"
+        " (does not change armed)"
+    )
+
+
 # ------------------------------------------------------------------ against moto's Route 53
 
 
@@ -200,6 +230,57 @@ def test_verify_after_a_rehearsal_is_armed_then_not_once_a_health_check_is_gone(
     assert disarmed.returncode == 1, disarmed.stdout + disarmed.stderr
     assert "NOT ARMED: SECONDARY eu-west-1: its health check" in disarmed.stdout
     assert "failover NOT armed" in disarmed.stdout
+
+
+STATE_WARNING = (
+    "the fleet shares no failover state: each instance judges alone;"
+    " the region is not failed for it"
+)
+
+
+def test_verify_reports_a_missing_state_table_without_changing_armed(
+    rehearsed: tuple[str, Rehearsal, Path],
+) -> None:
+    url, result, path = rehearsed
+    # Independent of the test above (which may disarm the pair): compare exit codes only.
+    before = verify(url, path)
+    assert STATE_WARNING not in before.stdout, before.stdout
+    for stack in result.stacks:
+        table = stack.outputs["StateTableName"]
+        assert (
+            f"state table of pair api, {stack.role} {stack.region}: {table} ACTIVE,"
+            " TTL on 'expires'" in before.stdout
+        ), before.stdout
+
+    secondary = next(s for s in result.stacks if s.role == "SECONDARY")
+    table = secondary.outputs["StateTableName"]
+    dynamodb = boto3.client(
+        "dynamodb", endpoint_url=url, region_name=secondary.region,
+        aws_access_key_id="x", aws_secret_access_key="x",
+    )  # fmt: skip
+    dynamodb.delete_table(TableName=table)
+    after = verify(url, path)
+    assert after.returncode == before.returncode, after.stdout + after.stderr
+    assert (
+        f"WARNING: pair api, SECONDARY {secondary.region}: state table {table} does not exist:"
+        f" {STATE_WARNING} (does not change armed)" in after.stdout
+    ), after.stdout
+    primary = next(s for s in result.stacks if s.role == "PRIMARY")
+    assert f"PRIMARY {primary.region}: {primary.outputs['StateTableName']} ACTIVE" in after.stdout
+
+    boto3.client(
+        "dynamodb", endpoint_url=url, region_name=primary.region,
+        aws_access_key_id="x", aws_secret_access_key="x",
+    ).update_time_to_live(
+        TableName=primary.outputs["StateTableName"],
+        TimeToLiveSpecification={"Enabled": False, "AttributeName": "expires"},
+    )  # fmt: skip
+    no_ttl = verify(url, path)
+    assert no_ttl.returncode == before.returncode, no_ttl.stdout + no_ttl.stderr
+    assert (
+        f"WARNING: pair api, PRIMARY {primary.region}: state table"
+        f" {primary.outputs['StateTableName']} has no TTL on 'expires'" in no_ttl.stdout
+    ), no_ttl.stdout
 
 
 def test_verify_refuses_bad_input_with_exit_2(
