@@ -21,17 +21,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import threading
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Literal
+
+from support.loopserver import LoopServer
 
 __all__ = ["Balancer"]
 
 _HEAD_LIMIT = 65536
 
 
-class Balancer:
+class Balancer(LoopServer):
     """Round-robin (or random) HTTP balancer from an ephemeral port to ``backends``.
 
     Args:
@@ -40,6 +40,8 @@ class Balancer:
         seed: Seeds the random mode.
     """
 
+    thread_name = "balancer"
+
     def __init__(
         self,
         backends: Sequence[int] = (),
@@ -47,74 +49,13 @@ class Balancer:
         mode: Literal["round-robin", "random"] = "round-robin",
         seed: int = 0,
     ) -> None:
+        super().__init__()
         self.backends: list[int] = list(backends)
         self.mode = mode
         self.requests: dict[int, int] = {}
         self.unanswered = 0
-        self.port = 0
         self._next = 0
         self._rng = random.Random(seed)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> Balancer:
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-            loop.call_soon(ready.set)
-            loop.run_forever()
-
-        self._thread = threading.Thread(target=serve, name="balancer", daemon=True)
-        self._thread.start()
-        ready.wait()
-        self._loop = loop
-        asyncio.run_coroutine_threadsafe(self._listen(), loop).result(timeout=10)
-        return self
-
-    def stop(self) -> None:
-        loop, self._loop = self._loop, None
-        if loop is None:
-            return
-        asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        loop.close()
-
-    def __enter__(self) -> Balancer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def _shutdown(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=5)
-        if self._server is not None:
-            await self._server.wait_closed()
 
     # -- one request ----------------------------------------------------------------------
 
@@ -130,10 +71,7 @@ class Balancer:
         return backends[first:] + backends[:first]
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        self._track_current()
         try:
             # One request per client connection: the answer says Connection: close.
             try:

@@ -30,14 +30,15 @@ import math
 import socket
 import struct
 import threading
-from types import TracebackType
+
+from support.loopserver import LoopServer
 
 __all__ = ["FaultProxy", "StubHttpServer"]
 
 _CHUNK = 65536
 
 
-class FaultProxy:
+class FaultProxy(LoopServer):
     """A TCP proxy from an ephemeral port on 127.0.0.1 to ``upstream_port``.
 
     Args:
@@ -45,7 +46,10 @@ class FaultProxy:
         upstream_host: its host (``127.0.0.1``).
     """
 
+    thread_name = "fault-proxy"
+
     def __init__(self, upstream_port: int, upstream_host: str = "127.0.0.1") -> None:
+        super().__init__()
         self.upstream = (upstream_host, upstream_port)
         self.latency = 0.0
         self.blackhole = False
@@ -55,16 +59,7 @@ class FaultProxy:
         self.requests = 0
         self.failed = 0
         self.bytes_down = 0
-        self.port = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def clear(self) -> None:
         """Switch every fault off and reset the counters."""
@@ -73,75 +68,14 @@ class FaultProxy:
         self.fail_fraction = 0.0
         self.connections = self.requests = self.failed = self.bytes_down = 0
 
-    # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> FaultProxy:
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-            loop.call_soon(ready.set)
-            loop.run_forever()
-
-        self._thread = threading.Thread(target=serve, name="fault-proxy", daemon=True)
-        self._thread.start()
-        ready.wait()
-        self._loop = loop
-        asyncio.run_coroutine_threadsafe(self._listen(), loop).result(timeout=10)
-        return self
-
-    def stop(self) -> None:
-        loop, self._loop = self._loop, None
-        if loop is None:
-            return
-        asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        loop.close()
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def _shutdown(self) -> None:
-        if self._server is not None:
-            self._server.close()
+    def _closing(self) -> None:
         for writer in list(self._writers):
             writer.transport.abort()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=5)
-        if self._server is not None:
-            await self._server.wait_closed()
-
-    # -- one connection ----------------------------------------------------------------------
-
-    def _spawn(self, coro: object) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         self._writers.add(writer)
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        self._track_current()
         upstream_writer: asyncio.StreamWriter | None = None
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(*self.upstream)
