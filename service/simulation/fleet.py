@@ -26,7 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import heapq
 import random
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -35,14 +34,8 @@ from checks.result import CheckResult, Scope, Status
 from service.policy import PolicySettings, decide
 from service.rules import LatchState, SampleOutcome, TrackerSettings, combine_samples
 from service.simulation.faults import RegionFaults
-from service.simulation.route53 import (
-    PRIMARY,
-    Answer,
-    EndpointHealth,
-    Route53Config,
-    failover_answer,
-)
-from service.simulation.virtual import RunResult, Scenario, measure
+from service.simulation.route53 import EndpointHealth, Route53Config
+from service.simulation.virtual import RunResult, Scenario, run_regions
 from service.state.memory import MemoryStore
 from service.state.tracking import judge, sample_counts
 
@@ -225,29 +218,4 @@ def run_fleet(
         _Fleet(fleet, config, settings, RegionFaults(faults))
         for faults in (scenario.primary, scenario.secondary)
     ]
-    heap = [
-        (rng.uniform(0.0, config.interval), e, c)
-        for e in range(len(endpoints))
-        for c in range(config.checkers)
-    ]
-    heapq.heapify(heap)
-    low, high = config.interval * (1 - config.jitter), config.interval * (1 + config.jitter)
-    answer: Answer = PRIMARY
-    answers: list[tuple[float, Answer]] = []
-    primary, secondary = endpoints
-    while heap:
-        t, e, c = heapq.heappop(heap)
-        if t >= scenario.duration:
-            break
-        endpoint = endpoints[e]
-        if endpoint.health.observe(c, endpoint.probe(t, rng)):
-            new = failover_answer(primary.health.healthy, secondary.health.healthy)
-            if new != answer:
-                answer = new
-                answers.append((t, new))
-        heapq.heappush(heap, (t + rng.uniform(low, high), e, c))
-    return RunResult(
-        tuple(answers),
-        measure(scenario, answers),
-        (primary.evaluations, secondary.evaluations),
-    )
+    return run_regions(endpoints, config, scenario, rng)

@@ -9,14 +9,13 @@ say healthy, and the DNS answer.
 
 from __future__ import annotations
 
-import heapq
 import random
 from dataclasses import dataclass, field
 
 from service.simulation.faults import Fault, Flapping, PartialFailure, RegionFaults
-from service.simulation.route53 import PRIMARY, Answer, Route53Config, failover_answer
+from service.simulation.route53 import PRIMARY, Answer, Route53Config
 from service.simulation.strategies import CHECK, DeepHealth, make_strategy
-from service.simulation.virtual import Scenario, _Endpoint
+from service.simulation.virtual import Scenario, _Endpoint, poll
 from service.tracker import TrackerSettings
 
 __all__ = ["Trace", "TracePoint", "fault_level", "trace_run"]
@@ -115,30 +114,14 @@ def trace_run(
         _Endpoint(config, make_strategy(strategy, config, settings), RegionFaults(faults))
         for faults in (scenario.primary, scenario.secondary)
     ]
-    heap = [
-        (rng.uniform(0.0, config.interval), e, c)
-        for e in range(len(endpoints))
-        for c in range(config.checkers)
-    ]
-    heapq.heapify(heap)
-    low, high = config.interval * (1 - config.jitter), config.interval * (1 + config.jitter)
     trace = Trace(scenario, strategy, seed, settings.threshold, config.healthy_fraction)
     primary, secondary = endpoints
     tracker = primary.strategy.tracker if isinstance(primary.strategy, DeepHealth) else None
     step = scenario.duration / max(points, 1)
-    answer: Answer = PRIMARY
     last_t, last_verdict = float("-inf"), True
-    while heap:
-        t, e, c = heapq.heappop(heap)
-        if t >= scenario.duration:
-            break
-        endpoint = endpoints[e]
-        ok = endpoint.probe(t, rng)
-        if endpoint.health.observe(c, ok):
-            answer = failover_answer(primary.health.healthy, secondary.health.healthy)
+    for t, _, answer, changed in poll(endpoints, config, scenario, rng):
         verdict = primary.cached_ok
-        changed = not trace.points or answer != trace.points[-1].answer or verdict != last_verdict
-        if changed or t - last_t >= step:
+        if changed or verdict != last_verdict or not trace.points or t - last_t >= step:
             ratio = None
             if tracker is not None:
                 failures, total = tracker.window.ratio(CHECK, t)
@@ -155,5 +138,4 @@ def trace_run(
                 )
             )
             last_t, last_verdict = t, verdict
-        heapq.heappush(heap, (t + rng.uniform(low, high), e, c))
     return trace

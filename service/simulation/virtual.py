@@ -18,8 +18,9 @@ from __future__ import annotations
 import heapq
 import random
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from service.simulation.faults import (
     DependencyOutage,
@@ -42,12 +43,16 @@ from service.simulation.strategies import Strategy, make_strategy
 from service.tracker import TrackerSettings
 
 __all__ = [
+    "CountingRegion",
+    "Region",
     "RunMetrics",
     "RunResult",
     "Scenario",
     "Summary",
     "aggregate",
     "measure",
+    "poll",
+    "run_regions",
     "run_virtual",
     "scenario_by_name",
     "standard_scenarios",
@@ -148,6 +153,86 @@ class _Endpoint:
         return ok
 
 
+class Region(Protocol):
+    """What stands behind one region's endpoint, as the checkers see it."""
+
+    health: EndpointHealth
+    """Route 53's view of the endpoint: every checker's, and the 18 % rule."""
+
+    def probe(self, t: float, rng: random.Random) -> bool:
+        """One checker's request at virtual time ``t``: True when it is answered healthy."""
+        ...
+
+
+class CountingRegion(Region, Protocol):
+    """A region that counts the evaluations its probes ran (polls minus cache hits)."""
+
+    evaluations: int
+
+
+def poll(
+    regions: Sequence[Region], config: Route53Config, scenario: Scenario, rng: random.Random
+) -> Iterator[tuple[float, int, Answer, bool]]:
+    """Route 53 polling two regions in virtual time, one event per checker request.
+
+    Every checker of every region is an event on one heap, at a random phase (checkers are
+    uncoordinated) and then every ``interval`` give or take ``jitter``. Each request probes the
+    region, updates that checker's view, and the failover record's answer follows both regions'
+    health. The one loop every driver shares: :func:`run_virtual`, the fleet model and the
+    chart's trace differ only in what stands behind a region and what they record.
+
+    Args:
+        regions: The primary's and the secondary's endpoint, in that order.
+        config: How the checkers poll.
+        scenario: Its duration ends the run.
+        rng: The run's random stream (the regions draw from it too, in event order).
+
+    Yields:
+        ``(t, region, answer, changed)`` after each request: when, which region it went to
+        (0: primary), what the failover record answers now, and whether that just changed.
+    """
+    heap = [
+        (rng.uniform(0.0, config.interval), e, c)
+        for e in range(len(regions))
+        for c in range(config.checkers)
+    ]
+    heapq.heapify(heap)
+    low, high = config.interval * (1 - config.jitter), config.interval * (1 + config.jitter)
+    primary, secondary = regions
+    answer: Answer = PRIMARY
+    duration, pop, push, uniform = scenario.duration, heapq.heappop, heapq.heappush, rng.uniform
+    while heap:
+        t, e, c = pop(heap)
+        if t >= duration:
+            return
+        region = regions[e]
+        changed = False
+        if region.health.observe(c, region.probe(t, rng)):
+            new = failover_answer(primary.health.healthy, secondary.health.healthy)
+            changed, answer = new != answer, new
+        yield t, e, answer, changed
+        push(heap, (t + uniform(low, high), e, c))
+
+
+def run_regions(
+    regions: Sequence[CountingRegion],
+    config: Route53Config,
+    scenario: Scenario,
+    rng: random.Random,
+) -> RunResult:
+    """Poll both regions through ``scenario`` and keep what a run reports: the answer changes,
+    their metrics and each region's evaluations."""
+    answers = [
+        (t, answer) for t, _, answer, changed in poll(regions, config, scenario, rng) if changed
+    ]
+    primary, secondary = regions
+    return RunResult(
+        tuple(answers),
+        measure(scenario, answers),
+        (primary.evaluations, secondary.evaluations),
+    )
+
+
 def run_virtual(
     scenario: Scenario,
     strategy: str,
@@ -174,34 +259,7 @@ def run_virtual(
         _Endpoint(config, make_strategy(strategy, config, settings), RegionFaults(faults))
         for faults in (scenario.primary, scenario.secondary)
     ]
-    # Checkers start at random phases: they are uncoordinated.
-    heap = [
-        (rng.uniform(0.0, config.interval), e, c)
-        for e in range(len(endpoints))
-        for c in range(config.checkers)
-    ]
-    heapq.heapify(heap)
-    low, high = config.interval * (1 - config.jitter), config.interval * (1 + config.jitter)
-    answer: Answer = PRIMARY
-    answers: list[tuple[float, Answer]] = []
-    primary, secondary = endpoints
-    duration, pop, push, uniform = scenario.duration, heapq.heappop, heapq.heappush, rng.uniform
-    while heap:
-        t, e, c = pop(heap)
-        if t >= duration:
-            break
-        endpoint = endpoints[e]
-        if endpoint.health.observe(c, endpoint.probe(t, rng)):
-            new = failover_answer(primary.health.healthy, secondary.health.healthy)
-            if new != answer:
-                answer = new
-                answers.append((t, new))
-        push(heap, (t + uniform(low, high), e, c))
-    return RunResult(
-        tuple(answers),
-        measure(scenario, answers),
-        (primary.evaluations, secondary.evaluations),
-    )
+    return run_regions(endpoints, config, scenario, rng)
 
 
 def measure(scenario: Scenario, answers: Sequence[tuple[float, Answer]]) -> RunMetrics:
