@@ -99,10 +99,11 @@ def error(status: int, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
 def authorized(authorization: str | None, token: str) -> bool:
     """Whether ``authorization`` is ``Bearer <token>``: capped in length, compared in constant
     time (the token's length may leak, not its bytes)."""
-    header = authorization or ""
-    if len(header) > MAX_AUTHORIZATION or not header.startswith("Bearer "):
+    if authorization is None or len(authorization) > MAX_AUTHORIZATION:
         return False
-    return hmac.compare_digest(header[7:].encode(), token.encode())
+    if not authorization.startswith("Bearer "):
+        return False
+    return hmac.compare_digest(authorization[7:].encode(), token.encode())
 
 
 class Routes:

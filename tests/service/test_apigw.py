@@ -24,7 +24,7 @@ from service.apigw import parse, respond, response
 from service.app import create_app
 from service.config import parse_config
 from service.health import HealthService
-from service.routes import Answer, Routes, authorized, error
+from service.routes import Answer, Route, Routes, authorized, error
 from support.misbehaving import FAKE_SECRET, Counting
 
 TESTS = Path(__file__).resolve().parent.parent
@@ -196,6 +196,8 @@ async def test_requests_are_counted_by_route_template(routes: Serve) -> None:
         await respond(with_metrics, event, metrics=metrics)
     exposition = (await respond(with_metrics, v2(path="/metrics"), metrics=metrics))["body"]
     assert 'deep_health_http_requests_total{code="200",route="/livez"} 2.0' in exposition
+    exposition = (await respond(with_metrics, v2(path="/metrics"), metrics=metrics))["body"]
+    assert 'deep_health_http_requests_total{code="200",route="/metrics"} 1.0' in exposition
     assert 'deep_health_http_requests_total{code="404",route="unmatched"} 1.0' in exposition
     assert 'deep_health_http_requests_total{code="400",route="unmatched"} 1.0' in exposition
 
@@ -365,6 +367,22 @@ async def test_routes_tables_follow_the_settings(routes: Serve) -> None:
     served = routes("Passing", token=None)
     with_metrics = Routes(served.service, metrics=Metrics(served.service))
     assert [r.path for r in with_metrics.table] == ["/health", "/livez", "/metrics"]
+
+
+async def test_the_routes_headers_are_exact(routes: Serve) -> None:
+    served = routes("Passing")
+    refused = await served.answer("POST", "/health", {})
+    challenged = await served.answer("GET", "/health/details", {"authorization": "Bearer x"})
+    livez = await served.answer("GET", "/livez", {})
+    assert refused.headers == (("Allow", "GET, HEAD"),)
+    assert challenged.headers == (("Cache-Control", "no-store"), ("WWW-Authenticate", "Bearer"))
+    assert livez.headers == (("Cache-Control", "no-store"),)
+    assert (livez.body, livez.media_type) == (b'{"status":"pass"}', "application/health+json")
+
+
+async def test_a_route_not_in_the_table_is_not_found(routes: Serve) -> None:
+    answer = await routes("Passing").serve(Route("/x", ("GET",), "x"), {})
+    assert (answer.status, answer.body, answer.route) == (404, b'{"error":"not found"}', None)
 
 
 async def test_answers_name_their_route(routes: Serve) -> None:
