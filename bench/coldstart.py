@@ -41,7 +41,15 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import ROOT, median, table
-from deploy.package import needs, prune, size
+from deploy.package import (
+    RUNTIME_PYTHON,
+    compile_bytecode,
+    needs,
+    prune,
+    prune_bytecode,
+    runtime_python,
+    size,
+)
 
 CONFIG = ROOT / "deploy" / "health.lambda.toml"
 EVENT = ROOT / "tests" / "fixtures" / "apigw_v2_health.json"
@@ -120,11 +128,18 @@ def arm64_sizes(directory: Path) -> list[list[str]]:
         "--implementation", "cp", "--python-version", "3.12", "--only-binary=:all:", str(wheel),
     )  # fmt: skip
     rows = []
-    for label in ("as built before", "after deploy.package"):
-        if label != "as built before":
+    python = runtime_python()
+    labels = ["as built before", "after deploy.package --config, no bytecode"]
+    if python is not None:
+        labels.append(f"after deploy.package --config, {RUNTIME_PYTHON} bytecode")
+    for label in labels:
+        if label == labels[1]:
             prune(target, needs(CONFIG))
             for cache in list(target.rglob("__pycache__")):  # this Python's, not 3.12's
                 shutil.rmtree(cache)
+        elif python is not None and label == labels[-1]:
+            compile_bytecode(target, python)
+            prune_bytecode(target)
         archive = shutil.make_archive(str(directory / "package"), "zip", target)
         rows.append(
             [

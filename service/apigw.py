@@ -62,11 +62,10 @@ def parse(event: object) -> Request | None:
         method, path = http.get("method"), http.get("path")
     else:
         method, path = event.get("httpMethod"), event.get("path")
-    if (
-        not isinstance(method, str)
-        or not 0 < len(method) <= _MAX_METHOD
-        or not (method.isascii() and method.isalpha())
-    ):
+    # A token of ASCII letters ("".isalpha() is False: an empty method is refused too).
+    if not isinstance(method, str) or len(method) > _MAX_METHOD:
+        return None
+    if not (method.isascii() and method.isalpha()):
         return None
     if not isinstance(path, str) or not path.startswith("/") or len(path) > _MAX_PATH:
         return None
@@ -114,7 +113,7 @@ def response(answer: Answer, *, head: bool = False, version2: bool = True) -> di
     headers = {name.lower(): value for name, value in answer.headers}
     if answer.media_type is not None:
         headers["content-type"] = answer.media_type
-    body, encoded = _body(b"" if head else answer.body, answer.media_type or "")
+    body, encoded = _body(b"" if head else answer.body, answer.media_type)
     out: dict[str, Any] = {
         "statusCode": answer.status,
         "headers": headers,
@@ -126,13 +125,13 @@ def response(answer: Answer, *, head: bool = False, version2: bool = True) -> di
     return out
 
 
-def _body(body: bytes, media_type: str) -> tuple[str, bool]:
-    if media_type.startswith(_TEXT):
+def _body(body: bytes, media_type: str | None) -> tuple[str, bool]:
+    if media_type is not None and media_type.startswith(_TEXT):
         try:
             return body.decode(), False
         except UnicodeDecodeError:
             pass
-    return base64.b64encode(body).decode("ascii"), bool(body)
+    return base64.b64encode(body).decode(), bool(body)
 
 
 async def respond(

@@ -237,6 +237,23 @@ HOSTILE: list[tuple[str, object, int]] = [
     ("method-not-ascii", with_http(method="GÉT"), 400),
     ("huge-method", with_http(method="G" * 10_000), 400),
     ("lower-case-method", with_http(method="get"), 405),
+    ("one-letter-method", with_http(method="A"), 405),
+    ("16-letter-method", with_http(method="A" * 16), 405),
+    ("17-letter-method", with_http(method="A" * 17), 400),
+    ("2048-character-path", with_http(path="/" + "a" * 2047), 404),
+    ("2049-character-path", with_http(path="/" + "a" * 2048), 400),
+    ("200-headers", with_headers({f"x-{n}": "y" for n in range(200)}), 401),
+    ("201-headers", with_headers({f"x-{n}": "y" for n in range(201)}), 400),
+    (
+        "v1-200-multi-value",
+        {**v1(), "multiValueHeaders": {f"x-{n}": ["y"] for n in range(200)}},
+        503,
+    ),
+    (
+        "v1-201-multi-value",
+        {**v1(), "multiValueHeaders": {f"x-{n}": ["y"] for n in range(201)}},
+        400,
+    ),
     ("options", with_http(method="OPTIONS"), 405),
     ("trace", with_http(method="TRACE"), 405),
     ("no-path", with_http(path=None), 400),
@@ -278,16 +295,31 @@ async def test_hostile_events_get_small_answers_and_trigger_nothing(
         assert Counting.runs == before  # nothing hostile evaluated
 
 
-async def test_a_failure_inside_the_routes_is_a_small_500_without_text(routes: Serve) -> None:
+async def test_a_failure_inside_the_routes_is_a_small_500_without_text(
+    routes: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
     served = routes("Passing")
 
     async def broken() -> None:
         raise RuntimeError(f"boom {FAKE_SECRET}")
 
     served.service.report = broken  # type: ignore[assignment,method-assign]
-    got = await respond(served, v2())
+    with caplog.at_level("ERROR", logger="deep_health.apigw"):
+        got = await respond(served, v2())
     assert (got["statusCode"], json.loads(got["body"])) == (500, {"error": "internal error"})
     assert FAKE_SECRET not in got["body"]
+    # The log names the exception's type, never its text.
+    assert [r.getMessage() for r in caplog.records] == ["request failed: RuntimeError"]
+
+
+async def test_a_malformed_event_is_answered_in_the_v2_shape(routes: Serve) -> None:
+    got = await respond(routes("Passing"), {"requestContext": {}})
+    assert got == {
+        "statusCode": 400,
+        "headers": {"content-type": "application/json"},
+        "body": '{"error":"bad request"}',
+        "isBase64Encoded": False,
+    }
 
 
 # --- the pieces ------------------------------------------------------------------------------
@@ -303,6 +335,11 @@ def test_parse_reads_method_decoded_path_and_lower_case_headers() -> None:
     assert (legacy.path, legacy.version2) == ("/livez", False)
     assert legacy.headers["accept"] == "a/b"
     assert legacy.headers["x-forwarded-proto"] == "https"
+    repeated = v1()
+    repeated["multiValueHeaders"]["Accept"] = ["a/b", "c/d"]
+    joined = parse(repeated)
+    assert joined is not None
+    assert joined.headers["accept"] == "a/b, c/d"
 
 
 def test_a_body_that_is_not_text_goes_as_base64() -> None:
