@@ -41,7 +41,15 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import ROOT, median, table
-from deploy.package import needs, prune, size
+from deploy.package import (
+    RUNTIME_PYTHON,
+    compile_bytecode,
+    needs,
+    prune,
+    prune_bytecode,
+    runtime_python,
+    size,
+)
 
 CONFIG = ROOT / "deploy" / "health.lambda.toml"
 EVENT = ROOT / "tests" / "fixtures" / "apigw_v2_health.json"
@@ -60,14 +68,13 @@ def mark(name):
     marks.append([name, cpu(), time.time()])
 import pydantic
 mark("pydantic (the config needs it)")
-import fastapi
-mark("fastapi, starlette (the HTTP face)")
-import mangum
-mark("mangum")
 import aiobotocore.session, aiobotocore.config, aioboto3
 mark("AWS SDK (aioboto3, aiobotocore, botocore, aiohttp)")
+import service.config, service.health, service.apigw
+mark("deep-health modules (config, engine, routes)")
 import service.lambda_handler as handler
 mark("deep-health init (config, checks, clients)")
+web = sorted({"fastapi", "starlette", "mangum"} & {m.split(".")[0] for m in sys.modules})
 event = json.load(open(sys.argv[1]))
 charged = handler.init_seconds
 # The whole first evaluation is measured: on a busy host the init charge would cut it short.
@@ -83,10 +90,10 @@ mark("after restore")
 restored = handler.handler(event, None)["statusCode"]
 mark("first answer after restore")
 print(json.dumps({"spawned": float(sys.argv[2]), "marks": marks, "codes": [first, restored],
-                  "reasons": reasons, "charged": charged}))
+                  "reasons": reasons, "charged": charged, "web": web}))
 """
 
-INIT_STEPS = 6  # interpreter .. deep-health init
+INIT_STEPS = 5  # interpreter .. deep-health init
 FIRST = "first answer"
 
 
@@ -121,11 +128,18 @@ def arm64_sizes(directory: Path) -> list[list[str]]:
         "--implementation", "cp", "--python-version", "3.12", "--only-binary=:all:", str(wheel),
     )  # fmt: skip
     rows = []
-    for label in ("as built before", "after deploy.package"):
-        if label != "as built before":
+    python = runtime_python()
+    labels = ["as built before", "after deploy.package --config, no bytecode"]
+    if python is not None:
+        labels.append(f"after deploy.package --config, {RUNTIME_PYTHON} bytecode")
+    for label in labels:
+        if label == labels[1]:
             prune(target, needs(CONFIG))
             for cache in list(target.rglob("__pycache__")):  # this Python's, not 3.12's
                 shutil.rmtree(cache)
+        elif python is not None and label == labels[-1]:
+            compile_bytecode(target, python)
+            prune_bytecode(target)
         archive = shutil.make_archive(str(directory / "package"), "zip", target)
         rows.append(
             [
@@ -145,12 +159,17 @@ def _emulator() -> tuple[Any, dict[str, str]]:
     table_name = f"bench-{uuid.uuid4().hex[:8]}"
     create_canary_table(emulator, table_name, {"pk": {"S": "canary"}})
     queue = emulator.client("sqs").create_queue(QueueName=table_name)["QueueUrl"]
+    from service.state.dynamodb import create_table
+
+    state_table = f"{table_name}-state"  # the shipped config shares the failover state
+    create_table(emulator.client("dynamodb"), state_table)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         **FAKE_CREDENTIALS,
         "DEEP_HEALTH_CONFIG": str(CONFIG),
         "DEEP_HEALTH_TABLE": table_name,
         "DEEP_HEALTH_QUEUE_URL": queue,
+        "DEEP_HEALTH_STATE_TABLE": state_table,
         "DEEP_HEALTH_AWS_ENDPOINT": emulator.endpoint,
         "AWS_LAMBDA_FUNCTION_NAME": "bench",
     }
@@ -167,11 +186,14 @@ def once(package: Path, env: dict[str, str]) -> dict[str, Any]:
     done = subprocess.run(
         [*pin, _interpreter(), "-S", "-c", CHILD, str(EVENT), repr(spawned)],
         env={**env, "PYTHONPATH": str(package), "PYTHONDONTWRITEBYTECODE": "1"},
+        cwd=package,  # not the checkout: `-c` puts the working directory first on sys.path
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         timeout=120,
     )
+    if done.returncode != 0:
+        raise SystemExit(f"{package.name}: the child failed:\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -221,6 +243,8 @@ def report(results: dict[str, list[dict[str, Any]]]) -> str:
     )
     codes = {name: sorted({tuple(r["codes"]) for r in rs}) for name, rs in results.items()}
     lines.append(f"Status codes (first answer, first after restore): {codes}")
+    web = {name: sorted({m for r in rs for m in r["web"]}) for name, rs in results.items()}
+    lines.append(f"Web framework modules imported by the handler (none expected): {web}")
     reasons = sorted({reason for rs in results.values() for r in rs for reason in r["reasons"]})
     charged = {name: median([r["charged"] for r in rs]) for name, rs in results.items()}
     lines.append(

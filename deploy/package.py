@@ -4,10 +4,14 @@ The build installs the project with every runtime dependency (``pip install --ta
 this step then removes what the function never imports, because on Lambda every megabyte is
 unpacked and every imported module is read before the first answer:
 
-- the local server and its helpers (uvicorn, click, h11: Lambda has no HTTP server), and the
+- the local server and its helpers (uvicorn, click: Lambda has no HTTP server), and the
   deploy tooling itself;
-- httpx (and httpcore) unless an ``http`` or ``peer`` check is configured: aiobotocore only
-  uses it when present, and with click and rich installed its import pulls in a CLI;
+- the web framework (FastAPI, Starlette and what only they need): the Lambda handler serves
+  API Gateway events through :mod:`service.apigw`, never through FastAPI;
+- the terminal output (rich and its helpers): only the CLI imports it;
+- httpx (and httpcore, h11, anyio) unless an ``http`` or ``peer`` check is configured:
+  aiobotocore only uses it when present, and with click and rich installed its import pulls in
+  a CLI;
 - prometheus-client unless ``metrics = true`` (nothing scrapes a Lambda function);
 - the AWS SDK (aioboto3, aiobotocore, botocore, boto3, aiohttp, ...) unless an AWS check is
   configured, and otherwise botocore's service models except those of the configured
@@ -19,8 +23,11 @@ server and the deploy tooling are removed.
 Bytecode: ``/var/task`` is read-only, so Python cannot cache what it compiles there, and
 bytecode of another Python version is ignored: without ``.pyc`` files for the runtime's
 version, every cold start compiles every imported module again. ``pip`` compiles for the
-interpreter that runs it, so bytecode for other versions is removed here and a warning says
-to build with the runtime's Python (3.12).
+interpreter that runs it, so when that is not the runtime's Python (3.12), the package is
+compiled again with a 3.12 found on this machine (``python3.12`` on ``PATH``, or a pyenv
+version; ``--python`` names one), as unchecked-hash ``.pyc`` files (a zip does not keep
+source timestamps exactly; the package never changes once built). Bytecode for other
+versions is removed; without any 3.12 a warning says so.
 
 Run ``python -m deploy.package build/lambda --config deploy/health.lambda.toml``.
 """
@@ -28,20 +35,34 @@ Run ``python -m deploy.package build/lambda --config deploy/health.lambda.toml``
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import subprocess
 import sys
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["RUNTIME_PYTHON", "Needs", "needs", "prune", "prune_bytecode", "size"]
+__all__ = [
+    "RUNTIME_PYTHON",
+    "Needs",
+    "compile_bytecode",
+    "needs",
+    "prune",
+    "prune_bytecode",
+    "runtime_python",
+    "size",
+]
 
 RUNTIME_PYTHON = "3.12"
 """The function's runtime (``template.yaml``: ``python3.12``)."""
 
-_NEVER = ("uvicorn", "click", "h11", "deploy")
-_HTTP = ("httpx", "httpcore")
+_NEVER = ("uvicorn", "click", "deploy")
+# FastAPI's and Starlette's own dependencies go with them; anyio stays while httpx needs it.
+_WEB = ("fastapi", "starlette", "mangum", "annotated_doc", "opentelemetry", "opentelemetry_api")
+_CLI = ("rich", "pygments", "markdown_it", "markdown_it_py", "mdurl")
+_HTTP = ("httpx", "httpcore", "h11", "anyio", "sniffio")
 _METRICS = ("prometheus_client",)
 _AWS = (
     "aioboto3", "aiobotocore", "botocore", "boto3", "s3transfer", "aiofiles", "aiohttp",
@@ -115,6 +136,7 @@ def prune(target: Path, found: Needs) -> None:
     shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: nothing runs them
     if found.anything:
         return
+    _remove(target, _WEB + _CLI)
     if not found.http:
         _remove(target, _HTTP)
     if not found.metrics:
@@ -138,6 +160,49 @@ def prune_bytecode(target: Path, python: str = RUNTIME_PYTHON) -> int:
     return kept
 
 
+def _version_of(python: str) -> str | None:
+    try:
+        done = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except OSError:
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def runtime_python(python: str = RUNTIME_PYTHON) -> str | None:
+    """An interpreter of version ``python`` on this machine, or None.
+
+    This one when it is that version, else ``python3.12`` on ``PATH`` (a pyenv shim there may
+    not run), else a pyenv installation of that version.
+    """
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == python:
+        return sys.executable
+    candidates = [shutil.which(f"python{python}")]
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates += [str(p) for p in sorted(pyenv.glob(f"{python}*/bin/python{python}"))]
+    for candidate in candidates:
+        if candidate and _version_of(candidate) == python:
+            return candidate
+    return None
+
+
+def compile_bytecode(target: Path, python: str) -> None:
+    """Compile every module under ``target`` with the interpreter ``python``, as unchecked-hash
+    ``.pyc`` files (valid whatever the sources' timestamps after zipping)."""
+    subprocess.run(
+        [python, "-m", "compileall", "-q", "-j", "0",
+         "--invalidation-mode", "unchecked-hash", str(target)],
+        capture_output=True,
+        check=False,  # a module that does not compile (a py2 test file) stays source only
+        timeout=1800,
+    )  # fmt: skip
+
+
 def size(target: Path) -> int:
     """Bytes of every file under ``target`` (what the zip is made of, uncompressed)."""
     return sum(path.stat().st_size for path in target.rglob("*") if path.is_file())
@@ -148,14 +213,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("target", type=Path)
     parser.add_argument("--config", type=Path, help="the bundled engine config")
+    parser.add_argument(
+        "--python",
+        default="auto",
+        help=f"the Python {RUNTIME_PYTHON} that compiles the bytecode (default: find one; "
+        "'none': do not compile)",
+    )
     args = parser.parse_args(argv)
     before = size(args.target)
     found = needs(args.config) if args.config else Needs(frozenset(), True, True, True)
     prune(args.target, found)
+    python = runtime_python() if args.python == "auto" else args.python
+    if python not in (None, "none"):
+        print(f"compiling for Python {RUNTIME_PYTHON} with {python}", file=sys.stderr)
+        compile_bytecode(args.target, python)
     if not prune_bytecode(args.target):
         print(
-            f"warning: no bytecode for Python {RUNTIME_PYTHON}: build with Python "
-            f"{RUNTIME_PYTHON}, or every cold start compiles every module",
+            f"warning: no bytecode for Python {RUNTIME_PYTHON}: install a Python "
+            f"{RUNTIME_PYTHON} (or pass --python), or every cold start compiles every module",
             file=sys.stderr,
         )
     after = size(args.target)

@@ -19,8 +19,10 @@ Which module is which room:
   :mod:`~service.secrets` (the details token read from SSM once, at init);
 - composition: :mod:`~service.entrypoints` (per-entry-point defaults, one table),
   :mod:`~service.compose` (builds the service and attaches its listeners, one way);
-- adapters: :mod:`~service.app` (FastAPI routes), :mod:`~service.lambda_handler` (Lambda)
-  with :mod:`~service.snapstart` (its SnapStart hooks), :mod:`~service.cli` (``deep-health``),
+- the HTTP rules: :mod:`~service.routes` (routes, errors, the details token; no framework);
+- adapters: :mod:`~service.app` (FastAPI over the routes), :mod:`~service.lambda_handler`
+  (Lambda) with :mod:`~service.apigw` (API Gateway events over the routes) and
+  :mod:`~service.snapstart` (its SnapStart hooks), :mod:`~service.cli` (``deep-health``),
   :mod:`~service.local` (a local run), :mod:`~service.console` (``deep-health status``, the
   operator's console);
 - identity: :mod:`~service.instance` (this process's id, for state shared by the fleet);

@@ -10,17 +10,15 @@ Two ways to use it:
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
-from service.body import MEDIA_TYPE, status_code
 from service.health import HealthService
 from service.openapi import (
     DETAILS_BEARER,
@@ -29,22 +27,31 @@ from service.openapi import (
     LIVEZ_RESPONSES,
     METRICS_RESPONSES,
 )
-from service.renderers import negotiate
+from service.routes import DETAILS, HEALTH, LIVEZ, METRICS, Answer, Route, Routes, error
 
 if TYPE_CHECKING:
     from service.metrics import Metrics
 
 __all__ = ["create_app", "health_router"]
 
-_NO_STORE = {"Cache-Control": "no-store"}
-_MAX_AUTHORIZATION = 512
+_RESPONSES: dict[Route, dict[int | str, dict[str, object]]] = {
+    HEALTH: HEALTH_RESPONSES,
+    DETAILS: DETAILS_RESPONSES,
+    LIVEZ: LIVEZ_RESPONSES,
+    METRICS: METRICS_RESPONSES,
+}
+_SUMMARIES = {
+    HEALTH: "200 when this region can serve (pass or warn), 503 when it should fail over.",
+    DETAILS: "Everything the public body hides; needs ``Authorization: Bearer <token>``.",
+    LIVEZ: "The process answers; touches no dependency.",
+    METRICS: "Prometheus text exposition; touches no dependency.",
+}
 
 
-def _authorized(request: Request, token: str) -> bool:
-    header = request.headers.get("authorization", "")
-    if len(header) > _MAX_AUTHORIZATION or not header.startswith("Bearer "):
-        return False
-    return hmac.compare_digest(header[7:].encode(), token.encode())
+def _response(answer: Answer) -> Response:
+    return Response(
+        answer.body, answer.status, headers=dict(answer.headers), media_type=answer.media_type
+    )
 
 
 def health_router(
@@ -52,78 +59,42 @@ def health_router(
 ) -> APIRouter:
     """The health routes for ``service``, to include in any FastAPI app.
 
-    ``/health/details`` exists only when a details token is configured, ``/metrics`` only when
-    ``metrics`` is given and ``metrics_port`` does not move it to a port of its own.
+    One FastAPI route per :class:`service.routes.Route` of :class:`service.routes.Routes`, which
+    decides every answer: ``/health/details`` exists only when a details token is configured,
+    ``/metrics`` only when ``metrics`` is given and ``metrics_port`` does not move it to a port
+    of its own.
     """
+    routes = Routes(service, metrics=metrics)
     router = APIRouter(prefix=prefix)
-
-    @router.api_route(
-        "/health", methods=["GET", "HEAD"], response_class=Response, responses=HEALTH_RESPONSES
-    )
-    async def health(request: Request) -> Response:
-        """200 when this region can serve (pass or warn), 503 when it should fail over."""
-        report = await service.report()
-        renderer = negotiate(request.headers.get("accept"))
-        return Response(
-            renderer.public(report),
-            status_code(report),
-            headers=_NO_STORE,
-            media_type=renderer.media_type,
-        )
-
-    token = service.settings.details_token
-    if token:
-
-        @router.get(
-            "/health/details",
+    for route in routes.table:
+        router.add_api_route(
+            route.path,
+            _endpoint(routes, route),
+            methods=list(route.methods),
+            name=route.name,
+            description=_SUMMARIES[route],
             response_class=Response,
-            responses=DETAILS_RESPONSES,
-            dependencies=[Security(DETAILS_BEARER)],
+            responses=_RESPONSES[route],
+            dependencies=[Security(DETAILS_BEARER)] if route is DETAILS else None,
         )
-        async def health_details(request: Request) -> Response:
-            """Everything the public body hides; needs ``Authorization: Bearer <token>``."""
-            if not _authorized(request, token):
-                return JSONResponse(
-                    {"error": "unauthorized"},
-                    401,
-                    headers={**_NO_STORE, "WWW-Authenticate": "Bearer"},
-                )
-            report = await service.report()
-            renderer = negotiate(request.headers.get("accept"))
-            return Response(
-                renderer.detailed(report),
-                status_code(report),
-                headers=_NO_STORE,
-                media_type=renderer.media_type,
-            )
-
-    @router.get("/livez", response_class=Response, responses=LIVEZ_RESPONSES)
-    async def livez() -> Response:
-        """The process answers; touches no dependency."""
-        return Response(b'{"status":"pass"}', 200, headers=_NO_STORE, media_type=MEDIA_TYPE)
-
-    if metrics is not None and service.settings.metrics_port is None:
-        exposition = metrics
-
-        @router.get("/metrics", response_class=Response, responses=METRICS_RESPONSES)
-        async def prometheus_metrics() -> Response:
-            """Prometheus text exposition; touches no dependency."""
-            from service.metrics import CONTENT_TYPE
-
-            return Response(exposition.exposition(), 200, media_type=CONTENT_TYPE)
-
     return router
+
+
+def _endpoint(routes: Routes, route: Route) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        return _response(await routes.serve(route, request.headers))
+
+    return endpoint
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     code = exc.status_code if isinstance(exc, StarletteHTTPException) else 400
-    messages = {404: "not found", 405: "method not allowed", 400: "bad request"}
-    headers = getattr(exc, "headers", None)
-    return JSONResponse({"error": messages.get(code, "error")}, code, headers=headers)
+    headers = getattr(exc, "headers", None) or {}
+    return _response(error(code, tuple(headers.items())))
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
-    return JSONResponse({"error": "internal error"}, 500)
+    return _response(error(500))
 
 
 def create_app(

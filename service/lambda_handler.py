@@ -1,8 +1,9 @@
 """AWS Lambda entry point: ``service.lambda_handler.handler`` (API Gateway HTTP API, v2).
 
 Everything expensive happens once per process, here at import: the config is read and the
-checks' clients are created on the runner's own loop, so they survive warm invocations even
-though Mangum runs the ASGI lifespan around every invocation (it is turned off here). The part
+checks' clients are created on the runner's own loop, so they survive warm invocations. Requests
+go through :mod:`service.apigw` to :class:`service.routes.Routes` (the same rules the FastAPI
+app serves), so neither FastAPI, Starlette nor Mangum is imported on a cold start. The part
 of this init that the first request waited through is charged to its evaluation's deadline
 (:func:`init_charge`), so a cold start still answers within Route 53's 2 s, while a request
 reaching an instance initialised earlier (provisioned concurrency, SnapStart) is charged
@@ -15,23 +16,25 @@ runs between invocations), CloudWatch EMF on (``emf = false`` turns it off), Pro
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mangum import Mangum
-
-from service.app import create_app
+from service.apigw import respond
 from service.compose import compose
 from service.config import load_config
 from service.health import HealthService
 from service.logs import configure
-from service.renderers import text_media_types
+from service.routes import Routes
 from service.secrets import secret_environment
 from service.snapstart import register as register_snapstart_hooks
 from service.stdout import stdout_writer
+
+if TYPE_CHECKING:
+    from service.metrics import Metrics
 
 __all__ = ["handler", "init_charge", "init_seconds", "reset_init_charge", "service"]
 
@@ -53,12 +56,12 @@ def _process_age() -> float:
     return max(0.0, uptime_seconds - start_ticks / os.sysconf("SC_CLK_TCK"))
 
 
-def _build() -> tuple[HealthService, Any]:
+def _build() -> tuple[HealthService, Routes, Metrics | None]:
     configure(logging.INFO)
     # The details token is read from SSM here, once (see service/secrets.py).
     composed = compose(load_config(environ=secret_environment()), "lambda")
-    app = create_app(composed.service, manage_lifespan=False, metrics=composed.metrics)
-    return composed.service, app
+    routes = Routes(composed.service, metrics=composed.metrics)
+    return composed.service, routes, composed.metrics
 
 
 def _request_time(event: Mapping[str, Any]) -> float | None:
@@ -99,25 +102,22 @@ def init_charge(event: Mapping[str, Any], now: float) -> float:
 
 
 _init_started = time.time() - _process_age()
-service, _app = _build()
+service, _routes, _metrics = _build()
 service.start()
 register_snapstart_hooks(service)  # they run only under SnapStart: see service.snapstart
-_asgi = Mangum(
-    _app,
-    lifespan="off",
-    text_mime_types=text_media_types(),
-)
+# Requests run on this loop, one per process like the clients; the checks run on the runner's.
+_loop = asyncio.new_event_loop()
 init_seconds = _process_age()
 reset_init_charge(_init_started, _init_started + init_seconds)
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The Lambda handler."""
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """The Lambda handler: any event gets an answer (a malformed one a small 400)."""
     started = time.perf_counter()
-    charge = init_charge(event, time.time())
+    charge = init_charge(event if isinstance(event, Mapping) else {}, time.time())
     if charge:  # never overwrite a charge already made (the SnapStart restore hook's own time)
         service.charge_deadline(charge)
-    response: dict[str, Any] = _asgi(event, context)
+    response = _loop.run_until_complete(respond(_routes, event, metrics=_metrics))
     # Lambda may freeze the process once this returns: give queued lines a moment to go out.
     stdout_writer().flush(_LOG_FLUSH)
     response.setdefault("headers", {})["server-timing"] = (

@@ -309,3 +309,37 @@ async def test_requests_are_counted_into_the_metrics() -> None:
     finally:
         service.close()
     assert 'deep_health_http_requests_total{code="200",route="/livez"} 2.0' in exposition
+
+
+def test_the_openapi_document_declares_each_route_as_served() -> None:
+    # Built here, not at import: each route's documented answers, media types and security.
+    from service.metrics import Metrics
+
+    service = HealthService(parse_config(config_text("Passing")))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Duplicate Operation ID health_health_", UserWarning)
+        paths = create_app(service, manage_lifespan=False, metrics=Metrics(service)).openapi()[
+            "paths"
+        ]
+    service.close()
+    documented = {
+        (path, method): (
+            {code: sorted(answer.get("content", {})) for code, answer in op["responses"].items()},
+            op.get("security"),
+            bool(op.get("description")),
+        )
+        for path, operations in paths.items()
+        for method, op in operations.items()
+    }
+    health = {"200": ["application/health+json"], "503": ["application/health+json"]}
+    assert documented == {
+        ("/health", "get"): (health, None, True),
+        ("/health", "head"): (health, None, True),
+        ("/health/details", "get"): (
+            {**health, "401": ["application/json"]},
+            [{"detailsToken": []}],
+            True,
+        ),
+        ("/livez", "get"): ({"200": ["application/health+json"]}, None, True),
+        ("/metrics", "get"): ({"200": ["text/plain"]}, None, True),
+    }
