@@ -1,4 +1,5 @@
-"""A cold start does each expensive thing once: one AWS session per region, one TLS context.
+"""A cold start does each expensive thing once: one AWS session per region, one TLS context;
+and the Lambda handler's init runs with the cyclic garbage collector paused.
 
 Checks start their clients at once, each in its own lane's thread, and the failover state
 store opens its DynamoDB client on the serving loop: without sharing, each of them parsed the
@@ -10,9 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import ssl
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import aioboto3
@@ -21,6 +27,8 @@ import pytest
 from checks import aws
 from checks.aws import AwsClient, forget_sessions
 from support.emulator import REGION, Emulator
+
+TESTS = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -128,3 +136,72 @@ def test_forgetting_the_sessions_makes_the_next_client_load_its_own_tls_context(
     _in_threads(_one_call(emulator, "sqs"))
     (after,) = aws._TLS_CONTEXTS.values()
     assert after is not before
+
+
+# The handler's init runs with the cyclic collector off; afterwards it is on again, init's
+# objects frozen out of its way, also when init fails.
+PROBE = """
+import gc
+
+from checks import Check
+
+
+class CollectorProbe(Check):
+    name = "collector-probe"
+    enabled_at_start: list[bool] = []
+
+    async def start(self) -> None:
+        type(self).enabled_at_start.append(gc.isenabled())
+
+    async def run(self) -> None:
+        return None
+"""
+
+COLLECTOR_SCRIPT = """
+import gc, json, sys
+try:
+    from service import lambda_handler
+    from collector_probe import CollectorProbe
+    started = CollectorProbe.enabled_at_start
+except Exception as exc:
+    started = type(exc).__name__
+print(json.dumps({"started": started, "enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}))
+"""
+
+
+def _import_handler(tmp_path: Path, config: str) -> dict[str, Any]:
+    (tmp_path / "collector_probe.py").write_text(PROBE)
+    (tmp_path / "health.toml").write_text(config)
+    env = {
+        **os.environ,
+        "DEEP_HEALTH_CONFIG": str(tmp_path / "health.toml"),
+        "AWS_LAMBDA_FUNCTION_NAME": "deep-health-test",
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(TESTS)]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", COLLECTOR_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_the_handler_inits_with_the_collector_off_and_freezes_what_init_made(
+    tmp_path: Path,
+) -> None:
+    out = _import_handler(
+        tmp_path, '[service]\ncache_ttl = 0\n[[checks]]\ntype = "collector_probe:CollectorProbe"\n'
+    )
+    assert out["started"] == [False]
+    assert out["enabled"] is True
+    assert out["frozen"] > 10_000  # the modules, config and clients: long-lived
+
+
+def test_a_failing_init_turns_the_collector_back_on(tmp_path: Path) -> None:
+    out = _import_handler(tmp_path, '[service]\ncache_tll = 0\n[[checks]]\ntype = "nope"\n')
+    assert out["started"] == "ConfigError"
+    assert out["enabled"] is True
