@@ -205,3 +205,19 @@ def test_a_failing_init_turns_the_collector_back_on(tmp_path: Path) -> None:
     out = _import_handler(tmp_path, '[service]\ncache_tll = 0\n[[checks]]\ntype = "nope"\n')
     assert out["started"] == "ConfigError"
     assert out["enabled"] is True
+
+
+def test_a_client_that_verifies_otherwise_keeps_its_own_tls_context() -> None:
+    import certifi
+
+    session_class = aws._http_session_class()
+
+    async def connect(verify: bool | str) -> None:
+        connector = session_class(verify=verify)._create_connector(None)
+        await connector.close()
+
+    asyncio.run(connect(False))  # verify = false: aiobotocore's path, nothing shared
+    assert aws._TLS_CONTEXTS == {}
+    asyncio.run(connect(certifi.where()))
+    asyncio.run(connect(True))  # botocore's default bundle is certifi's: the same context
+    assert list(aws._TLS_CONTEXTS) == [certifi.where()]
