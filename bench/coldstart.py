@@ -21,6 +21,11 @@ packages built the way ``python -m deploy`` builds them, for this machine's Pyth
 - ``lean, no .pyc``: the same without bytecode, which is what Lambda runs when the package was
   built by another Python than the runtime's (``/var/task`` is read-only: nothing is cached).
 
+To time pydantic, the AWS SDK and deep-health's modules apart, those three runs import them
+before the handler, so they miss what the handler sets up first (its collector pause, see
+``service.lambda_handler``); ``lean, one import`` runs the lean package as Lambda does, the
+handler's import doing all of it: its estimate is the one to read.
+
 Each interpreter runs ``-S`` (no site-packages) with only the package on its path, as Lambda's
 runtime does. Variants alternate order between rounds; medians are printed. ``--arm64``
 also builds the real linux/arm64, Python 3.12 package and reports its size.
@@ -66,11 +71,15 @@ def cpu():
 marks = [["interpreter start", cpu(), time.time()]]
 def mark(name):
     marks.append([name, cpu(), time.time()])
-import pydantic
+split = sys.argv[3] == "split"
+if split:  # else all of it comes with the handler's import, as on Lambda
+    import pydantic
 mark("pydantic (the config needs it)")
-import aiobotocore.session, aiobotocore.config, aioboto3
+if split:
+    import aiobotocore.session, aiobotocore.config, aioboto3
 mark("AWS SDK (aioboto3, aiobotocore, botocore, aiohttp)")
-import service.config, service.health, service.apigw
+if split:
+    import service.config, service.health, service.apigw
 mark("deep-health modules (config, engine, routes)")
 import service.lambda_handler as handler
 mark("deep-health init (config, checks, clients)")
@@ -94,6 +103,7 @@ print(json.dumps({"spawned": float(sys.argv[2]), "marks": marks, "codes": [first
 """
 
 INIT_STEPS = 5  # interpreter .. deep-health init
+WHOLE = "lean, one import"  # its three import steps are 0: its init row holds them
 FIRST = "first answer"
 
 
@@ -180,11 +190,15 @@ def _interpreter() -> str:
     return getattr(sys, "_base_executable", sys.executable)
 
 
-def once(package: Path, env: dict[str, str]) -> dict[str, Any]:
+def once(package: Path, env: dict[str, str], *, split: bool = True) -> dict[str, Any]:
+    """One cold start; ``split`` imports pydantic, the AWS SDK and deep-health's modules
+    before the handler, to time them apart (they then run before the handler's own setup,
+    such as its collector pause), else the handler's import does it all, as on Lambda."""
     pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
     spawned = time.time()
+    mode = "split" if split else "whole"
     done = subprocess.run(
-        [*pin, _interpreter(), "-S", "-c", CHILD, str(EVENT), repr(spawned)],
+        [*pin, _interpreter(), "-S", "-c", CHILD, str(EVENT), repr(spawned), mode],
         env={**env, "PYTHONPATH": str(package), "PYTHONDONTWRITEBYTECODE": "1"},
         cwd=package,  # not the checkout: `-c` puts the working directory first on sys.path
         capture_output=True,
@@ -268,11 +282,15 @@ def main() -> None:
         sizes = [[name, f"{size(path) / 1e6:.1f}", ""] for name, path in packages.items()]
         emulator, env = _emulator()
         try:
-            results: dict[str, list[dict[str, Any]]] = {name: [] for name in packages}
-            order = list(packages)
+            # name: (package, split); the lean package also as Lambda imports it, in one go
+            variants = {name: (path, True) for name, path in packages.items()}
+            variants[WHOLE] = (packages["lean"], False)
+            results: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
+            order = list(variants)
             for round_ in range(args.runs):
                 for name in order if round_ % 2 == 0 else order[::-1]:
-                    results[name].append(once(packages[name], env))
+                    package, split = variants[name]
+                    results[name].append(once(package, env, split=split))
         finally:
             emulator.stop()
         print(report(results), end="\n\n")

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import inspect
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from typing import Any, ClassVar
@@ -40,25 +41,80 @@ _ENDPOINT_PREFIX = {"cloudwatch": "monitoring"}
 
 
 _SESSIONS: dict[str, Any] = {}
+_TLS_CONTEXTS: dict[str, Any] = {}
+# Checks start their clients at once, each in its own lane's thread: without the lock, two of
+# them could each create "the" session, or parse the same files twice (see below).
+_SHARED = threading.Lock()
 
 
 def _shared_session(region: str) -> Any:
     """One session per region for the process: its clients share botocore's loaded service
     models and endpoint rules, which is most of a client's creation cost on a cold start."""
     import aioboto3
+    from botocore.exceptions import UnknownRegionError
 
-    if region not in _SESSIONS:
-        _SESSIONS[region] = aioboto3.Session(region_name=region)
-    return _SESSIONS[region]
+    with _SHARED:
+        if region not in _SESSIONS:
+            session = aioboto3.Session(region_name=region)
+            # Loads botocore's endpoint data (17 ms of CPU) once, here: every client's creation
+            # needs it, and clients created at once in two threads would each load it.
+            with contextlib.suppress(UnknownRegionError):  # the client's business, not ours
+                session.get_partition_for_region(region)
+            _SESSIONS[region] = session
+        return _SESSIONS[region]
+
+
+def _tls_context(ca_bundle: str, build: Callable[[], Any]) -> Any:
+    """The one TLS context of the process for clients that verify against ``ca_bundle``."""
+    with _SHARED:
+        if ca_bundle not in _TLS_CONTEXTS:
+            _TLS_CONTEXTS[ca_bundle] = build()
+        return _TLS_CONTEXTS[ca_bundle]
+
+
+@functools.cache
+def _http_session_class() -> type:
+    """aiobotocore's HTTP session, but clients verifying against the same CA bundle share one
+    TLS context: parsing the bundle (about 20 ms of CPU) was each client's largest cost.
+
+    aiohttp itself shares one default context between all its connectors; this does the same
+    for botocore's bundle. A proxy, a client certificate or ``verify=False`` keeps
+    aiobotocore's own path.
+    """
+    import aiohttp
+    from aiobotocore.httpsession import AIOHTTPSession
+    from botocore.httpsession import get_cert_path
+
+    class SharedTlsSession(AIOHTTPSession):  # type: ignore[misc]
+        def _create_connector(self, proxy_url: str | None) -> Any:
+            ca_bundle = get_cert_path(self._verify) if self._verify else None
+            if proxy_url or self._cert_file or not ca_bundle:
+                return super()._create_connector(proxy_url)
+
+            def build() -> Any:  # what aiobotocore does for each client
+                context = self._get_ssl_context()
+                context.load_verify_locations(ca_bundle, None, None)
+                return context
+
+            return aiohttp.TCPConnector(
+                limit=self._max_pool_connections,
+                ssl=_tls_context(ca_bundle, build),
+                **self._connector_args,
+            )
+
+    return SharedTlsSession
 
 
 def forget_sessions() -> None:
-    """Drop the shared sessions and the credentials they cached; the next client makes new ones.
+    """Drop the shared sessions, the credentials they cached and the shared TLS contexts; the
+    next client makes new ones.
 
     For a process about to be copied (a Lambda SnapStart snapshot): no copy may reuse another's
     credentials or endpoint state.
     """
-    _SESSIONS.clear()
+    with _SHARED:
+        _SESSIONS.clear()
+        _TLS_CONTEXTS.clear()
 
 
 def resolve_region(region: str | None) -> str:
@@ -125,6 +181,7 @@ class AwsClient:
             # attempts and a backoff of up to 1 s); "total_max_attempts" counts them all.
             retries={"total_max_attempts": 1, "mode": "standard"},
             max_pool_connections=20,
+            http_session_cls=_http_session_class(),
         )
         self._stack = AsyncExitStack()
         session = _shared_session(self.region)

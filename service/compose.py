@@ -2,8 +2,8 @@
 
 ``deep-health serve`` (:mod:`service.cli`), the Lambda handler (:mod:`service.lambda_handler`)
 and a host application all build their service here, with the defaults of
-:data:`service.entrypoints.ENTRY_POINTS`; only transport stays with them (uvicorn, Mangum, a
-metrics port, the logging setup).
+:data:`service.entrypoints.ENTRY_POINTS`; only transport stays with them (uvicorn, the API
+Gateway adapter :mod:`service.apigw`, a metrics port, the logging setup).
 """
 
 from __future__ import annotations

@@ -164,8 +164,10 @@ class HealthService:
     async def lifespan(self) -> AsyncIterator[HealthService]:
         """Start on entry, stop on exit; for a host application's lifespan.
 
-        On Lambda the service outlives the lifespan: Mangum runs lifespan shutdown after every
-        invocation, and clients must survive warm invocations.
+        On Lambda the service outlives the lifespan: an ASGI adapter there (such as Mangum, for
+        a host application served on Lambda) runs lifespan shutdown after every invocation, and
+        clients must survive warm invocations. deep-health's own handler
+        (:mod:`service.lambda_handler`) uses no lifespan.
         """
         await self.astart()
         try:

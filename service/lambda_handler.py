@@ -16,6 +16,13 @@ runs between invocations), CloudWatch EMF on (``emf = false`` turns it off), Pro
 
 from __future__ import annotations
 
+import gc
+
+# Init makes some 130,000 objects that live as long as the process, and the cyclic collector
+# would walk them over and over while they are being made (10-20 % of init's CPU): it is off
+# until init is done, and they are then frozen out of its way (the end of this module).
+gc.disable()
+
 import asyncio
 import logging
 import os
@@ -101,14 +108,26 @@ def init_charge(event: Mapping[str, Any], now: float) -> float:
     return ended - started if now - ended <= _ON_DEMAND_GAP else 0.0
 
 
-_init_started = time.time() - _process_age()
-service, _routes, _metrics = _build()
-service.start()
-register_snapstart_hooks(service)  # they run only under SnapStart: see service.snapstart
-# Requests run on this loop, one per process like the clients; the checks run on the runner's.
-_loop = asyncio.new_event_loop()
-init_seconds = _process_age()
-reset_init_charge(_init_started, _init_started + init_seconds)
+def _resume_collector() -> None:
+    """Turn the collector back on, init's objects frozen (``gc.freeze``) so that it never walks
+    them again: they live as long as the process. The few cycles init left unreachable stay
+    with them (about 2,000 objects, under 1 MB), which is cheaper than collecting them."""
+    gc.freeze()
+    gc.enable()
+
+
+try:
+    _init_started = time.time() - _process_age()
+    service, _routes, _metrics = _build()
+    service.start()
+    register_snapstart_hooks(service)  # they run only under SnapStart: see service.snapstart
+    # Requests run on this loop, one per process like the clients; the checks run on the
+    # runner's.
+    _loop = asyncio.new_event_loop()
+    init_seconds = _process_age()
+    reset_init_charge(_init_started, _init_started + init_seconds)
+finally:
+    _resume_collector()
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
