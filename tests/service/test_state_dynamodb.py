@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from service.state import SwitchRecord
+from service.state import LatchRecord, SwitchRecord
 from service.state.dynamodb import STORE_ACTIONS, TTL_ATTRIBUTE, DynamoDBStore, create_table
 from service.state.fleet import FleetState
 from support.emulator import Emulator
@@ -179,3 +179,48 @@ async def test_the_store_calls_only_what_the_template_grants(
     await s.set_switch(SwitchRecord("drain", False, "ops", NOW))
     await s.close()
     assert called == set(STORE_ACTIONS)
+
+
+# --- pinned down by mutation testing (`make mutation`) --------------------------------------
+
+
+async def test_requests_are_counted_per_call(emulator: Emulator, table: str) -> None:
+    s = store(emulator.endpoint, table)
+    await s.exchange({}, NOW)  # nothing to add: the query alone
+    assert s.requests == 1
+    await s.exchange({"accounts": (0, 3), "idle": (0, 0)}, NOW)  # the query and the update
+    assert s.requests == 3
+    await s.save_latch({"clean": 1}, 0, NOW)
+    await s.load_latch()
+    await s.set_switch(SwitchRecord("drain", False, "ops", NOW))
+    assert s.requests == 6
+    await s.close()
+
+
+async def test_the_latch_item_says_who_wrote_it_and_when(emulator: Emulator, table: str) -> None:
+    from service.state.dynamodb import instance_id
+
+    s = store(emulator.endpoint, table)
+    await s.save_latch({"latched_at": NOW, "clean": 0}, 0, NOW + 0.25)
+    await s.close()
+    (item,) = emulator.client("dynamodb").scan(TableName=table)["Items"]
+    assert item["sk"] == {"S": "z#latch"}
+    assert item["state"] == {"S": '{"clean": 0, "latched_at": 1800000000.0}'}  # sorted keys
+    assert item["v"] == {"N": "1"}
+    assert float(item["at"]["N"]) == NOW + 0.25
+    assert item["by"] == {"S": instance_id()}
+
+
+async def test_the_reread_after_a_lost_race_is_strongly_consistent(
+    emulator: Emulator, table: str
+) -> None:
+    s = store(emulator.endpoint, table)
+    await s.start()
+    sent: list[dict[str, Any]] = []
+    s._aws.client.meta.events.register(
+        "provide-client-params.dynamodb.GetItem", lambda params, **_: sent.append(dict(params))
+    )
+    assert await s.load_latch() == LatchRecord()  # never written
+    await s.close()
+    (params,) = sent
+    assert params["ConsistentRead"] is True
