@@ -96,8 +96,13 @@ async def test_latch_write_is_conditional(pair: tuple[DynamoDBStore, ...]) -> No
 
 async def test_racing_latch_updates_are_each_applied_once(emulator: Emulator, table: str) -> None:
     """Every instance counts one clean evaluation from the same view: the count is exact."""
-    instances = [FleetState(store(emulator.endpoint, table), window=12.0) for _ in range(4)]
-    views = [await f.read({}, NOW, budget=2.0) for f in instances]
+    # A generous read timeout: the first read creates the client, which a busy machine may take
+    # longer than the default 0.3 s for, and a local view would not race at all.
+    instances = [
+        FleetState(store(emulator.endpoint, table), window=12.0, timeout=5.0) for _ in range(4)
+    ]
+    views = [await f.read({}, NOW, budget=5.0) for f in instances]
+    assert [view.source for view in views] == ["dynamodb"] * 4
 
     def bump(state: Mapping[str, Any] | None) -> Mapping[str, Any]:
         return {"clean": int((state or {}).get("clean", 0)) + 1}
