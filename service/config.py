@@ -366,7 +366,9 @@ def _window_reachable(
     if settings.mode in ("on-request", None) and settings.cache_ttl > 0:
         bounds.append(("on-request", settings.cache_ttl, "service.cache_ttl"))
     for mode, every, key in bounds:
-        most = (int(failover.window // every) + 1) * max(feeders)
+        # Clamped before int(): a subnormal ``every`` makes the quotient infinite, and more
+        # evaluations than min_samples fill the window whatever their number.
+        most = (int(min(failover.window // every, failover.min_samples)) + 1) * max(feeders)
         if most >= failover.min_samples:
             continue
         message = (

@@ -226,6 +226,13 @@ def test_init_sees_the_failover_samples(
     assert (check.pool_size, check.spec.samples) == (samples, samples)
 
 
+def test_a_subnormal_cache_ttl_is_a_configuration_not_a_crash() -> None:
+    """Found by the fuzz test: the window's reach divided by 2e-313 is infinite, and
+    ``int(inf)`` raised OverflowError out of parse_config (a traceback instead of exit 2)."""
+    text = f'[service]\ncache_ttl = 2.2250738585e-313\n[[checks]]\ntype = "{PASSING}"\n'
+    assert parse_config(text, environ={}).settings.cache_ttl == 2.2250738585e-313
+
+
 # --- pinned down by mutation testing (`make mutation`) --------------------------------------
 
 

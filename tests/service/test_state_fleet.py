@@ -436,3 +436,104 @@ async def test_a_fallback_judges_this_processs_window_latch_and_last_switches() 
         "state_store: dynamodb connection, local state used for this evaluation",
     )
     assert fleet.fallbacks == {"connection": 1}
+
+
+# -- commit: what is kept locally and what is written ------------------------------------------
+
+
+async def test_an_unchanged_latch_is_not_written_and_keeps_its_version() -> None:
+    store = Scripted()
+    fleet = FleetState(store, window=10.0)
+    view = View({}, LatchRecord({"clean": 1}, 3), {}, "dynamodb")
+    fleet.commit(view, {"clean": 1}, clean_plus_one, NOW, blank={"clean": 0})
+    await fleet.flush()
+    assert store.saved == []
+    assert await fleet.local.load_latch() == LatchRecord({"clean": 1}, 3)
+
+
+async def test_a_changed_latch_is_kept_locally_a_version_up_and_written() -> None:
+    store = Scripted()
+    fleet = FleetState(store, window=10.0)
+    view = View({}, LatchRecord({"clean": 1}, 3), {}, "dynamodb")
+    fleet.commit(view, {"clean": 2}, clean_plus_one, NOW)
+    assert await fleet.local.load_latch() == LatchRecord({"clean": 2}, 4)
+    await fleet.flush()
+    assert store.saved == [({"clean": 2}, 3, NOW)]
+
+
+async def test_a_latch_judged_on_local_state_is_not_written_to_the_store() -> None:
+    """The store failed this evaluation: the fleet's latch was not what the rule judged."""
+    store = Scripted()
+    fleet = FleetState(store, window=10.0)
+    fleet.commit(View({}, LatchRecord(), {}, "local", "problem"), {"clean": 1}, lambda s: {}, NOW)
+    await fleet.flush()
+    assert store.saved == []
+    assert await fleet.local.load_latch() == LatchRecord({"clean": 1}, 1)
+
+
+async def test_at_most_four_writes_trail_and_the_fifth_is_dropped_counted_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = Scripted()
+    store.hang_save = True
+    fleet = FleetState(store, window=10.0, write_timeout=0.5)
+    for clean in range(1, 6):
+        view = View({}, LatchRecord({"clean": clean - 1}, clean), {}, "dynamodb")
+        fleet.commit(view, {"clean": clean}, clean_plus_one, NOW)
+    for _ in range(100):  # yield to the loop until the trailing writes reach the store
+        if len(store.saved) == 4:
+            break
+        await asyncio.sleep(0)
+    assert [saved[0] for saved in store.saved] == [{"clean": n} for n in (1, 2, 3, 4)]
+    assert fleet.write_failures == 1
+    assert logged(caplog) == ["state store: latch write dropped (4 still pending)"]
+    await fleet.close()
+
+
+async def test_a_finished_write_frees_its_place() -> None:
+    store = Scripted()
+    fleet = FleetState(store, window=10.0)
+    for clean in range(1, 7):  # more than the four that may trail at once
+        view = View({}, LatchRecord({"clean": clean - 1}, clean), {}, "dynamodb")
+        fleet.commit(view, {"clean": clean}, clean_plus_one, NOW)
+        await fleet.flush()
+    assert len(store.saved) == 6
+    assert fleet.write_failures == 0
+
+
+async def test_close_lets_a_trailing_write_finish() -> None:
+    store = Scripted()
+    fleet = FleetState(store, window=10.0)
+    fleet.commit(View({}, LatchRecord(), {}, "dynamodb"), {"clean": 1}, clean_plus_one, NOW)
+    await fleet.close()
+    assert store.saved == [({"clean": 1}, 0, NOW)]
+
+
+async def test_a_reread_that_hangs_fails_the_write_within_write_timeout() -> None:
+    store = Scripted()
+    store.races = 1
+    hang = asyncio.Event()
+
+    async def hanging() -> LatchRecord:
+        await hang.wait()
+        return LatchRecord()
+
+    store.load_latch = hanging  # type: ignore[method-assign]
+    fleet = FleetState(store, window=10.0, write_timeout=0.5)
+    fleet.commit(View({}, LatchRecord(), {}, "dynamodb"), {"clean": 1}, clean_plus_one, NOW)
+    await fleet.flush()
+    assert fleet.write_failures == 1
+
+
+async def test_a_start_whose_first_read_hangs_returns() -> None:
+    store = Scripted()
+    hang = asyncio.Event()
+
+    async def hanging(samples: Mapping[str, Counts], now: float) -> Snapshot:
+        await hang.wait()
+        return Snapshot()
+
+    store.exchange = hanging  # type: ignore[method-assign]
+    fleet = FleetState(store, window=10.0, write_timeout=0.05)
+    await asyncio.wait_for(fleet.start(NOW), 5.0)
+    assert await fleet.local.load_latch() == LatchRecord()

@@ -200,3 +200,9 @@ async def test_a_failing_store_never_fails_the_region_and_is_counted(make: Make)
     text = metrics.exposition().decode()
     assert 'deep_health_state_store_fallbacks_total{reason="throttled"} 4.0' in text
     assert "deep_health_state_store_available 0.0" in text
+
+
+def test_a_latched_region_says_how_far_its_recovery_is() -> None:
+    latch = LatchState(latched_at=90.0, last_bad=90.0)
+    j = judge(instant=Status.PASS, window={}, latch=latch, now=100.0, held=False, settings=SETTINGS)
+    assert (j.status, j.reasons) == (Status.FAIL, ("recovering 1/3 clean",))
