@@ -402,7 +402,7 @@ async def test_a_fallback_is_logged_once_with_its_detail_and_the_return_too(
 
         store.exchange = hanging  # type: ignore[method-assign]
     fleet = FleetState(store, window=10.0, timeout=5.0)
-    for _ in range(2):
+    for _ in range(3):
         view = await asyncio.wait_for(fleet.read({"a": (0, 1)}, NOW, budget=budget), 5.0)
         assert view.source == "local"
     assert not fleet.available
@@ -416,8 +416,9 @@ async def test_a_fallback_is_logged_once_with_its_detail_and_the_return_too(
     store.exchange = Scripted.exchange.__get__(store)  # type: ignore[method-assign]
     assert (await fleet.read({}, NOW, budget=1.0)).source == "dynamodb"
     assert fleet.available
+    assert (await fleet.read({}, NOW, budget=1.0)).source == "dynamodb"
     assert logged(caplog)[1:] == ["state store answers again: the fleet's state is used"]
-    assert fleet.exchanges == 1
+    assert fleet.exchanges == 2
 
 
 async def test_a_fallback_judges_this_processs_window_latch_and_last_switches() -> None:
@@ -471,13 +472,13 @@ async def test_a_latch_judged_on_local_state_is_not_written_to_the_store() -> No
     assert await fleet.local.load_latch() == LatchRecord({"clean": 1}, 1)
 
 
-async def test_at_most_four_writes_trail_and_the_fifth_is_dropped_counted_and_logged(
+async def test_at_most_four_writes_trail_and_more_are_dropped_counted_and_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     store = Scripted()
     store.hang_save = True
     fleet = FleetState(store, window=10.0, write_timeout=0.5)
-    for clean in range(1, 6):
+    for clean in range(1, 7):
         view = View({}, LatchRecord({"clean": clean - 1}, clean), {}, "dynamodb")
         fleet.commit(view, {"clean": clean}, clean_plus_one, NOW)
     for _ in range(100):  # yield to the loop until the trailing writes reach the store
@@ -485,8 +486,8 @@ async def test_at_most_four_writes_trail_and_the_fifth_is_dropped_counted_and_lo
             break
         await asyncio.sleep(0)
     assert [saved[0] for saved in store.saved] == [{"clean": n} for n in (1, 2, 3, 4)]
-    assert fleet.write_failures == 1
-    assert logged(caplog) == ["state store: latch write dropped (4 still pending)"]
+    assert fleet.write_failures == 2
+    assert logged(caplog) == ["state store: latch write dropped (4 still pending)"] * 2
     await fleet.close()
 
 
@@ -537,3 +538,34 @@ async def test_a_start_whose_first_read_hangs_returns() -> None:
     fleet = FleetState(store, window=10.0, write_timeout=0.05)
     await asyncio.wait_for(fleet.start(NOW), 5.0)
     assert await fleet.local.load_latch() == LatchRecord()
+
+
+RECOVER_3 = TrackerSettings(fail_after=1, recover_after=3, min_hold=0, quiet=0)
+
+
+@pytest.mark.parametrize(
+    ("settings", "hold"),
+    [
+        pytest.param(RECOVER_3, False, id="the-trackers-settings"),  # not the hold-only ones
+        pytest.param(TrackerSettings(recover_after=1, min_hold=0, quiet=0), True, id="the-hold"),
+    ],
+)
+async def test_a_lost_race_reapplies_the_trackers_settings_and_the_hold(
+    settings: TrackerSettings, hold: bool
+) -> None:
+    """A clean evaluation on top of the latch another instance wrote: still latched, because
+    three clean evaluations are needed (not the one of the hold-only tuning), or it is held."""
+    store = Scripted()
+    mine = LatchState(latched_at=NOW - 100, last_bad=NOW - 100)
+    store.snapshot = Snapshot(
+        latch=LatchRecord(dataclasses.asdict(mine), 1), switches={"hold": switch("hold", hold)}
+    )
+    store.races = 1
+    theirs = dataclasses.replace(mine, clean=1)
+    store.other = LatchRecord(dataclasses.asdict(theirs), 2)
+    track = tracker(store, settings=settings)
+    await track.track(Verdict(Status.PASS), [result("db", True)], budget=1.0)
+    await track.state.flush()
+    assert [expected for _, expected, _ in store.saved] == [1, 2]  # lost once, re-applied
+    rewritten = latch_from(store.saved[-1][0])
+    assert rewritten.latched_at == NOW - 100
