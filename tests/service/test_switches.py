@@ -153,3 +153,26 @@ def test_reasons_are_empty_when_off_and_one_each_when_on() -> None:
         "hold engaged (env X): stays failed over until released",
     )
     assert SwitchState(drained="env X").reasons() == ("drained by operator (env X)",)
+
+
+def test_an_error_without_an_errno_is_named_by_its_type(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OSError a file system layer raises without an errno still says what it was."""
+
+    def broken(file: Path) -> bool:
+        raise OSError("stale handle")
+
+    monkeypatch.setattr("service.switches._exists", broken)
+    switches = Switches(hold_file=str(tmp_path / "hold"), environ={})
+    assert switches.read().reasons() == (
+        "hold file unreadable (OSError): keeping its last known state (off)",
+    )
+
+
+def test_a_bad_switch_value_says_what_would_be_on_and_off() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Switches(environ={"DEEP_HEALTH_HOLD": "disabled"})
+    assert caught.value.message == (
+        "'disabled' is neither on (1, true, yes, on) nor off (0, false, no, off, empty)"
+    )
