@@ -40,7 +40,7 @@ import re
 import tomllib
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -283,7 +283,7 @@ def parse_config(
         # this project exists to replace.
         found.add(ConfigError("checks", "no checks configured: add at least one [[checks]] entry"))
     built = [
-        found.run(functools.partial(_build_check, entry, f"checks[{i}]"))
+        found.run(functools.partial(_build_check, entry, f"checks[{i}]", failover))
         for i, entry in enumerate(entries)
     ]
     checks = tuple(check for check in built if check is not None)
@@ -291,7 +291,6 @@ def parse_config(
         found.run(functools.partial(_check_names, checks, settings))
         found.run(functools.partial(_check_marker, checks, settings))
         if failover is not None and state is not None:
-            _sample_window_feeders(checks, entries, failover)
             found.run(functools.partial(_window_reachable, settings, failover, state, checks))
     unset_keys = {key for key, _ in unset}
     # A value left empty for its unset variable may fail validation too: say it once.
@@ -339,16 +338,17 @@ def _unknown_key_message(key: str, known: typing.Iterable[str], expected: str = 
     return f"unknown key ({expected})" if expected else "unknown key"
 
 
-def _sample_window_feeders(
-    checks: tuple[Check, ...], entries: list[Any], failover: FailoverSettings
-) -> None:
-    """Give each critical regional check ``[failover] samples`` unless it chose its own."""
-    if not failover.enabled:
-        return
-    for check, entry in zip(checks, entries, strict=True):
-        own = "samples" in entry or type(check).samples != Check.samples
-        if not own and check.critical and check.scope == "regional":
-            check.samples = failover.samples
+def _window_feeder_samples(
+    cls: type[Check], entry: Mapping[str, Any], spec: CheckSpec, failover: FailoverSettings | None
+) -> int | None:
+    """``[failover] samples`` for a critical regional check that chose none of its own (in its
+    entry or its class), else ``None``: it then goes into the spec, so ``__init__`` sees it."""
+    if failover is None or not failover.enabled:
+        return None
+    own = "samples" in entry or cls.samples != Check.samples
+    if own or not spec.critical or spec.scope != "regional":
+        return None
+    return failover.samples
 
 
 def _window_reachable(
@@ -366,7 +366,9 @@ def _window_reachable(
     if settings.mode in ("on-request", None) and settings.cache_ttl > 0:
         bounds.append(("on-request", settings.cache_ttl, "service.cache_ttl"))
     for mode, every, key in bounds:
-        most = (int(failover.window // every) + 1) * max(feeders)
+        # Clamped before int(): a subnormal ``every`` makes the quotient infinite, and more
+        # evaluations than min_samples fill the window whatever their number.
+        most = (int(min(failover.window // every, failover.min_samples)) + 1) * max(feeders)
         if most >= failover.min_samples:
             continue
         message = (
@@ -523,7 +525,7 @@ def _options_model(cls: type[Check]) -> type[BaseModel]:
     )
 
 
-def _build_check(entry: Any, key: str) -> Check:
+def _build_check(entry: Any, key: str, failover: FailoverSettings | None = None) -> Check:
     if not isinstance(entry, dict):
         raise ConfigError(key, "must be a table")
     try:
@@ -541,6 +543,9 @@ def _build_check(entry: Any, key: str) -> Check:
     except ValidationError as exc:
         _raise_first(key, exc, {*model.model_fields, *_COMMON_KEYS})
     spec = CheckSpec.of(cls, **{f.name: getattr(common, f.name) for f in fields(CheckSpec)})
+    feeder_samples = _window_feeder_samples(cls, entry, spec, failover)
+    if feeder_samples is not None:
+        spec = replace(spec, samples=feeder_samples)
     try:
         check = cls.configure(spec, **dict(validated))
     except Exception as exc:

@@ -134,7 +134,8 @@ class FleetState:
             snapshot = await asyncio.wait_for(self.store.exchange({}, now), self.write_timeout)
         except (StoreUnavailable, TimeoutError) as exc:
             logger.error(
-                "state store not ready (%s): using local state until it answers", exc or "timeout"
+                "state store not ready (%s): using local state until it answers",
+                str(exc) or "timeout",  # a TimeoutError says nothing itself
             )
             return
         self._switches = snapshot.switches
@@ -256,7 +257,7 @@ class FleetState:
             logger.warning("state store: latch write lost %d races in a row", ATTEMPTS)
         except (StoreUnavailable, TimeoutError) as exc:
             self.write_failures += 1
-            logger.warning("state store: latch write failed (%s)", exc or "timeout")
+            logger.warning("state store: latch write failed (%s)", str(exc) or "timeout")
 
     def _failed(self, problem: str, detail: str, unexpected: BaseException | None) -> None:
         if self._problem is None:  # once per change, with the traceback of a store's bug

@@ -104,10 +104,17 @@ def latch_from(state: Mapping[str, Any] | None) -> LatchState:
         latch = LatchState(**{k: v for k, v in state.items() if k in names})
     except TypeError:
         return LatchState()
-    numbers = (latch.latched_at, latch.last_bad, latch.failures, latch.clean)
-    if not all(v is None or isinstance(v, int | float) for v in numbers):
-        return LatchState()
-    return latch
+    # A damaged record must not reach the rule: ``None + 1`` there would fail every
+    # evaluation of every instance that reads it.
+    times_ok = all(v is None or _is_number(v) for v in (latch.latched_at, latch.last_bad))
+    counts_ok = all(
+        _is_number(v) and isinstance(v, int) and v >= 0 for v in (latch.failures, latch.clean)
+    )
+    return latch if times_ok and counts_ok else LatchState()
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def sample_counts(results: Sequence[CheckResult]) -> dict[str, Counts]:

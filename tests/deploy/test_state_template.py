@@ -8,6 +8,9 @@ import pytest
 
 from deploy.template import DEFAULT_TEMPLATE, evaluate_conditions, load_template, transform
 from service.state.dynamodb import STORE_ACTIONS, TABLE_SCHEMA, TTL_ATTRIBUTE
+from tests.deploy.test_template import iam_actions, resolved
+
+FUNCTION = "AWS::Lambda::Function"
 
 Template = dict[str, Any]
 REGION = "eu-west-1"
@@ -29,6 +32,10 @@ def rendered(sam: Template, **extra: str) -> tuple[dict[str, Template], dict[str
         if conditions.get(value.get("Condition", ""), True)
     }
     return resources, conditions
+
+
+def of_type(resources: dict[str, Template], kind: str) -> list[Template]:
+    return [value for value in resources.values() if value["Type"] == kind]
 
 
 def state_statement(resources: dict[str, Template], conditions: dict[str, bool]) -> Any:
@@ -65,3 +72,19 @@ def test_memory_state_needs_no_table_and_no_permission(sam: Template) -> None:
     resources, conditions = rendered(sam, StateStore="memory")
     assert "StateTable" not in resources
     assert state_statement(resources, conditions) is None
+    # Resolved as CloudFormation would: no statement grants a store call (an unconditional
+    # statement would, and state_statement above cannot see one without its Fn::If).
+    granted = iam_actions(resolved(sam, {**BASE, "StateStore": "memory"}, REGION))
+    assert not granted & set(STORE_ACTIONS)
+    assert granted  # the role itself is there (its logs statement): the check looked at it
+    (function,) = of_type(resolved(sam, {**BASE, "StateStore": "memory"}, REGION), FUNCTION)
+    assert function["Properties"]["Environment"]["Variables"]["DEEP_HEALTH_STATE_STORE"] == "memory"
+
+
+def test_the_function_is_told_the_table_it_may_use(sam: Template) -> None:
+    resources = resolved(sam, {**BASE, "StateTableName": "shared-state"}, REGION)
+    (function,) = of_type(resources, FUNCTION)
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert variables["DEEP_HEALTH_STATE_STORE"] == "dynamodb"
+    assert variables["DEEP_HEALTH_STATE_TABLE"] == "shared-state"
+    assert set(STORE_ACTIONS) <= iam_actions(resources)

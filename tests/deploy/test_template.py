@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from deploy.engine import STATE_TABLE_PLACEHOLDER, function_environment
-from deploy.template import DEFAULT_TEMPLATE, evaluate_conditions, load_template, transform
+from deploy.template import (
+    DEFAULT_TEMPLATE,
+    evaluate_conditions,
+    failed_rules,
+    load_template,
+    transform,
+)
 from service.state.dynamodb import STORE_ACTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -428,6 +434,46 @@ def test_snapstart_is_off_by_default_and_applies_to_published_versions(sam: Temp
     # SnapStart applies to published versions only: the alias must point at one.
     (alias,) = of_type(on, "AWS::Lambda::Alias").values()
     assert "FunctionVersion" in alias["Properties"]
-    rule = sam["Rules"]["SnapStartOrProvisioned"]
-    assert "SnapStart" in str(rule["RuleCondition"])
-    assert "ProvisionedConcurrency" in str(rule["Assertions"])
+
+
+@pytest.mark.parametrize(
+    ("snapstart", "provisioned", "refused"),
+    [("true", "2", True), ("true", "0", False), ("false", "2", False), ("false", "0", False)],
+)
+def test_snapstart_and_provisioned_concurrency_are_refused_together(
+    sam: Template, snapstart: str, provisioned: str, refused: bool
+) -> None:
+    # Evaluated as CloudFormation would, not matched as text: an inverted rule fails here.
+    parameters = standalone(
+        "PRIMARY", "eu-west-1", SnapStart=snapstart, ProvisionedConcurrency=provisioned
+    )
+    failed = failed_rules(sam, parameters, region="eu-west-1")
+    assert ("SnapStartOrProvisioned" in failed) is refused
+    assert set(failed) <= {"SnapStartOrProvisioned"}  # no other rule decides this
+
+
+@pytest.mark.parametrize(("host", "refused"), [("", True), ("app-eu-west-1.example.com", False)])
+def test_embedded_mode_needs_its_health_host(sam: Template, host: str, refused: bool) -> None:
+    parameters = embedded("PRIMARY", "eu-west-1", EmbeddedHealthHost=host)
+    assert ("EmbeddedNeedsHost" in failed_rules(sam, parameters, region="eu-west-1")) is refused
+    # Standalone mode has no embedded host and needs none.
+    alone = standalone("PRIMARY", "eu-west-1")
+    assert "EmbeddedNeedsHost" not in failed_rules(sam, alone, region="eu-west-1")
+
+
+@pytest.mark.parametrize(
+    ("target", "zone", "refused"),
+    [
+        ("d-abc123.execute-api.eu-west-1.amazonaws.com", "", True),
+        ("d-abc123.execute-api.eu-west-1.amazonaws.com", "ZAPIGATEWAY", False),
+        ("", "", False),  # no alias target: no zone needed
+    ],
+)
+def test_an_alias_target_needs_its_zone(
+    sam: Template, target: str, zone: str, refused: bool
+) -> None:
+    parameters = embedded(
+        "PRIMARY", "eu-west-1", AliasTargetDnsName=target, AliasTargetHostedZoneId=zone
+    )
+    failed = failed_rules(sam, parameters, region="eu-west-1")
+    assert ("AliasTargetNeedsZone" in failed) is refused

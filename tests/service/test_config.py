@@ -192,6 +192,47 @@ def test_init_sees_the_configured_common_fields(monkeypatch: pytest.MonkeyPatch)
     )
 
 
+class _ReadsSamplesInInit(Check):
+    """Sizes a pool from ``self.samples`` in ``__init__`` (one connection per concurrent run)."""
+
+    name = "reads-samples"
+
+    def __init__(self) -> None:
+        self.pool_size = self.samples
+
+    async def run(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("text", "samples"),
+    [
+        ("[failover]\nsamples = 4\n", 4),  # a critical regional check takes [failover] samples
+        ("[failover]\nsamples = 4\n[[checks]]\nsamples = 2\n", 2),  # its own wins
+        ("[failover]\nenabled = false\nsamples = 4\n", 1),  # no window: no extra samples
+    ],
+)
+def test_init_sees_the_failover_samples(
+    monkeypatch: pytest.MonkeyPatch, text: str, samples: int
+) -> None:
+    """``[failover] samples`` is in the spec before ``__init__`` runs, not set on the check
+    afterwards (a pool sized in ``__init__`` would otherwise be sized for one run)."""
+    monkeypatch.setattr("service.config.resolve", lambda type_name: _ReadsSamplesInInit)
+    if "[[checks]]" not in text:
+        text += "[[checks]]\n"
+    config = parse_config(text.replace("[[checks]]\n", '[[checks]]\ntype = "reads-samples"\n'))
+    (check,) = config.checks
+    assert isinstance(check, _ReadsSamplesInInit)
+    assert (check.pool_size, check.spec.samples) == (samples, samples)
+
+
+def test_a_subnormal_cache_ttl_is_a_configuration_not_a_crash() -> None:
+    """Found by the fuzz test: the window's reach divided by 2e-313 is infinite, and
+    ``int(inf)`` raised OverflowError out of parse_config (a traceback instead of exit 2)."""
+    text = f'[service]\ncache_ttl = 2.2250738585e-313\n[[checks]]\ntype = "{PASSING}"\n'
+    assert parse_config(text, environ={}).settings.cache_ttl == 2.2250738585e-313
+
+
 # --- pinned down by mutation testing (`make mutation`) --------------------------------------
 
 

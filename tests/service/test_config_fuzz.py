@@ -131,12 +131,16 @@ def test_random_config_is_valid_or_a_named_config_error(document: dict[str, Any]
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200))
 def test_random_text_is_valid_or_a_config_error(text: str) -> None:
-    key = "parsed"
-    try:
-        parse_config(text, environ={})
-    except ConfigError as exc:
-        key = exc.key
-    assert key
+    # Nothing but a ConfigError escapes (any other exception fails the test), and it is one an
+    # operator can act on: well formed, each key naming the document, a part of it, or the
+    # checks it lacks.
+    outcome = _parse(text)
+    if isinstance(outcome, ConfigError):
+        _well_formed(outcome)
+        for key, _ in outcome.errors:
+            assert key in {"<memory>", "checks"} or _top(key) in text, key
+    else:
+        assert outcome.checks  # parsed: a configuration without checks is refused
 
 
 NUMBERS = st.one_of(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,137 @@ def test_every_unset_environment_variable_is_named_once() -> None:
         ("service.details_token", "environment variable NO_TOKEN is not set"),
         ("checks[0].table", "environment variable NO_TABLE is not set"),
     )
+
+
+# --- pinned down by mutation testing (`make mutation`) --------------------------------------
+
+
+def errors_of(text: str) -> list[tuple[str, str]]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, environ={})
+    return caught.value.errors
+
+
+CHECK = f'[[checks]]\ntype = "{PASSING}"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "",
+            ("checks", "no checks configured: add at least one [[checks]] entry"),
+            id="no-checks",
+        ),
+        pytest.param("service = 1\n" + CHECK, ("service", "must be a table"), id="service"),
+        pytest.param("state = 1\n" + CHECK, ("state", "must be a table"), id="state"),
+        pytest.param(
+            '[state]\nstore = "dynamodb"\n' + CHECK,
+            ("state.table", 'required with store = "dynamodb"'),
+            id="state-without-table",
+        ),
+        pytest.param(
+            '[state]\nstore = "dynamodb"\ntabel = "t"\n' + CHECK,
+            ("state.tabel", "unknown key (did you mean 'table'?)"),
+            id="state-typo",
+        ),
+        pytest.param(
+            CHECK + "criticl = true\n",
+            ("checks[0].criticl", "unknown key (did you mean 'critical'?)"),
+            id="check-common-key-typo",
+        ),
+        pytest.param(
+            "[service]\nmarker = '2026-11-28T22'\n" + CHECK,
+            ("service.marker", "must contain a letter other than T (a timestamp could match it)"),
+            id="marker-a-timestamp-could-match",
+        ),
+        pytest.param(
+            "[service]\nmarker = 'espons'\n" + CHECK,
+            (
+                "service.marker",
+                "occurs in the body's own word 'responseTime', so unhealthy bodies would carry it",
+            ),
+            id="marker-in-a-body-word",
+        ),
+        pytest.param(
+            "[service]\ndetails_token = 'has a space in it here'\n" + CHECK,
+            (
+                "service.details_token",
+                "use printable ASCII without spaces (no blank, padded or non-ASCII token: a "
+                "client cannot send it reliably in an Authorization header)",
+            ),
+            id="token-with-spaces",
+        ),
+        pytest.param(
+            "[service]\ndetails_token = 'short'\n" + CHECK,
+            ("service.details_token", "too short: use at least 16 characters"),
+            id="token-too-short",
+        ),
+    ],
+)
+def test_each_refusal_names_its_key_and_says_what_to_do(
+    text: str, expected: tuple[str, str]
+) -> None:
+    assert list(errors_of(text)) == [expected]  # that one error, and none it would cause
+
+
+def test_a_value_left_empty_by_its_unset_variable_is_reported_once() -> None:
+    """``table = "${NOPE}"``: the unset variable, not also the empty table it leaves."""
+    text = '[state]\nstore = "dynamodb"\ntable = "${NOPE}"\n' + CHECK
+    assert list(errors_of(text)) == [("state.table", "environment variable NOPE is not set")]
+
+
+# The window's reach: (window // every + 1) evaluations, each with the feeders' most samples.
+BACKGROUND = '[service]\nmode = "background"\ninterval = 5\n'
+
+
+def reach(min_samples: int, samples: int = 2) -> str:
+    return (
+        BACKGROUND
+        + f"[failover]\nwindow = 60\nmin_samples = {min_samples}\n"
+        + f"{CHECK}samples = {samples}\n"
+    )
+
+
+def test_a_window_that_reaches_min_samples_exactly_is_accepted() -> None:
+    assert parse_config(reach(26)).failover.min_samples == 26  # 13 evaluations x 2 samples
+
+
+def test_a_window_one_sample_short_is_refused_with_the_arithmetic() -> None:
+    assert list(errors_of(reach(27))) == [
+        (
+            "failover.min_samples",
+            "in background mode one instance holds at most 26 samples in the 60 s window "
+            "(service.interval 5 s, 2 per evaluation), below min_samples 27: gray failures "
+            "would never be detected. Shorten service.interval, lengthen failover.window, raise "
+            "failover.samples (or the checks' samples) or lower failover.min_samples",
+        )
+    ]
+
+
+def test_only_critical_regional_checks_count_as_feeders() -> None:
+    text = reach(27) + f'{CHECK}name = "soft"\ncritical = false\nsamples = 10\n'
+    assert errors_of(text)[0][0] == "failover.min_samples"
+
+
+@pytest.mark.parametrize(
+    ("service", "said"),
+    [
+        # The loop fills the window; the cache, every 0.5 s at most, does not: warn about it.
+        ("[service]\ninterval = 0.1\ncache_ttl = 0.5\n", "on-request"),
+        ('[service]\nmode = "on-request"\ncache_ttl = 0.5\n', "on-request"),
+    ],
+)
+def test_a_window_requests_may_not_fill_is_a_warning_with_the_arithmetic(
+    service: str, said: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = service + "[failover]\nwindow = 2\nmin_samples = 20\n" + CHECK + "samples = 1\n"
+    with caplog.at_level(logging.WARNING, logger="deep_health.config"):
+        parse_config(text, environ={})
+    assert [r.getMessage() for r in caplog.records if r.name == "deep_health.config"] == [
+        "configuration: failover.min_samples: in on-request mode one instance holds at most 5 "
+        "samples in the 2 s window (service.cache_ttl 0.5 s, 1 per evaluation), below "
+        "min_samples 20: gray failures would never be detected. Shorten service.cache_ttl, "
+        "lengthen failover.window, raise failover.samples (or the checks' samples) or lower "
+        "failover.min_samples"
+    ]

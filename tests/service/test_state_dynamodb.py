@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import pytest
 
-from service.state import SwitchRecord
-from service.state.dynamodb import STORE_ACTIONS, TTL_ATTRIBUTE, DynamoDBStore, create_table
+from service.state import LatchRecord, SwitchRecord
+from service.state.dynamodb import (
+    RETAIN,
+    STORE_ACTIONS,
+    TTL_ATTRIBUTE,
+    DynamoDBStore,
+    create_table,
+)
 from service.state.fleet import FleetState
 from support.emulator import Emulator
 from support.proxy import FaultProxy
@@ -62,11 +69,19 @@ async def test_other_fleets_and_buckets_outside_the_window_are_not_counted(
     assert seen.window == {"accounts": (0, 3)}
 
 
-async def test_racing_instances_never_lose_or_double_count_a_sample(
+async def test_instances_sharing_a_bucket_never_lose_or_double_count_a_sample(
     emulator: Emulator, table: str
 ) -> None:
+    """Eight instances add to one bucket: each sees every earlier sample and its own once.
+
+    One after another, not concurrently: DynamoDB's ``ADD`` is atomic, but moto's UpdateItem
+    is a read-modify-write across its server threads, so concurrent adds would test the
+    emulator (it loses one now and then under load), not this code.
+    """
     fleet = [store(emulator.endpoint, table) for _ in range(8)]
-    await asyncio.gather(*(s.exchange({"accounts": (1, 3)}, NOW + 0.5) for s in fleet))
+    for seen_before, s in enumerate(fleet):
+        snapshot = await s.exchange({"accounts": (1, 3)}, NOW + 0.5)
+        assert snapshot.window == {"accounts": (seen_before + 1, 3 * (seen_before + 1))}
     seen = await fleet[0].exchange({}, NOW + 1)
     assert seen.window == {"accounts": (8, 24)}
     for s in fleet:
@@ -79,9 +94,16 @@ async def test_buckets_carry_a_ttl(emulator: Emulator, table: str) -> None:
     await s.close()
     items = emulator.client("dynamodb").scan(TableName=table)["Items"]
     bucket = next(i for i in items if i["sk"]["S"].startswith("w#"))
-    assert float(bucket[TTL_ATTRIBUTE]["N"]) > NOW + 12
+    # The window, then RETAIN more for an operator to look, then TTL may delete it.
+    assert bucket[TTL_ATTRIBUTE] == {"N": str(math.ceil(NOW + 12 + RETAIN))}
+    assert (bucket["e"], bucket["f_accounts"], bucket["n_accounts"]) == (
+        {"N": "1"},
+        {"N": "0"},
+        {"N": "1"},
+    )  # one evaluation counted, its samples beside it
     ttl = emulator.client("dynamodb").describe_time_to_live(TableName=table)
     assert ttl["TimeToLiveDescription"]["AttributeName"] == TTL_ATTRIBUTE
+    assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] in ("ENABLED", "ENABLING")
 
 
 async def test_latch_write_is_conditional(pair: tuple[DynamoDBStore, ...]) -> None:
@@ -96,8 +118,13 @@ async def test_latch_write_is_conditional(pair: tuple[DynamoDBStore, ...]) -> No
 
 async def test_racing_latch_updates_are_each_applied_once(emulator: Emulator, table: str) -> None:
     """Every instance counts one clean evaluation from the same view: the count is exact."""
-    instances = [FleetState(store(emulator.endpoint, table), window=12.0) for _ in range(4)]
-    views = [await f.read({}, NOW, budget=2.0) for f in instances]
+    # A generous read timeout: the first read creates the client, which a busy machine may take
+    # longer than the default 0.3 s for, and a local view would not race at all.
+    instances = [
+        FleetState(store(emulator.endpoint, table), window=12.0, timeout=5.0) for _ in range(4)
+    ]
+    views = [await f.read({}, NOW, budget=5.0) for f in instances]
+    assert [view.source for view in views] == ["dynamodb"] * 4
 
     def bump(state: Mapping[str, Any] | None) -> Mapping[str, Any]:
         return {"clean": int((state or {}).get("clean", 0)) + 1}
@@ -115,7 +142,7 @@ async def test_switches_are_records_with_who_when_why(pair: tuple[DynamoDBStore,
     await a.set_switch(SwitchRecord("hold", True, "alice", NOW, "failover drill"))
     seen = await b.exchange({}, NOW)
     record = seen.switches["hold"]
-    assert (record.on, record.by, record.reason) == (True, "alice", "failover drill")
+    assert record == SwitchRecord("hold", True, "alice", NOW, "failover drill")
     assert "alice" in record.describe()
     assert "failover drill" in record.describe()
     await a.set_switch(SwitchRecord("hold", False, "bob", NOW + 1, "drill over"))
@@ -179,3 +206,54 @@ async def test_the_store_calls_only_what_the_template_grants(
     await s.set_switch(SwitchRecord("drain", False, "ops", NOW))
     await s.close()
     assert called == set(STORE_ACTIONS)
+
+
+# --- pinned down by mutation testing (`make mutation`) --------------------------------------
+
+
+async def test_requests_are_counted_per_call(emulator: Emulator, table: str) -> None:
+    s = store(emulator.endpoint, table)
+    counted = []
+    await s.exchange({}, NOW)  # nothing to add: the query alone
+    counted.append(s.requests)
+    await s.exchange({"idle": (0, 0)}, NOW)  # a check that took no sample adds nothing either
+    counted.append(s.requests)
+    await s.exchange({"accounts": (0, 3), "idle": (0, 0)}, NOW)  # the query and the update
+    counted.append(s.requests)
+    await s.save_latch({"clean": 1}, 0, NOW)
+    counted.append(s.requests)
+    await s.load_latch()
+    counted.append(s.requests)
+    await s.set_switch(SwitchRecord("drain", False, "ops", NOW))
+    counted.append(s.requests)
+    await s.close()
+    assert counted == [1, 2, 4, 5, 6, 7]
+
+
+async def test_the_latch_item_says_who_wrote_it_and_when(emulator: Emulator, table: str) -> None:
+    from service.state.dynamodb import instance_id
+
+    s = store(emulator.endpoint, table)
+    await s.save_latch({"latched_at": NOW, "clean": 0}, 0, NOW + 0.25)
+    await s.close()
+    (item,) = emulator.client("dynamodb").scan(TableName=table)["Items"]
+    assert item["sk"] == {"S": "z#latch"}
+    assert item["state"] == {"S": '{"clean": 0, "latched_at": 1800000000.0}'}  # sorted keys
+    assert item["v"] == {"N": "1"}
+    assert float(item["at"]["N"]) == NOW + 0.25
+    assert item["by"] == {"S": instance_id()}
+
+
+async def test_the_reread_after_a_lost_race_is_strongly_consistent(
+    emulator: Emulator, table: str
+) -> None:
+    s = store(emulator.endpoint, table)
+    await s.start()
+    sent: list[dict[str, Any]] = []
+    s._aws.client.meta.events.register(
+        "provide-client-params.dynamodb.GetItem", lambda params, **_: sent.append(dict(params))
+    )
+    assert await s.load_latch() == LatchRecord()  # never written
+    await s.close()
+    (params,) = sent
+    assert params["ConsistentRead"] is True

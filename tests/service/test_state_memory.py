@@ -132,3 +132,47 @@ async def test_a_new_instance_starts_from_the_fleets_latch_and_switches() -> Non
     assert view.source == "local"
     assert view.latch == LatchRecord({"latched_at": 0.5}, 3)
     assert view.held_by() is not None
+
+
+# --- pinned down by mutation testing (`make mutation`) --------------------------------------
+
+
+def test_an_evaluation_without_samples_takes_no_place_in_the_window() -> None:
+    store = MemoryStore(window=100.0, max_entries=2)
+    store.record({"a": (1, 1)}, now=1.0)
+    store.record({"a": (0, 0), "b": (1, 2)}, now=2.0)  # a took no sample; b is still recorded
+    store.record({"a": (0, 1)}, now=3.0)
+    assert store.counts(now=3.0) == {"a": (1, 2), "b": (1, 2)}
+
+
+def test_the_window_keeps_the_newest_max_entries_evaluations() -> None:
+    store = MemoryStore(window=100.0, max_entries=2)
+    for now, failures in ((1.0, 1), (2.0, 0), (3.0, 1)):
+        store.record({"a": (failures, 1)}, now)
+    assert store.counts(now=3.0) == {"a": (1, 2)}  # the first one left to make room
+    store.record({"a": (0, 1)}, now=4.0)
+    assert store.counts(now=4.0) == {"a": (1, 2)}
+
+
+def test_an_entry_at_the_horizon_is_outside_the_window() -> None:
+    """The window is (now - window, now], as the shared store's buckets are."""
+    store = MemoryStore(window=10.0)
+    store.record({"a": (1, 1)}, now=100.0)
+    assert store.counts(now=109.999) == {"a": (1, 1)}
+    assert store.counts(now=110.0) == {}
+
+
+def test_the_latch_state_of_a_never_written_latch_is_none() -> None:
+    assert MemoryStore(window=1.0).latch_state() is None
+
+
+def test_keeping_a_latch_state_moves_the_version_only_when_it_changes() -> None:
+    from service.rules import LatchState
+
+    store = MemoryStore(window=1.0)
+    store.keep_latch_state(LatchState(latched_at=5.0))
+    assert (store.latch_state(), store._latch.version) == (LatchState(latched_at=5.0), 1)
+    store.keep_latch_state(LatchState(latched_at=5.0))
+    assert store._latch.version == 1
+    store.keep_latch_state(LatchState())
+    assert (store.latch_state(), store._latch.version) == (LatchState(), 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Callable
 
@@ -70,11 +71,30 @@ def test_with_the_tracker_off_the_latch_only_serves_a_hold() -> None:
     assert HOLD_ONLY.min_hold == 0
 
 
-@pytest.mark.parametrize("stored", [None, {}, {"latched_at": "x"}, {"bogus": 1, "clean": 2}])
-def test_a_missing_or_damaged_latch_record_starts_over(stored: dict[str, object] | None) -> None:
-    latch = latch_from(stored)
-    assert latch.latched_at is None
-    assert latch.clean in (0, 2)
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        pytest.param(None, LatchState(), id="never-written"),
+        pytest.param({}, LatchState(), id="empty"),
+        pytest.param({"latched_at": "x", "clean": 2}, LatchState(), id="a-number-is-text"),
+        pytest.param({"last_bad": [1], "failures": 1}, LatchState(), id="a-number-is-a-list"),
+        pytest.param({"clean": None}, LatchState(), id="a-count-is-null"),
+        pytest.param({"failures": 1.5}, LatchState(), id="a-count-is-a-fraction"),
+        pytest.param({"failures": -1}, LatchState(), id="a-count-is-negative"),
+        pytest.param({"latched_at": True}, LatchState(), id="a-time-is-a-boolean"),
+        # An unknown key (a newer or older version's) is dropped; the rest is kept.
+        pytest.param({"bogus": 1, "clean": 2}, LatchState(clean=2), id="unknown-key"),
+    ],
+)
+def test_a_missing_or_damaged_latch_record_starts_over(
+    stored: dict[str, object] | None, expected: LatchState
+) -> None:
+    assert latch_from(stored) == expected
+
+
+def test_a_stored_latch_is_read_back_whole() -> None:
+    state = LatchState(latched_at=10.5, last_bad=12, failures=0, clean=2)
+    assert latch_from(dataclasses.asdict(state)) == state
 
 
 # -- the engine --------------------------------------------------------------------------------
@@ -180,3 +200,9 @@ async def test_a_failing_store_never_fails_the_region_and_is_counted(make: Make)
     text = metrics.exposition().decode()
     assert 'deep_health_state_store_fallbacks_total{reason="throttled"} 4.0' in text
     assert "deep_health_state_store_available 0.0" in text
+
+
+def test_a_latched_region_says_how_far_its_recovery_is() -> None:
+    latch = LatchState(latched_at=90.0, last_bad=90.0)
+    j = judge(instant=Status.PASS, window={}, latch=latch, now=100.0, held=False, settings=SETTINGS)
+    assert (j.status, j.reasons) == (Status.FAIL, ("recovering 1/3 clean",))

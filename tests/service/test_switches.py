@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -67,23 +66,27 @@ def test_a_file_that_cannot_be_checked_keeps_the_last_state_with_a_reason(
     )
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any directory")
-def test_a_drain_file_in_an_unreadable_directory_keeps_a_drain_on(tmp_path: Path) -> None:
-    private = tmp_path / "private"
-    private.mkdir()
-    drain = private / "drain"
+def test_a_drain_file_that_becomes_uncheckable_keeps_a_drain_on(tmp_path: Path) -> None:
+    """A path that cannot be checked any more (here its directory turns into a symlink loop:
+    ELOOP, which root gets too, unlike a permission) releases nothing."""
+    mount = tmp_path / "mount"
+    mount.mkdir()
+    drain = mount / "drain"
     drain.touch()
     switches = Switches(drain_file=str(drain), environ={})
     assert switches.read().drained == f"file {drain}"
-    private.chmod(0)
-    try:
-        state = switches.read()
-    finally:
-        private.chmod(0o700)
+    drain.unlink()
+    mount.rmdir()
+    mount.symlink_to(mount)  # every lookup through it fails with ELOOP
+    state = switches.read()
     assert state.drained == f"file {drain}"  # still drained: a broken mount releases nothing
-    assert state.reasons()[-1] == (
-        "drain file unreadable (EACCES): keeping its last known state (on)"
+    assert state.reasons() == (
+        f"drained by operator (file {drain})",
+        "drain file unreadable (ELOOP): keeping its last known state (on)",
     )
+    mount.unlink()
+    mount.mkdir()  # checkable again, and the file is gone: released
+    assert switches.read() == SwitchState()
 
 
 def test_reasons_name_the_source() -> None:
@@ -150,3 +153,26 @@ def test_reasons_are_empty_when_off_and_one_each_when_on() -> None:
         "hold engaged (env X): stays failed over until released",
     )
     assert SwitchState(drained="env X").reasons() == ("drained by operator (env X)",)
+
+
+def test_an_error_without_an_errno_is_named_by_its_type(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OSError a file system layer raises without an errno still says what it was."""
+
+    def broken(file: Path) -> bool:
+        raise OSError("stale handle")
+
+    monkeypatch.setattr("service.switches._exists", broken)
+    switches = Switches(hold_file=str(tmp_path / "hold"), environ={})
+    assert switches.read().reasons() == (
+        "hold file unreadable (OSError): keeping its last known state (off)",
+    )
+
+
+def test_a_bad_switch_value_says_what_would_be_on_and_off() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Switches(environ={"DEEP_HEALTH_HOLD": "disabled"})
+    assert caught.value.message == (
+        "'disabled' is neither on (1, true, yes, on) nor off (0, false, no, off, empty)"
+    )
