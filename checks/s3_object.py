@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from checks.aws import AwsCheck, aws_errors
+from checks.aws import AwsCheck, aws_errors, error_code
 from checks.base import Observations
 from checks.exceptions import CheckFailed
 from checks.result import Observation
@@ -82,7 +82,7 @@ class S3Object(AwsCheck):
         except ClientError as exc:
             # A range from byte 0 is unsatisfiable (416) only when the object is empty: it
             # exists and is 0 bytes, as a HEAD would say. Anything else is the error it is.
-            if exc.response.get("Error", {}).get("Code") == "InvalidRange":
+            if error_code(exc) == "InvalidRange":
                 return 0
             raise
         async with response["Body"] as body:
