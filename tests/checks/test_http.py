@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -159,3 +160,90 @@ def test_global_service_marks_the_endpoint(global_service: bool) -> None:
     check = HttpCheck(url="https://pay.example.com/s", global_service=global_service)
     (endpoint,) = check.endpoints()
     assert endpoint.global_service is global_service
+
+
+class _Recording:
+    """An HTTP/1.1 server on 127.0.0.1 that records each request's path and headers; ``/moved``
+    redirects to ``/status``, every other path answers 200 ``operational``."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        recording = self
+        self.requests: list[tuple[str, dict[str, str]]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                recording.requests.append((self.path, dict(self.headers.items())))
+                body = b"operational"
+                self.send_response(302 if self.path == "/moved" else 200)
+                if self.path == "/moved":
+                    self.send_header("Location", "/status")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _Recording:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+async def test_configured_headers_are_sent_and_never_shown() -> None:
+    secret = "Bearer s3cr3t-token"
+    with _Recording() as server:
+        check = HttpCheck(
+            url=server.url + "/status", headers={"Authorization": secret, "X-Team": "orders"}
+        )
+        passed, _ = await evaluate(check)
+        check.expect_status = [204]
+        failed, _ = await evaluate(check)
+    assert passed.status is Status.PASS, passed.error
+    assert (failed.status, failed.reason) == (Status.FAIL, "status")
+    ((path, headers), _again) = server.requests
+    assert path == "/status"
+    lowered = {name.lower(): value for name, value in headers.items()}
+    assert lowered["authorization"] == secret
+    assert lowered["x-team"] == "orders"
+    assert lowered["user-agent"] == "deep-health"
+    for shown in (repr(check), repr(passed), repr(failed), str(failed.error)):
+        assert "s3cr3t" not in shown
+
+
+async def test_a_redirect_is_not_followed() -> None:
+    with _Recording() as server:
+        result, _ = await evaluate(HttpCheck(url=server.url + "/moved", contains="operational"))
+        followed = [path for path, _ in server.requests]
+    assert (result.status, result.reason) == (Status.FAIL, "status")
+    assert result.error == "CheckFailed: status 302, expected [200]"
+    assert followed == ["/moved"]
+
+
+@pytest.mark.parametrize(
+    ("offset", "found"),
+    [(65536 - len("operational"), True), (65536 - len("operational") + 1, False)],
+    ids=["ends-at-64-KiB", "one-byte-past"],
+)
+async def test_only_the_first_64_kib_of_the_body_count(
+    server: StubHttpServer, offset: int, found: bool
+) -> None:
+    server.body = b" " * offset + b"operational" + b" " * 1000
+    result, _ = await evaluate(HttpCheck(url=server.url, contains="operational"))
+    if found:
+        assert result.status is Status.PASS, result.error
+    else:
+        assert (result.status, result.reason) == (Status.FAIL, "body")
