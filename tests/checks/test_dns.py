@@ -72,6 +72,7 @@ async def test_localhost_is_observed_in_milliseconds() -> None:
     assert result.status is Status.PASS, result.error
     latency = result.observations["latency"]
     assert latency.unit == "ms"
+    assert isinstance(latency.value, float)
     assert 0 < latency.value <= elapsed_ms
     assert latency.value == round(latency.value, 2)
     answers = socket.getaddrinfo("localhost", None, type=socket.SOCK_STREAM)

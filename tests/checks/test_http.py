@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from checks import Check, CheckResult, ConfigError, Observation, Status
+from checks import Check, CheckFailed, CheckResult, ConfigError, Observation, Status
 from checks.http import HttpCheck
 from service.config import parse_config
 from service.runner import Runner
@@ -247,3 +248,19 @@ async def test_only_the_first_64_kib_of_the_body_count(
         assert result.status is Status.PASS, result.error
     else:
         assert (result.status, result.reason) == (Status.FAIL, "body")
+
+
+async def test_the_client_itself_times_out_a_hung_server(server: StubHttpServer) -> None:
+    # Without the runner around it, a blackholed GET must still end, as a timeout: the
+    # client's own timeout is the check's (no infinite default).
+    with FaultProxy(server.port) as proxy:
+        proxy.blackhole = True
+        check = HttpCheck(url=proxy.url)
+        check.timeout = 0.3
+        await check.start()
+        try:
+            with pytest.raises(CheckFailed) as caught:
+                await asyncio.wait_for(check.fetch(), timeout=30)
+        finally:
+            await check.stop()
+    assert caught.value.reason == "timeout"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import jsonschema  # type: ignore[import-untyped]
@@ -266,3 +267,12 @@ def test_build_manifest_is_sorted_by_path(package: Path) -> None:
 
 def test_declares_no_network_endpoints() -> None:
     assert ModelCheck(fixtures=FIXTURES, model=MODEL).endpoints() == []
+
+
+def test_a_schema_without_the_jsonschema_package_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "jsonschema", None)  # what an absent package imports as
+    with pytest.raises(ValueError, match=r"^a JSON Schema needs the jsonschema package$"):
+        ModelCheck(fixtures=FIXTURES, json_schema=SCHEMA)
+    assert ModelCheck(fixtures=FIXTURES, model=MODEL).endpoints() == []  # a model needs none

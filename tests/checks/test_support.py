@@ -117,6 +117,7 @@ def test_import_object_follows_dotted_attributes() -> None:
         ("checks.support:", "'checks.support:' is not an import path"),
         ("checks.support:nope", "'checks.support' has no attribute 'nope'"),
         ("checks.support:Path.nope", "'checks.support' has no attribute 'Path.nope'"),
+        ("checks.support:Path:home", "'checks.support' has no attribute 'Path:home'"),
         ("no_such_module_xyz:f", "cannot import 'no_such_module_xyz': No module named"),
     ],
 )
@@ -129,6 +130,8 @@ def test_data_path_finds_a_file_inside_a_package() -> None:
     found = data_path("service.demo_app:golden/authorizer.json")
     assert found == DEMO / "golden" / "authorizer.json"
     assert found.is_file()
+    # The package ends at the first colon; the rest is the file's path, colons and all.
+    assert data_path("service.demo_app:golden/a:b.json") == DEMO / "golden" / "a:b.json"
 
 
 @pytest.mark.parametrize(
