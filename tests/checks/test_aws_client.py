@@ -5,6 +5,8 @@ and endpoint a client uses, the client's timeouts and single attempt, and the AW
 from __future__ import annotations
 
 import inspect
+import sys
+import typing
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from checks.aws import (
     forget_sessions,
     resolve_region,
 )
+from service.config import parse_config
 from support.team_checks import NarrowOrders, Orders, OrdersAsReadme
 
 
@@ -310,3 +313,76 @@ def test_a_subclass_that_declares_them_or_takes_any_keyword_is_left_alone() -> N
     assert not hasattr(Open.__init__, "__wrapped__")
     (endpoint,) = Open(region="eu-west-2", endpoint_url="http://127.0.0.1:9").endpoints()
     assert (endpoint.url, endpoint.region) == ("http://127.0.0.1:9", "eu-west-2")
+
+
+def test_a_subclass_defined_at_run_time_gets_both_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Defined here, not at import: the wrapping happens when a class is created, so a test that
+    # should see it go wrong must create the class itself.
+    class Made(AwsCheck):
+        name = "made"
+        aws_service = "dynamodb"
+
+        def __init__(self, *, table: str, region: str | None = None) -> None:
+            super().__init__(region=region)
+            self.table = table
+
+        async def run(self) -> Observations:
+            return None
+
+    class Narrow(Made):
+        def __init__(self, *, table: str) -> None:
+            super().__init__(table=table)
+
+    class Inherits(Made):
+        pass
+
+    class Declares(Made):
+        def __init__(
+            self, *, table: str, region: str | None = None, endpoint_url: str | None = None
+        ) -> None:
+            super().__init__(table=table, region=region, endpoint_url=endpoint_url)
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    for cls in (Made, Narrow):
+        init: Any = cls.__init__
+        # Wrapped, around the class's own __init__.
+        assert init.__wrapped__.__qualname__.endswith(f"{cls.__name__}.__init__")
+        parameters = list(inspect.signature(init).parameters.values())
+        assert [(p.name, p.kind, p.default, p.annotation) for p in parameters[-2:]] == [
+            ("region", keyword, None, "str | None"),
+            ("endpoint_url", keyword, None, "str | None"),
+        ]
+        assert [p.name for p in parameters] == ["self", "table", "region", "endpoint_url"]
+        hints = typing.get_type_hints(init)
+        assert (hints["table"], hints["region"], hints["endpoint_url"]) == (
+            str,
+            str | None,
+            str | None,
+        )
+        check = cls(table="t", region="eu-west-2", endpoint_url="http://127.0.0.1:9")
+        (endpoint,) = check.endpoints()
+        assert (endpoint.url, endpoint.region, check.table) == (
+            "http://127.0.0.1:9",
+            "eu-west-2",
+            "t",
+        )
+    assert Inherits.__init__ is Made.__init__
+    assert not hasattr(Declares.__init__, "__wrapped__")
+    # The configuration reads the same signature: both options are accepted from a file.
+    monkeypatch.setattr(sys.modules[__name__], "Made", Made, raising=False)
+    text = (
+        f'[[checks]]\ntype = "{__name__}:Made"\ntable = "t"\n'
+        'region = "eu-west-2"\nendpoint_url = "http://127.0.0.1:9"\n'
+    )
+    (configured,) = parse_config(text).checks
+    (endpoint,) = configured.endpoints()
+    assert (endpoint.url, endpoint.region) == ("http://127.0.0.1:9", "eu-west-2")
+
+
+async def test_closing_a_forgotten_client_does_nothing() -> None:
+    aws = AwsClient("sqs", region="eu-west-1", endpoint_url=None, connect_timeout=1, read_timeout=1)
+    old = await aws.open()
+    aws.forget()
+    await aws.close()  # nothing to close: the forgotten client is not this one's any more
+    assert aws.client is None
+    await old.__aexit__(None, None, None)

@@ -165,7 +165,8 @@ def test_global_service_marks_the_endpoint(global_service: bool) -> None:
 
 class _Recording:
     """An HTTP/1.1 server on 127.0.0.1 that records each request's path and headers; ``/moved``
-    redirects to ``/status``, every other path answers 200 ``operational``."""
+    redirects to ``/status``, ``/latin-1`` answers in that charset, every other path answers
+    200 ``operational``."""
 
     def __init__(self) -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -178,10 +179,13 @@ class _Recording:
 
             def do_GET(self) -> None:
                 recording.requests.append((self.path, dict(self.headers.items())))
-                body = b"operational"
+                latin = self.path == "/latin-1"
+                body = "opérationnel".encode("latin-1") if latin else b"operational"
                 self.send_response(302 if self.path == "/moved" else 200)
                 if self.path == "/moved":
                     self.send_header("Location", "/status")
+                if latin:
+                    self.send_header("Content-Type", "text/plain; charset=latin-1")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -264,3 +268,23 @@ async def test_the_client_itself_times_out_a_hung_server(server: StubHttpServer)
         finally:
             await check.stop()
     assert caught.value.reason == "timeout"
+    assert str(caught.value).startswith("ReadTimeout: ")
+
+
+async def test_the_body_is_read_in_its_declared_charset() -> None:
+    with _Recording() as server:
+        result, _ = await evaluate(HttpCheck(url=server.url + "/latin-1", contains="opération"))
+    assert result.status is Status.PASS, result.error
+
+
+async def test_stopping_twice_is_harmless(server: StubHttpServer) -> None:
+    check = HttpCheck(url=server.url)
+    await check.start()
+    await check.stop()
+    await check.stop()
+    await check.start()  # and it starts again, with a new client
+    try:
+        status, body, _ = await check.fetch()
+    finally:
+        await check.stop()
+    assert (status, body) == (200, '{"status": "operational"}')
