@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import time
 import uuid
 from typing import Any
 
@@ -272,3 +273,20 @@ async def test_the_cloudwatch_client_takes_the_region_and_the_configured_timeout
         await check.stop()
     assert check._cloudwatch.client is None
     assert check.client is None
+
+
+async def test_the_age_window_is_utc_whatever_the_hosts_time_zone(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A host (or container) nine hours east of UTC: a naive local "now" would ask CloudWatch
+    # for a window hours in the future and never see the queue's age.
+    url = make_queue(emulator)
+    publish_age(emulator, url, 900)
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        result = await run_check(sqs(emulator, url, max_oldest_age=300), deadline=COLD_START)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert (result.status, result.reason) == (Status.WARN, "stale"), result.error
