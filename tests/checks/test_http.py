@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from checks import Check, CheckFailed, CheckResult, ConfigError, Observation, Status
@@ -74,6 +76,8 @@ async def test_reset_fails_as_connection(server: StubHttpServer) -> None:
         result, elapsed = await evaluate(HttpCheck(url=proxy.url))
     assert (result.status, result.reason) == (Status.FAIL, "connection")
     assert elapsed < ANSWERED_WITHIN
+    # The detail names what went wrong (httpx's error and its text), for the details view.
+    assert re.match(r"^CheckFailed: [A-Za-z]+Error: ", result.error or ""), result.error
 
 
 async def test_added_latency_is_reported(server: StubHttpServer) -> None:
@@ -263,6 +267,8 @@ async def test_the_client_itself_times_out_a_hung_server(server: StubHttpServer)
         check.timeout = 0.3
         await check.start()
         try:
+            # Every phase bounded by the check's timeout (httpx's own default is 5 s).
+            assert check._client.timeout == httpx.Timeout(0.3)
             with pytest.raises(CheckFailed) as caught:
                 await asyncio.wait_for(check.fetch(), timeout=30)
         finally:
