@@ -195,6 +195,7 @@ async def test_a_timeout_given_to_open_replaces_both_timeouts() -> None:
 
 async def test_forget_drops_the_client_so_the_next_open_makes_a_new_one() -> None:
     aws = AwsClient("sqs", region="eu-west-1", endpoint_url=None, connect_timeout=1, read_timeout=1)
+    await aws.close()  # never opened: nothing to close
     old = await aws.open()
     aws.forget()
     assert aws.client is None

@@ -108,6 +108,11 @@ def test_endpoint_for_the_audit(
     assert (endpoint.region, endpoint.global_service) == expected
 
 
+def test_a_url_must_be_http_or_https() -> None:
+    with pytest.raises(ValueError, match=r"^url must be http:// or https://, not 'ftp://x'$"):
+        HttpCheck(url="ftp://x")
+
+
 def test_non_http_url_is_a_configuration_error() -> None:
     with pytest.raises(ConfigError, match="http"):
         parse_config('[[checks]]\ntype = "http"\nurl = "ftp://example.com"\n')
@@ -285,6 +290,7 @@ async def test_the_body_is_read_in_its_declared_charset() -> None:
 
 async def test_stopping_twice_is_harmless(server: StubHttpServer) -> None:
     check = HttpCheck(url=server.url)
+    await check.stop()  # never started: nothing to close
     await check.start()
     await check.stop()
     await check.stop()

@@ -219,3 +219,18 @@ async def test_it_asks_for_exactly_the_first_read_bytes(
         finally:
             await check.stop()
     assert store.requests == [asked]
+
+
+@pytest.mark.parametrize("read_bytes", [None, 1, 16], ids=["head", "1", "16"])
+async def test_an_empty_object_is_read_as_zero_bytes(
+    emulator: Emulator, bucket: str, read_bytes: int | None
+) -> None:
+    # A ranged GET of an empty object is answered 416 InvalidRange: it exists, it is 0 bytes,
+    # as a HEAD of it says; only `min_size` may fail it.
+    emulator.client("s3").put_object(Bucket=bucket, Key="empty", Body=b"")
+    result = await run_check(s3(emulator, bucket, key="empty", read_bytes=read_bytes))
+    assert result.status is Status.PASS, result.error
+    assert result.observations["size"] == Observation(0, "bytes")
+    short = await run_check(s3(emulator, bucket, key="empty", read_bytes=read_bytes, min_size=1))
+    assert (short.status, short.reason) == (Status.FAIL, "too_small"), short.error
+    assert short.error == f"CheckFailed: s3://{bucket}/empty is 0 bytes, expected at least 1"

@@ -14,6 +14,7 @@ from checks.result import Observation
 from checks.sqs import SQSQueue
 from checks.testing import run_check
 from support.emulator import Emulator
+from support.proxy import FaultProxy
 
 pytestmark = pytest.mark.integration
 
@@ -246,6 +247,7 @@ async def test_round_trip_is_observed_in_milliseconds(emulator: Emulator) -> Non
     assert result.status is Status.PASS, result.error
     round_trip = result.observations["roundTrip"]
     assert round_trip.unit == "ms"
+    assert isinstance(round_trip.value, float)
     assert round_trip.value == round(round_trip.value, 2)
     assert 0 < round_trip.value <= result.duration * 1000
 
@@ -262,8 +264,11 @@ async def test_the_cloudwatch_client_takes_the_region_and_the_configured_timeout
     check.timeout = 0.35  # as the config sets it, after __init__
     (_, metrics) = check.endpoints()
     assert (metrics.url, metrics.region) == (emulator.endpoint, "us-west-2")
+    (queue, _) = check.endpoints()
+    assert queue.region == "us-west-2"
     await check.start()
     try:
+        assert check.client.meta.region_name == "us-west-2"
         assert check._cloudwatch is not None
         cloudwatch = check._cloudwatch.client
         assert cloudwatch.meta.region_name == "us-west-2"
@@ -290,3 +295,22 @@ async def test_the_age_window_is_utc_whatever_the_hosts_time_zone(
         monkeypatch.undo()
         time.tzset()
     assert (result.status, result.reason) == (Status.WARN, "stale"), result.error
+
+
+async def test_round_trip_long_polls_instead_of_hammering_the_queue(emulator: Emulator) -> None:
+    # The probe becomes visible after a second: receives wait for it (long polling) rather
+    # than asking again and again, so a slow queue costs a few requests, not hundreds.
+    url, probe = make_queue(emulator), make_queue(emulator, DelaySeconds="1")
+    with FaultProxy(emulator.port) as proxy:
+        check = SQSQueue(queue_url=url, round_trip_queue_url=probe, endpoint_url=proxy.url)
+        check.timeout = 8.0
+        await check.start()  # its warm-up run is a round trip too
+        try:
+            proxy.clear()
+            observed = await check.run()
+        finally:
+            await check.stop()
+    assert observed is not None
+    assert observed["roundTrip"].value >= 900
+    # attributes, send, at most a few receives, delete
+    assert proxy.requests <= 12, proxy.requests
