@@ -272,8 +272,11 @@ async def test_the_client_itself_times_out_a_hung_server(server: StubHttpServer)
         check.timeout = 0.3
         await check.start()
         try:
-            # Every phase bounded by the check's timeout (httpx's own default is 5 s).
+            # Every phase bounded by the check's timeout (httpx's own default is 5 s), and the
+            # pool bounded too (httpx's own default is 100 connections).
             assert check._client.timeout == httpx.Timeout(0.3)
+            pool = check._client._transport._pool
+            assert (pool._max_connections, pool._max_keepalive_connections) == (10, 5)
             with pytest.raises(CheckFailed) as caught:
                 await asyncio.wait_for(check.fetch(), timeout=30)
         finally:
@@ -300,3 +303,12 @@ async def test_stopping_twice_is_harmless(server: StubHttpServer) -> None:
     finally:
         await check.stop()
     assert (status, body) == (200, '{"status": "operational"}')
+
+
+async def test_bytes_that_are_not_text_do_not_hide_the_substring(server: StubHttpServer) -> None:
+    # A body with bytes invalid in its charset is still searched (they become U+FFFD).
+    server.body = b"\xff\xfe status: operational \xc3"
+    result, _ = await evaluate(HttpCheck(url=server.url, contains="operational"))
+    assert result.status is Status.PASS, result.error
+    latency = result.observations["latency"]
+    assert latency.value == round(latency.value, 2)
