@@ -10,7 +10,12 @@ every surviving mutant as a diff.
 
 It is not part of ``make test``: on two cores it takes minutes, not seconds.
 
+Every mutant's test run is a fresh pytest session, and the tests against AWS would start a moto
+server each time: this starts one moto server for the whole run instead (127.0.0.1, stopped by
+its PID at the end) and hands it to the tests through ``DEEP_HEALTH_TEST_EMULATOR``.
+
     python -m bench.mutation            # run, then report
+    python -m bench.mutation "checks.sqs*"   # only these mutants (mutmut's name patterns)
     python -m bench.mutation --report   # report the last run again
     python -m bench.mutation --min 90   # exit 1 when a module kills fewer than 90 %
 
@@ -21,10 +26,14 @@ README's "Mutation testing" section with the reason; every other survivor is a m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,14 +69,47 @@ class Mutant:
         return self.status != "not checked"
 
 
-def run(children: int) -> None:
-    """Generate and test every mutant (mutmut keeps its work in ``mutants/``)."""
-    subprocess.run(
-        [str(MUTMUT), "run", "--max-children", str(children)],
-        cwd=ROOT,
-        check=True,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+EMULATOR_ENV = "DEEP_HEALTH_TEST_EMULATOR"
+"""The tests' fixture uses the moto server at this URL instead of starting one (tests/conftest)."""
+
+
+@contextlib.contextmanager
+def shared_emulator() -> Iterator[str]:
+    """A moto server on 127.0.0.1 for the whole run; its URL. Stopped by its PID on the way out."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **credentials},
     )
+    try:
+        give_up = time.monotonic() + 30
+        while True:  # readiness polling, bounded
+            if server.poll() is not None or time.monotonic() > give_up:
+                raise RuntimeError(f"moto server did not listen on 127.0.0.1:{port}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+                break
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+
+
+def run(children: int, patterns: list[str]) -> None:
+    """Generate and test the mutants (all, or those matching ``patterns``); mutmut keeps its
+    work in ``mutants/``."""
+    with shared_emulator() as url:
+        subprocess.run(
+            [str(MUTMUT), "run", "--max-children", str(children), *patterns],
+            cwd=ROOT,
+            check=True,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", EMULATOR_ENV: url},
+        )
 
 
 def results() -> list[Mutant]:
@@ -145,6 +187,9 @@ def report(mutants: list[Mutant], minimum: float | None) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "patterns", nargs="*", help='only the mutants matching these (e.g. "checks.sqs*")'
+    )
     parser.add_argument("--report", action="store_true", help="report the last run, run nothing")
     parser.add_argument(
         "--children", type=int, default=os.cpu_count() or 2, help="mutants tested at once"
@@ -156,7 +201,7 @@ def main() -> None:
     if not MUTMUT.exists():
         sys.exit(f"mutmut is not installed beside {sys.executable}: pip install -e '.[dev]'")
     if not args.report:
-        run(args.children)
+        run(args.children, args.patterns)
     sys.exit(report(results(), args.min))
 
 

@@ -33,6 +33,10 @@ from checks.support import data_path, import_object, load_json
 
 __all__ = ["Authorizer", "data_path", "import_object"]
 
+_NO_VALUE = object()
+"""What a decision without a ``value`` has instead: equal to no expected decision (not even
+``null``)."""
+
 
 class Authorizer(Check):
     """Checks the application's authorization decisions against golden cases."""
@@ -70,7 +74,7 @@ class Authorizer(Check):
                     reason="exception",
                 ) from None
             expected = case["expect"]
-            if decision != expected and getattr(decision, "value", None) != expected:
+            if decision != expected and getattr(decision, "value", _NO_VALUE) != expected:
                 raise CheckFailed(
                     f"{label}: decided {decision!r}, expected {expected!r}", reason="mismatch"
                 )

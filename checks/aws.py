@@ -28,6 +28,7 @@ __all__ = [
     "aws_errors",
     "endpoint_for",
     "endpoint_from_url",
+    "error_code",
     "forget_sessions",
     "resolve_region",
 ]
@@ -332,6 +333,11 @@ _CLIENT_ERROR_REASONS = {
 }
 
 
+def error_code(exc: Any) -> str:
+    """The AWS error code of a botocore ``ClientError`` (``NoSuchKey``, ``InvalidRange``, ...)."""
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
 @contextmanager
 def aws_errors() -> Iterator[None]:
     """Translate botocore's exceptions into :class:`~checks.CheckFailed` with a reason code.
@@ -350,5 +356,5 @@ def aws_errors() -> Iterator[None]:
     except bx.NoCredentialsError as exc:
         raise CheckFailed(str(exc), reason="credentials") from None
     except bx.ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        raise CheckFailed(str(exc), reason=_CLIENT_ERROR_REASONS.get(code, "aws_error")) from None
+        reason = _CLIENT_ERROR_REASONS.get(error_code(exc), "aws_error")
+        raise CheckFailed(str(exc), reason=reason) from None

@@ -30,6 +30,16 @@ from checks.support import endpoint_from_url
 __all__ = ["DnsCheck"]
 
 
+def _encodable(host: str) -> bool:
+    """Whether the resolver can be asked for ``host`` at all (no empty or over-long label):
+    otherwise every evaluation would fail with an encoding error, not a resolution."""
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return True
+
+
 class DnsCheck(Check):
     """Resolves ``host``; fails when it does not resolve or lacks an expected address."""
 
@@ -39,7 +49,7 @@ class DnsCheck(Check):
     def __init__(
         self, *, host: str, expect: list[str] | None = None, region: str | None = None
     ) -> None:
-        if not host or "/" in host:
+        if not host or "/" in host or not _encodable(host):
             raise ValueError(f"host must be a host name, not {host!r}")
         self.host = host
         self.expect = list(expect or [])

@@ -87,7 +87,9 @@ class ModelCheck(Check):
         if not fixtures:
             raise ValueError("'fixtures' must name at least one file")
         self.validate = (
-            _pydantic_validator(model) if model else _schema_validator(json_schema or "")
+            _schema_validator(json_schema)
+            if json_schema is not None
+            else _pydantic_validator(str(model))
         )
         self.fixtures = [data_path(spec) for spec in fixtures]
         self.manifest: dict[str, str] = {}

@@ -38,7 +38,8 @@ class PeerCheck(HttpCheck):
     def __init__(
         self, *, url: str, region: str | None = None, marker: str = "DEEP-HEALTH-OK"
     ) -> None:
-        super().__init__(url=url, expect_status=[200], region=region)
+        # Only a 200 with the marker is healthy: run() decides that itself, not expect_status.
+        super().__init__(url=url, region=region)
         self.marker = marker
 
     async def run(self) -> Observations:
@@ -64,7 +65,7 @@ def _summary(body: str) -> tuple[str, list[str]]:
         document = json.loads(body)
         checks = document.get("checks", {})
         failing = sorted(
-            key.split(":", 1)[0]
+            key.partition(":")[0]
             for key, entries in checks.items()
             if any(entry.get("status") == "fail" for entry in entries)
         )

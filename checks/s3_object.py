@@ -1,8 +1,9 @@
 """``s3_object``: ``HeadObject`` of a canary object, or a ranged ``GetObject`` of its start.
 
 A ``HeadObject`` proves the bucket's metadata path; a ranged read (``read_bytes``) proves the
-data path too without downloading the whole object. Fails with ``not_found`` when the object
-is missing and ``too_small`` when it is shorter than ``min_size``.
+data path too without downloading the whole object (an empty object reads as 0 bytes, as its
+HEAD says). Fails with ``not_found`` when the object is missing and ``too_small`` when it is
+shorter than ``min_size``.
 
 Config::
 
@@ -19,8 +20,9 @@ Config::
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from checks.aws import AwsCheck, aws_errors
+from checks.aws import AwsCheck, aws_errors, error_code
 from checks.base import Observations
 from checks.exceptions import CheckFailed
 from checks.result import Observation
@@ -60,13 +62,7 @@ class S3Object(AwsCheck):
                 response = await client.head_object(Bucket=self.bucket, Key=self.key)
                 size = int(response.get("ContentLength", 0))
             else:
-                response = await client.get_object(
-                    Bucket=self.bucket, Key=self.key, Range=f"bytes=0-{self.read_bytes - 1}"
-                )
-                async with response["Body"] as body:
-                    await body.read()
-                total = str(response.get("ContentRange", "")).rpartition("/")[2]
-                size = int(total) if total.isdigit() else int(response.get("ContentLength", 0))
+                size = await self._read_start(client, self.read_bytes)
         latency_ms = round((time.perf_counter() - started) * 1000, 2)
         if self.min_size is not None and size < self.min_size:
             raise CheckFailed(
@@ -74,3 +70,22 @@ class S3Object(AwsCheck):
                 reason="too_small",
             )
         return {"latency": Observation(latency_ms, "ms"), "size": Observation(size, "bytes")}
+
+    async def _read_start(self, client: Any, read_bytes: int) -> int:
+        """A ranged GET of the first ``read_bytes`` bytes; the whole object's size."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = await client.get_object(
+                Bucket=self.bucket, Key=self.key, Range=f"bytes=0-{read_bytes - 1}"
+            )
+        except ClientError as exc:
+            # A range from byte 0 is unsatisfiable (416) only when the object is empty: it
+            # exists and is 0 bytes, as a HEAD would say. Anything else is the error it is.
+            if error_code(exc) == "InvalidRange":
+                return 0
+            raise
+        async with response["Body"] as body:
+            await body.read()
+        total = str(response.get("ContentRange", "")).rpartition("/")[2]
+        return int(total) if total.isdigit() else int(response.get("ContentLength", 0))

@@ -97,10 +97,17 @@ class SQSQueue(AwsCheck):
             age = await self._oldest_age() if self._cloudwatch is not None else None
         if age is not None:
             observations["oldestMessageAge"] = Observation(age, "s")
+        # A warning keeps what was measured: the backlog's size is the point of the warning.
         if self.max_visible is not None and visible > self.max_visible:
-            raise CheckWarning(f"{visible} visible messages > {self.max_visible}", reason="backlog")
+            raise CheckWarning(
+                f"{visible} visible messages > {self.max_visible}",
+                reason="backlog",
+                observations=observations,
+            )
         if self.max_oldest_age is not None and age is not None and age > self.max_oldest_age:
-            raise CheckWarning(f"oldest message is {age:.0f}s old", reason="stale")
+            raise CheckWarning(
+                f"oldest message is {age:.0f}s old", reason="stale", observations=observations
+            )
         return observations
 
     async def _round_trip(self) -> float:

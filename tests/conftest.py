@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
-from support.emulator import FAKE_CREDENTIALS, Emulator, start_emulator
+from support.emulator import (
+    EMULATOR_ENV,
+    FAKE_CREDENTIALS,
+    Emulator,
+    attach_emulator,
+    start_emulator,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -24,6 +31,8 @@ def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
-    running = start_emulator()
+    # A server already running (``DEEP_HEALTH_TEST_EMULATOR``, see support.emulator) is shared.
+    given = os.environ.get(EMULATOR_ENV)
+    running = attach_emulator(given) if given else start_emulator()
     yield running
     running.stop()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import enum
 import json
+import re
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from checks import ConfigError, Status
+from checks import ConfigError, Observation, Status
 from checks.authorizer import Authorizer
 from checks.testing import run_check
 from service.config import parse_config
@@ -101,3 +104,110 @@ def test_corrupted_cases_file_is_a_configuration_error(tmp_path: Path) -> None:
 
 def test_declares_no_network_endpoints() -> None:
     assert Authorizer(function=FUNCTION, cases=CASES).endpoints() == []
+
+
+# --- pinned down by mutation testing (`make mutation`) --------------------------------------
+
+
+class Decision(enum.Enum):
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+def enum_authorize(request: dict[str, Any]) -> Decision:
+    return Decision.ALLOW if request.get("ok") else Decision.DENY
+
+
+def no_decision(request: dict[str, Any]) -> str:
+    return "deny"
+
+
+THREADS: list[threading.Thread] = []
+
+
+def thread_recording_authorize(request: dict[str, Any]) -> str:
+    THREADS.append(threading.current_thread())
+    return "allow"
+
+
+def raises_bare(request: dict[str, Any]) -> str:
+    raise PermissionError("no")
+
+
+async def test_an_enum_decision_matches_its_value(tmp_path: Path) -> None:
+    cases = [{"input": {"ok": True}, "expect": "allow"}, {"input": {}, "expect": "deny"}]
+    check = Authorizer(function=f"{__name__}:enum_authorize", cases=write_cases(tmp_path, cases))
+    result = await run_check(check)
+    assert result.status is Status.PASS, result.error
+    assert result.observations["cases"] == Observation(2, "cases")
+    wrong = [{"input": {"ok": True}, "expect": "deny"}]
+    check = Authorizer(function=f"{__name__}:enum_authorize", cases=write_cases(tmp_path, wrong))
+    result = await run_check(check)
+    assert (result.status, result.reason) == (Status.FAIL, "mismatch")
+    assert result.error == "CheckFailed: case 0: decided <Decision.ALLOW: 'allow'>, expected 'deny'"
+
+
+async def test_a_case_expecting_null_is_not_matched_by_any_decision(tmp_path: Path) -> None:
+    # "deny" has no `.value`: that absence must not count as a decision equal to null.
+    cases = [{"name": "none-expected", "input": {}, "expect": None}]
+    check = Authorizer(function=f"{__name__}:no_decision", cases=write_cases(tmp_path, cases))
+    result = await run_check(check)
+    assert (result.status, result.reason) == (Status.FAIL, "mismatch")
+    assert result.error == "CheckFailed: none-expected: decided 'deny', expected None"
+
+
+async def test_an_unnamed_case_is_named_by_its_position(tmp_path: Path) -> None:
+    cases = [{"input": {}, "expect": "deny"}, {"input": {}, "expect": "allow"}]
+    check = Authorizer(function=f"{__name__}:no_decision", cases=write_cases(tmp_path, cases))
+    result = await run_check(check)
+    assert result.error == "CheckFailed: case 1: decided 'deny', expected 'allow'"
+
+
+async def test_an_exception_is_named_with_its_case_and_type(tmp_path: Path) -> None:
+    cases = [{"name": "first", "input": {}, "expect": "deny"}]
+    check = Authorizer(function=f"{__name__}:raises_bare", cases=write_cases(tmp_path, cases))
+    result = await run_check(check)
+    assert (result.status, result.reason) == (Status.FAIL, "exception")
+    assert result.error == "CheckFailed: first: the authorizer raised PermissionError: no"
+
+
+async def test_a_plain_function_runs_in_a_worker_thread(tmp_path: Path) -> None:
+    cases = [{"input": {}, "expect": "allow"}]
+    check = Authorizer(
+        function=f"{__name__}:thread_recording_authorize", cases=write_cases(tmp_path, cases)
+    )
+    THREADS.clear()
+    decided = await check.run()
+    assert decided == {"cases": Observation(1, "cases")}
+    assert len(THREADS) == 1
+    assert THREADS[0] is not threading.current_thread()
+
+
+def test_the_function_must_be_callable() -> None:
+    with pytest.raises(ValueError, match=r"^'service.demo_app.authz:__all__' is not callable$"):
+        Authorizer(function="service.demo_app.authz:__all__", cases=CASES)
+
+
+@pytest.mark.parametrize(
+    ("cases", "message"),
+    [
+        pytest.param([], "must hold a non-empty JSON array of cases", id="empty"),
+        pytest.param({"input": {}, "expect": "x"}, "must hold a non-empty", id="object"),
+        pytest.param(
+            [{"input": {}, "expect": "x"}, ["input"]],
+            "case 1 needs 'input' and 'expect'",
+            id="list",
+        ),
+        pytest.param(
+            [{"input": {}, "expect": "x"}, {"expect": "x"}], "case 1 needs", id="no-input"
+        ),
+        pytest.param([{"input": {}}], "case 0 needs 'input' and 'expect'", id="no-expect"),
+    ],
+)
+def test_cases_must_be_a_non_empty_array_of_input_and_expect(
+    tmp_path: Path, cases: object, message: str
+) -> None:
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases), encoding="utf-8")
+    with pytest.raises(ValueError, match=f"^{re.escape(repr(str(path)))} {re.escape(message)}"):
+        Authorizer(function=FUNCTION, cases=str(path))

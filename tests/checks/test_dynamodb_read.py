@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -208,3 +210,68 @@ def test_endpoint_is_in_the_configured_region() -> None:
         "https://dynamodb.us-west-2.amazonaws.com",
         "us-west-2",
     )
+
+
+class _RecordingTable:
+    """A DynamoDB endpoint on 127.0.0.1 (HTTP, its JSON protocol) that records each request and
+    answers every ``GetItem`` with ``item``: what the check asks for, seen on the wire."""
+
+    def __init__(self, item: dict[str, Any]) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        recording = self
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                request = json.loads(self.rfile.read(length) or b"{}")
+                recording.requests.append((self.headers.get("X-Amz-Target", ""), request))
+                body = json.dumps({"Item": item}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _RecordingTable:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+async def test_the_canary_is_read_strongly_consistent() -> None:
+    # An eventually consistent read may return the canary as it was before the last write (a
+    # drain just set, a fixed item): the check must ask for the latest.
+    with _RecordingTable({"pk": {"S": "canary"}, "status": {"S": "ok"}}) as table:
+        check = DynamoDBRead(
+            table="accounts",
+            key={"pk": "canary"},
+            expect={"status": "ok"},
+            region="eu-west-1",
+            endpoint_url=table.url,
+        )
+        result = await run_check(check)
+    assert result.status is Status.PASS, result.error
+    assert table.requests
+    for target, request in table.requests:
+        assert target == "DynamoDB_20120810.GetItem"
+        assert request == {
+            "TableName": "accounts",
+            "Key": {"pk": {"S": "canary"}},
+            "ConsistentRead": True,
+        }

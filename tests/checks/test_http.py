@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+import threading
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
-from checks import Check, CheckResult, ConfigError, Observation, Status
+from checks import Check, CheckFailed, CheckResult, ConfigError, Observation, Status
 from checks.http import HttpCheck
 from service.config import parse_config
 from service.runner import Runner
@@ -72,6 +76,8 @@ async def test_reset_fails_as_connection(server: StubHttpServer) -> None:
         result, elapsed = await evaluate(HttpCheck(url=proxy.url))
     assert (result.status, result.reason) == (Status.FAIL, "connection")
     assert elapsed < ANSWERED_WITHIN
+    # The detail names what went wrong (httpx's error and its text), for the details view.
+    assert re.match(r"^CheckFailed: [A-Za-z]+Error: ", result.error or ""), result.error
 
 
 async def test_added_latency_is_reported(server: StubHttpServer) -> None:
@@ -100,6 +106,11 @@ def test_endpoint_for_the_audit(
 ) -> None:
     (endpoint,) = HttpCheck(url=url, region=region, global_service=global_service).endpoints()
     assert (endpoint.region, endpoint.global_service) == expected
+
+
+def test_a_url_must_be_http_or_https() -> None:
+    with pytest.raises(ValueError, match=r"^url must be http:// or https://, not 'ftp://x'$"):
+        HttpCheck(url="ftp://x")
 
 
 def test_non_http_url_is_a_configuration_error() -> None:
@@ -159,3 +170,145 @@ def test_global_service_marks_the_endpoint(global_service: bool) -> None:
     check = HttpCheck(url="https://pay.example.com/s", global_service=global_service)
     (endpoint,) = check.endpoints()
     assert endpoint.global_service is global_service
+
+
+class _Recording:
+    """An HTTP/1.1 server on 127.0.0.1 that records each request's path and headers; ``/moved``
+    redirects to ``/status``, ``/latin-1`` answers in that charset, every other path answers
+    200 ``operational``."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        recording = self
+        self.requests: list[tuple[str, dict[str, str]]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                recording.requests.append((self.path, dict(self.headers.items())))
+                latin = self.path == "/latin-1"
+                body = "opérationnel".encode("latin-1") if latin else b"operational"
+                self.send_response(302 if self.path == "/moved" else 200)
+                if self.path == "/moved":
+                    self.send_header("Location", "/status")
+                if latin:
+                    self.send_header("Content-Type", "text/plain; charset=latin-1")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _Recording:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+async def test_configured_headers_are_sent_and_never_shown() -> None:
+    secret = "Bearer s3cr3t-token"
+    with _Recording() as server:
+        check = HttpCheck(
+            url=server.url + "/status", headers={"Authorization": secret, "X-Team": "orders"}
+        )
+        passed, _ = await evaluate(check)
+        check.expect_status = [204]
+        failed, _ = await evaluate(check)
+    assert passed.status is Status.PASS, passed.error
+    assert (failed.status, failed.reason) == (Status.FAIL, "status")
+    ((path, headers), _again) = server.requests
+    assert path == "/status"
+    lowered = {name.lower(): value for name, value in headers.items()}
+    assert lowered["authorization"] == secret
+    assert lowered["x-team"] == "orders"
+    assert lowered["user-agent"] == "deep-health"
+    for shown in (repr(check), repr(passed), repr(failed), str(failed.error)):
+        assert "s3cr3t" not in shown
+
+
+async def test_a_redirect_is_not_followed() -> None:
+    with _Recording() as server:
+        result, _ = await evaluate(HttpCheck(url=server.url + "/moved", contains="operational"))
+        followed = [path for path, _ in server.requests]
+    assert (result.status, result.reason) == (Status.FAIL, "status")
+    assert result.error == "CheckFailed: status 302, expected [200]"
+    assert followed == ["/moved"]
+
+
+@pytest.mark.parametrize(
+    ("offset", "found"),
+    [(65536 - len("operational"), True), (65536 - len("operational") + 1, False)],
+    ids=["ends-at-64-KiB", "one-byte-past"],
+)
+async def test_only_the_first_64_kib_of_the_body_count(
+    server: StubHttpServer, offset: int, found: bool
+) -> None:
+    server.body = b" " * offset + b"operational" + b" " * 1000
+    result, _ = await evaluate(HttpCheck(url=server.url, contains="operational"))
+    if found:
+        assert result.status is Status.PASS, result.error
+    else:
+        assert (result.status, result.reason) == (Status.FAIL, "body")
+
+
+async def test_the_client_itself_times_out_a_hung_server(server: StubHttpServer) -> None:
+    # Without the runner around it, a blackholed GET must still end, as a timeout: the
+    # client's own timeout is the check's (no infinite default).
+    with FaultProxy(server.port) as proxy:
+        proxy.blackhole = True
+        check = HttpCheck(url=proxy.url)
+        check.timeout = 0.3
+        await check.start()
+        try:
+            # Every phase bounded by the check's timeout (httpx's own default is 5 s), and the
+            # pool bounded too (httpx's own default is 100 connections).
+            assert check._client.timeout == httpx.Timeout(0.3)
+            pool = check._client._transport._pool
+            assert (pool._max_connections, pool._max_keepalive_connections) == (10, 5)
+            with pytest.raises(CheckFailed) as caught:
+                await asyncio.wait_for(check.fetch(), timeout=30)
+        finally:
+            await check.stop()
+    assert caught.value.reason == "timeout"
+    assert str(caught.value).startswith("ReadTimeout: ")
+
+
+async def test_the_body_is_read_in_its_declared_charset() -> None:
+    with _Recording() as server:
+        result, _ = await evaluate(HttpCheck(url=server.url + "/latin-1", contains="opération"))
+    assert result.status is Status.PASS, result.error
+
+
+async def test_stopping_twice_is_harmless(server: StubHttpServer) -> None:
+    check = HttpCheck(url=server.url)
+    await check.stop()  # never started: nothing to close
+    await check.start()
+    await check.stop()
+    await check.stop()
+    await check.start()  # and it starts again, with a new client
+    try:
+        status, body, _ = await check.fetch()
+    finally:
+        await check.stop()
+    assert (status, body) == (200, '{"status": "operational"}')
+
+
+async def test_bytes_that_are_not_text_do_not_hide_the_substring(server: StubHttpServer) -> None:
+    # A body with bytes invalid in its charset is still searched (they become U+FFFD).
+    server.body = b"\xff\xfe status: operational \xc3"
+    result, _ = await evaluate(HttpCheck(url=server.url, contains="operational"))
+    assert result.status is Status.PASS, result.error
+    latency = result.observations["latency"]
+    assert latency.value == round(latency.value, 2)

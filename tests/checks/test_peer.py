@@ -105,7 +105,10 @@ async def test_a_peer_is_healthy_only_with_200_and_the_marker(
     if healthy:
         assert result.status is Status.PASS, result.error
         assert result.observations["peerStatus"].value == "warn"
-        assert result.observations["latency"].unit == "ms"
+        latency = result.observations["latency"]
+        assert latency.unit == "ms"
+        assert isinstance(latency.value, float)
+        assert 0 < latency.value <= result.duration * 1000
     else:
         assert (result.status, result.reason) == (Status.FAIL, "peer_unhealthy")
 
@@ -124,6 +127,7 @@ async def test_a_peer_is_healthy_only_with_200_and_the_marker(
             id="only-failing-entries-count-and-names-stop-at-the-first-colon",
         ),
         pytest.param(b'{"status":"fail","checks":{"a:r":[{}]}}', "fail", "", id="no-entry-status"),
+        pytest.param(b'{"status":"fail"}', "fail", "", id="no-checks"),
     ],
 )
 async def test_an_unhealthy_peer_reports_what_it_can_read(

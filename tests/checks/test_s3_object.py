@@ -146,16 +146,26 @@ def test_endpoint_is_in_the_configured_region() -> None:
 
 class _NoLengthStore:
     """An HTTP/1.0 store that answers every GET with the whole body, no Content-Length and no
-    Content-Range (the body ends when the connection closes)."""
+    Content-Range (the body ends when the connection closes), and every HEAD with no length;
+    it records each request's method and Range header."""
 
     def __init__(self, body: bytes) -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+        store = self
+        self.requests: list[tuple[str, str | None]] = []
+
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                store.requests.append(("GET", self.headers.get("Range")))
                 self.send_response(200)
                 self.end_headers()
                 self.wfile.write(body)
+
+            def do_HEAD(self) -> None:
+                store.requests.append(("HEAD", self.headers.get("Range")))
+                self.send_response(200)
+                self.end_headers()
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -175,15 +185,52 @@ class _NoLengthStore:
         self.thread.join(timeout=10)
 
 
-async def test_an_answer_without_any_length_counts_as_empty() -> None:
+@pytest.mark.parametrize("read_bytes", [None, 16], ids=["head", "ranged"])
+async def test_an_answer_without_any_length_is_zero_bytes(read_bytes: int | None) -> None:
+    # No Content-Length, no Content-Range: 0 bytes, which passes without a minimum.
     with _NoLengthStore(BODY) as store:
         check = S3Object(
-            bucket="b",
-            key="k",
-            read_bytes=16,
-            min_size=1,
-            region="eu-west-1",
-            endpoint_url=store.url,
+            bucket="b", key="k", read_bytes=read_bytes, region="eu-west-1", endpoint_url=store.url
         )
         result = await run_check(check)
-    assert (result.status, result.reason) == (Status.FAIL, "too_small"), result.error
+        check.min_size = 1
+        short = await run_check(check)
+    assert result.status is Status.PASS, result.error
+    assert result.observations["size"] == Observation(0, "bytes")
+    assert (short.status, short.reason) == (Status.FAIL, "too_small"), short.error
+
+
+@pytest.mark.parametrize(
+    ("read_bytes", "asked"),
+    [(None, ("HEAD", None)), (1, ("GET", "bytes=0-0")), (16, ("GET", "bytes=0-15"))],
+    ids=["head", "1", "16"],
+)
+async def test_it_asks_for_exactly_the_first_read_bytes(
+    read_bytes: int | None, asked: tuple[str, str | None]
+) -> None:
+    with _NoLengthStore(BODY) as store:
+        check = S3Object(
+            bucket="b", key="k", read_bytes=read_bytes, region="eu-west-1", endpoint_url=store.url
+        )
+        await check.start()  # warms the client with one run
+        try:
+            store.requests.clear()
+            await check.run()
+        finally:
+            await check.stop()
+    assert store.requests == [asked]
+
+
+@pytest.mark.parametrize("read_bytes", [None, 1, 16], ids=["head", "1", "16"])
+async def test_an_empty_object_is_read_as_zero_bytes(
+    emulator: Emulator, bucket: str, read_bytes: int | None
+) -> None:
+    # A ranged GET of an empty object is answered 416 InvalidRange: it exists, it is 0 bytes,
+    # as a HEAD of it says; only `min_size` may fail it.
+    emulator.client("s3").put_object(Bucket=bucket, Key="empty", Body=b"")
+    result = await run_check(s3(emulator, bucket, key="empty", read_bytes=read_bytes))
+    assert result.status is Status.PASS, result.error
+    assert result.observations["size"] == Observation(0, "bytes")
+    short = await run_check(s3(emulator, bucket, key="empty", read_bytes=read_bytes, min_size=1))
+    assert (short.status, short.reason) == (Status.FAIL, "too_small"), short.error
+    assert short.error == f"CheckFailed: s3://{bucket}/empty is 0 bytes, expected at least 1"

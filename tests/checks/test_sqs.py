@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import time
 import uuid
 from typing import Any
 
@@ -13,6 +14,7 @@ from checks.result import Observation
 from checks.sqs import SQSQueue
 from checks.testing import run_check
 from support.emulator import Emulator
+from support.proxy import FaultProxy
 
 pytestmark = pytest.mark.integration
 
@@ -223,3 +225,92 @@ async def test_round_trip_deletes_more_old_probes_than_one_receive_returns(
         "ApproximateNumberOfMessages": "0",
         "ApproximateNumberOfMessagesNotVisible": "0",
     }
+
+
+async def test_warnings_say_how_far_over_and_observe_in_their_units(emulator: Emulator) -> None:
+    url = make_queue(emulator)
+    for _ in range(3):
+        emulator.client("sqs").send_message(QueueUrl=url, MessageBody="job")
+    backlog = await run_check(sqs(emulator, url, max_visible=2))
+    assert backlog.error == "CheckWarning: 3 visible messages > 2"
+    assert backlog.observations["visibleMessages"] == Observation(3, "messages")
+    publish_age(emulator, url, 900.4)
+    stale = await run_check(sqs(emulator, url, max_oldest_age=300), deadline=COLD_START)
+    assert (stale.status, stale.reason) == (Status.WARN, "stale")
+    assert stale.error == "CheckWarning: oldest message is 900s old"
+    assert stale.observations["oldestMessageAge"] == Observation(900.4, "s")
+
+
+async def test_round_trip_is_observed_in_milliseconds(emulator: Emulator) -> None:
+    url, probe = make_queue(emulator), make_queue(emulator)
+    result = await run_check(sqs(emulator, url, round_trip_queue_url=probe))
+    assert result.status is Status.PASS, result.error
+    round_trip = result.observations["roundTrip"]
+    assert round_trip.unit == "ms"
+    assert isinstance(round_trip.value, float)
+    assert round_trip.value == round(round_trip.value, 2)
+    assert 0 < round_trip.value <= result.duration * 1000
+
+
+async def test_the_cloudwatch_client_takes_the_region_and_the_configured_timeout(
+    emulator: Emulator,
+) -> None:
+    check = SQSQueue(
+        queue_url=make_queue(emulator),
+        region="us-west-2",
+        endpoint_url=emulator.endpoint,
+        max_oldest_age=60,
+    )
+    check.timeout = 0.35  # as the config sets it, after __init__
+    (_, metrics) = check.endpoints()
+    assert (metrics.url, metrics.region) == (emulator.endpoint, "us-west-2")
+    (queue, _) = check.endpoints()
+    assert queue.region == "us-west-2"
+    await check.start()
+    try:
+        assert check.client.meta.region_name == "us-west-2"
+        assert check._cloudwatch is not None
+        cloudwatch = check._cloudwatch.client
+        assert cloudwatch.meta.region_name == "us-west-2"
+        assert cloudwatch.meta.config.read_timeout == 0.35
+        assert cloudwatch.meta.config.connect_timeout == 0.35
+    finally:
+        await check.stop()
+    assert check._cloudwatch.client is None
+    assert check.client is None
+
+
+async def test_the_age_window_is_utc_whatever_the_hosts_time_zone(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A host (or container) nine hours east of UTC: a naive local "now" would ask CloudWatch
+    # for a window hours in the future and never see the queue's age.
+    url = make_queue(emulator)
+    publish_age(emulator, url, 900)
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        result = await run_check(sqs(emulator, url, max_oldest_age=300), deadline=COLD_START)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert (result.status, result.reason) == (Status.WARN, "stale"), result.error
+
+
+async def test_round_trip_long_polls_instead_of_hammering_the_queue(emulator: Emulator) -> None:
+    # The probe becomes visible after a second: receives wait for it (long polling) rather
+    # than asking again and again, so a slow queue costs a few requests, not hundreds.
+    url, probe = make_queue(emulator), make_queue(emulator, DelaySeconds="1")
+    with FaultProxy(emulator.port) as proxy:
+        check = SQSQueue(queue_url=url, round_trip_queue_url=probe, endpoint_url=proxy.url)
+        check.timeout = 8.0
+        await check.start()  # its warm-up run is a round trip too
+        try:
+            proxy.clear()
+            observed = await check.run()
+        finally:
+            await check.stop()
+    assert observed is not None
+    assert observed["roundTrip"].value >= 900
+    # attributes, send, at most a few receives, delete
+    assert proxy.requests <= 12, proxy.requests
