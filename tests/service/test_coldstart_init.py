@@ -221,3 +221,11 @@ def test_a_client_that_verifies_otherwise_keeps_its_own_tls_context() -> None:
     asyncio.run(connect(certifi.where()))
     asyncio.run(connect(True))  # botocore's default bundle is certifi's: the same context
     assert list(aws._TLS_CONTEXTS) == [certifi.where()]
+
+
+def test_a_region_botocore_does_not_know_still_gets_its_session() -> None:
+    # Loading the endpoint data ahead must not turn a region botocore has no partition for (a
+    # new one, a local emulator's) into an error here: creating its client decides that.
+    session = aws._shared_session("local")
+    assert session.region_name == "local"
+    assert aws._shared_session("local") is session
