@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from checks.dynamodb_read import DynamoDBRead
 from checks.testing import run_check
 from service.config import parse_config
 from support.emulator import Emulator, create_canary_table
+from support.httpserver import QuietHandler, ThreadedHttpServer
 
 pytestmark = pytest.mark.integration
 
@@ -212,17 +212,15 @@ def test_endpoint_is_in_the_configured_region() -> None:
     )
 
 
-class _RecordingTable:
+class _RecordingTable(ThreadedHttpServer):
     """A DynamoDB endpoint on 127.0.0.1 (HTTP, its JSON protocol) that records each request and
     answers every ``GetItem`` with ``item``: what the check asks for, seen on the wire."""
 
     def __init__(self, item: dict[str, Any]) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
         recording = self
         self.requests: list[tuple[str, dict[str, Any]]] = []
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
@@ -236,22 +234,7 @@ class _RecordingTable:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> _RecordingTable:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
+        super().__init__(Handler)
 
 
 async def test_the_canary_is_read_strongly_consistent() -> None:

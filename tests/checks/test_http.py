@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
 import time
 from collections.abc import Iterator
 
@@ -15,6 +14,7 @@ from checks import Check, CheckFailed, CheckResult, ConfigError, Observation, St
 from checks.http import HttpCheck
 from service.config import parse_config
 from service.runner import Runner
+from support.httpserver import QuietHandler, ThreadedHttpServer
 from support.proxy import FaultProxy, StubHttpServer
 
 ANSWERED_WITHIN = 2.0
@@ -172,18 +172,16 @@ def test_global_service_marks_the_endpoint(global_service: bool) -> None:
     assert endpoint.global_service is global_service
 
 
-class _Recording:
+class _Recording(ThreadedHttpServer):
     """An HTTP/1.1 server on 127.0.0.1 that records each request's path and headers; ``/moved``
     redirects to ``/status``, ``/latin-1`` answers in that charset, every other path answers
     200 ``operational``."""
 
     def __init__(self) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
         recording = self
         self.requests: list[tuple[str, dict[str, str]]] = []
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
@@ -199,22 +197,7 @@ class _Recording:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> _Recording:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
+        super().__init__(Handler)
 
 
 async def test_configured_headers_are_sent_and_never_shown() -> None:

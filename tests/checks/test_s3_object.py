@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from typing import Any
@@ -13,6 +12,7 @@ from checks import Observation, Status
 from checks.s3_object import S3Object
 from checks.testing import run_check
 from support.emulator import Emulator
+from support.httpserver import QuietHandler, ThreadedHttpServer
 from support.proxy import FaultProxy, StubHttpServer
 
 pytestmark = pytest.mark.integration
@@ -144,18 +144,16 @@ def test_endpoint_is_in_the_configured_region() -> None:
     assert (endpoint.url, endpoint.region) == ("https://s3.us-west-2.amazonaws.com", "us-west-2")
 
 
-class _NoLengthStore:
+class _NoLengthStore(ThreadedHttpServer):
     """An HTTP/1.0 store that answers every GET with the whole body, no Content-Length and no
     Content-Range (the body ends when the connection closes), and every HEAD with no length;
     it records each request's method and Range header."""
 
     def __init__(self, body: bytes) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
         store = self
         self.requests: list[tuple[str, str | None]] = []
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 store.requests.append(("GET", self.headers.get("Range")))
                 self.send_response(200)
@@ -167,22 +165,7 @@ class _NoLengthStore:
                 self.send_response(200)
                 self.end_headers()
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> _NoLengthStore:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
+        super().__init__(Handler)
 
 
 @pytest.mark.parametrize("read_bytes", [None, 16], ids=["head", "ranged"])

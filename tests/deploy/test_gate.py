@@ -6,9 +6,7 @@ the commands the rollout would run are recorded instead of run (no ``sam`` here)
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +17,14 @@ from deploy.gate import Gate, checker_share, probe
 from deploy.pairs import RegionStack, load_pairs
 from deploy.plan import pair_steps
 from deploy.rollout import rollout
+from support.httpserver import QuietHandler, ThreadedHttpServer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy" / "pairs.example.toml"
 HEALTHY = b'{"status":"pass","marker":"DEEP-HEALTH-OK"}'
 
 
-class Region:
+class Region(ThreadedHttpServer):
     """A local server answering ``/health`` with a status and body the test sets."""
 
     def __init__(self) -> None:
@@ -33,28 +32,19 @@ class Region:
         self.body = HEALTHY
         region = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 self.send_response(region.status)
                 self.send_header("Content-Length", str(len(region.body)))
                 self.end_headers()
                 self.wfile.write(region.body)
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        super().__init__(Handler)
+        self.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/health"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        return f"http://127.0.0.1:{self.port}/health"
 
 
 @pytest.fixture

@@ -29,8 +29,8 @@ import contextlib
 import math
 import socket
 import struct
-import threading
 
+from support.httpserver import QuietHandler, ThreadedHttpServer
 from support.loopserver import LoopServer
 
 __all__ = ["FaultProxy", "StubHttpServer"]
@@ -140,16 +140,14 @@ def _reset(writer: asyncio.StreamWriter) -> None:
     writer.transport.abort()
 
 
-class StubHttpServer:
+class StubHttpServer(ThreadedHttpServer):
     """A plain HTTP server on 127.0.0.1 answering every GET with ``status`` and ``body``
     (mutable between requests): the upstream for the http and peer checks' tests."""
 
     def __init__(self, status: int = 200, body: bytes = b"ok") -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
@@ -174,26 +172,7 @@ class StubHttpServer:
                 except OSError:
                     self.close_connection = True
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
         self.status, self.body = status, body
         self.endless = False  # then: body, then padding for ever
         self.sent = 0  # bytes of endless bodies sent
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> StubHttpServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+        super().__init__(Handler)
