@@ -82,19 +82,27 @@ class _DaemonExecutor(concurrent.futures.ThreadPoolExecutor):
             if job is None:
                 return
             future, fn, args, kwargs = job
+            # The call is counted as returned BEFORE its caller is woken: a caller that looks
+            # at `unfinished` as soon as its result arrives (the runner, refusing a sync check
+            # whose previous call has "not returned") must never count this one as hung.
             if future.set_running_or_notify_cancel():
                 try:
                     result = fn(*args, **kwargs)
-                except (
-                    BaseException
-                ) as exc:  # the caller's future carries it; a thread must not die
+                except BaseException as exc:  # the caller's future carries it; a thread lives
+                    self._returned()
                     future.set_exception(exc)
                 else:
+                    self._returned()
                     future.set_result(result)
+            else:
+                self._returned()
             del future, fn, args, kwargs, job
             with self._guard:
-                self.unfinished -= 1
                 self._idle += 1
+
+    def _returned(self) -> None:
+        with self._guard:
+            self.unfinished -= 1
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop idle workers; never waits (a hung worker is a daemon, left to process exit)."""
