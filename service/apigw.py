@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from service.renderers import text_media_types
 from service.routes import Answer, Routes, error
 
 if TYPE_CHECKING:
@@ -29,8 +30,10 @@ logger = logging.getLogger("deep_health.apigw")
 _MAX_METHOD = 16
 _MAX_PATH = 2048
 _MAX_HEADERS = 200
-# Media types sent as text; anything else (or a body that is not UTF-8) goes as base64.
-_TEXT = ("text/", "application/json", "application/health+json")
+# Media types sent as text: the served formats and error bodies (service.renderers says which),
+# and any text/* (the Prometheus exposition); anything else, or a body that is not UTF-8, goes
+# as base64.
+_TEXT = ("text/", *text_media_types())
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,38 +76,29 @@ def parse(event: object) -> Request | None:
     if headers is None:
         return None
     if not version2:
-        multi = _multi_value_headers(event.get("multiValueHeaders"))
+        multi = _headers(event.get("multiValueHeaders"), multi=True)
         if multi is None:
             return None
         headers.update(multi)
     return Request(method, unquote(path), headers, version2)
 
 
-def _headers(raw: object) -> dict[str, str] | None:
+def _headers(raw: object, *, multi: bool = False) -> dict[str, str] | None:
+    """Header names lower-cased, or None when malformed. ``multi``: v1's multiValueHeaders,
+    each a list of strings, joined with ", " as HTTP folds repeated headers."""
     if raw is None:
         return {}
     if not isinstance(raw, Mapping) or len(raw) > _MAX_HEADERS:
         return None
     headers: dict[str, str] = {}
     for name, value in raw.items():
+        if multi:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return None
+            value = ", ".join(value)
         if not isinstance(name, str) or not isinstance(value, str):
             return None
         headers[name.lower()] = value
-    return headers
-
-
-def _multi_value_headers(raw: object) -> dict[str, str] | None:
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping) or len(raw) > _MAX_HEADERS:
-        return None
-    headers: dict[str, str] = {}
-    for name, values in raw.items():
-        if not isinstance(name, str) or not isinstance(values, list):
-            return None
-        if not all(isinstance(value, str) for value in values):
-            return None
-        headers[name.lower()] = ", ".join(values)
     return headers
 
 

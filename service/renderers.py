@@ -1,9 +1,9 @@
 """Output formats: each is one :class:`Renderer` object in :data:`RENDERERS`.
 
-Everything that offers formats reads this list: the HTTP routes (:mod:`service.app`, which pick
-one by the request's ``Accept`` among the served formats, the first by default), the OpenAPI
-document (:mod:`service.openapi`), the Lambda handler's text MIME types
-(:mod:`service.lambda_handler`) and ``deep-health check`` (:mod:`service.cli`). Adding a format
+Everything that offers formats reads this list: the HTTP rules (:mod:`service.routes`, which
+pick one by the request's ``Accept`` among the served formats, the first by default), the
+OpenAPI document (:mod:`service.openapi`), the Lambda adapter's text media types
+(:mod:`service.apigw`) and ``deep-health check`` (:mod:`service.cli`). Adding a format
 is adding one object here.
 """
 
