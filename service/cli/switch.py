@@ -88,8 +88,12 @@ def run_switch(args: argparse.Namespace) -> int:
                         lines.append(f"{name}: {'on' if record.on else 'off'} {record.describe()}")
                 latch = snapshot.latch
                 lines.append(f"latch: {latch.state or 'never written'} (version {latch.version})")
-                for check, (failures, total) in sorted(snapshot.window.items()):
-                    lines.append(f"window {check}: {failures}/{total} samples failed")
+                for check, counts in sorted(snapshot.window.items()):
+                    lines.append(
+                        f"window {check}: {counts.failures}/{counts.total} samples failed, "
+                        f"in {sum(1 for f, _ in counts.buckets if f)}/{len(counts.buckets)} "
+                        "buckets"
+                    )
                 return "\n".join(lines)
             record = SwitchRecord(
                 name=args.switch,

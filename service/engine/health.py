@@ -235,7 +235,9 @@ class HealthService:
 
     async def _judge(self, evaluation: Evaluation, budget: float) -> Report:
         instant = decide(evaluation.results, evaluation.duration, self._policy)
-        verdict = await self._tracker.track(instant, evaluation.results, budget)
+        verdict = await self._tracker.track(
+            instant, evaluation.results, budget, discounted=evaluation.discounted
+        )
         report = Report(evaluation=evaluation, verdict=verdict, settings=self.settings)
         self._publish(report)
         return report

@@ -44,6 +44,7 @@ from service.state import (
     SwitchName,
     SwitchRecord,
 )
+from service.verdict.rules import BUCKETS_PER_WINDOW, WindowCounts
 
 if TYPE_CHECKING:
     from service.config import Config
@@ -63,8 +64,6 @@ __all__ = [
 
 STORE_ACTIONS = ("dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem")
 """Every call the store makes: template.yaml grants exactly these on the state table."""
-BUCKETS_PER_WINDOW = 12
-"""Counters per window: a finer grain costs read size, a coarser one blurs the window's edge."""
 RETAIN = 3600.0
 """Seconds a bucket outlives its window before TTL may delete it (for an operator to look)."""
 _LATCH = "z#latch"
@@ -217,16 +216,19 @@ class DynamoDBStore:
         )
 
     def _snapshot(self, items: list[dict[str, Any]], requests: int) -> Snapshot:
-        window: dict[str, list[int]] = {}
+        window: dict[str, list[tuple[int, int]]] = {}  # per check, (failures, total) per bucket
         latch = LatchRecord()
         switches: dict[SwitchName, SwitchRecord] = {}
         for item in items:
             sk = item["sk"]["S"]
             if sk.startswith(_BUCKET):
+                bucket: dict[str, list[int]] = {}
                 for name, value in item.items():
                     if name.startswith(("f_", "n_")) and "N" in value:
-                        counts = window.setdefault(name[2:], [0, 0])
-                        counts[name[0] == "n"] += int(value["N"])
+                        bucket.setdefault(name[2:], [0, 0])[name[0] == "n"] += int(value["N"])
+                for check, (failures, total) in bucket.items():
+                    if total > 0:
+                        window.setdefault(check, []).append((failures, total))
             elif sk == _LATCH:
                 latch = _latch(item)
             elif sk.startswith(_SWITCH):
@@ -234,7 +236,7 @@ class DynamoDBStore:
                 if record is not None:
                     switches[record.name] = record
         return Snapshot(
-            window={check: (c[0], c[1]) for check, c in window.items() if c[1] > 0},
+            window={check: WindowCounts(tuple(counts)) for check, counts in window.items()},
             latch=latch,
             switches=switches,
             requests=requests,

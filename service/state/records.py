@@ -27,7 +27,9 @@ def latch_from(state: Mapping[str, Any] | None) -> LatchState:
         return LatchState()
     # A damaged record must not reach the rule: ``None + 1`` there would fail every
     # evaluation of every instance that reads it.
-    times_ok = all(v is None or _is_number(v) for v in (latch.latched_at, latch.last_bad))
+    times_ok = all(
+        v is None or _is_number(v) for v in (latch.latched_at, latch.last_bad, latch.since)
+    )
     counts_ok = all(
         _is_number(v) and isinstance(v, int) and v >= 0 for v in (latch.failures, latch.clean)
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,15 +33,17 @@ from service.verdict.policy import Verdict
 from service.verdict.rules import (
     LatchState,
     TrackerSettings,
+    WindowCounts,
     advance_latch,
     gray_failing,
+    gray_reason,
     latch_reason,
     window_samples,
 )
 
 __all__ = ["HOLD_ONLY", "FleetTracker", "Judgement", "judge", "sample_counts"]
 
-HOLD_ONLY = TrackerSettings(fail_after=1, recover_after=1, min_hold=0.0, quiet=0.0)
+HOLD_ONLY = TrackerSettings(fail_after=1, recover_after=1, min_hold=0.0, quiet=0.0, burst=0.0)
 """The latch's tuning with the tracker off: it only remembers a failure for a hold."""
 
 logger = logging.getLogger("deep_health.state")
@@ -59,7 +61,7 @@ class Judgement:
 def judge(
     *,
     instant: Status,
-    window: Mapping[str, Counts],
+    window: Mapping[str, WindowCounts],
     latch: LatchState,
     now: float,
     held: bool,
@@ -69,7 +71,7 @@ def judge(
 
     Args:
         instant: The evaluation's own status, a drain already applied.
-        window: Per check, ``(failures, total)`` in the window.
+        window: Per check, its counts in the window.
         latch: The latch's state before this evaluation.
         now: Seconds (epoch across a fleet).
         held: Operator hold.
@@ -84,9 +86,9 @@ def judge(
         []
         if settings is None
         else [
-            f"gray-failure:{check} {failures}/{total}"
-            for check, (failures, total) in sorted(window.items())
-            if gray_failing(failures, total, settings)
+            gray_reason(check, counts, settings)
+            for check, counts in sorted(window.items())
+            if gray_failing(counts, settings)
         ]
     )
     healthy = instant is not Status.FAIL and not gray
@@ -97,12 +99,14 @@ def judge(
     return Judgement(Status.FAIL, (*gray, *([waits] if waits else [])), after)
 
 
-def sample_counts(results: Sequence[CheckResult]) -> dict[str, Counts]:
-    """Per check feeding the window (:func:`~service.verdict.rules.window_samples`), ``(failed,
-    all)``."""
+def sample_counts(
+    results: Sequence[CheckResult], discounted: Collection[str] = ()
+) -> dict[str, Counts]:
+    """Per check feeding the window (:func:`~service.verdict.rules.window_samples`, which says
+    what ``discounted`` means), ``(failed, all)``."""
     return {
         name: (sum(1 for ok in samples if not ok), len(samples))
-        for name, samples in window_samples(results).items()
+        for name, samples in window_samples(results, discounted=discounted).items()
     }
 
 
@@ -131,7 +135,12 @@ class FleetTracker:
         self._seen: dict[SwitchName, SwitchRecord] = {}
 
     async def track(
-        self, instant: Verdict, results: Sequence[CheckResult], budget: float
+        self,
+        instant: Verdict,
+        results: Sequence[CheckResult],
+        budget: float,
+        *,
+        discounted: Collection[str] = (),
     ) -> Verdict:
         """Apply the switches, the window and the latch to one evaluation's instant verdict.
 
@@ -139,6 +148,9 @@ class FleetTracker:
             instant: The policy's verdict on the evaluation.
             results: The evaluation's results (the window's samples come from them).
             budget: Seconds left in the evaluation's deadline for the store.
+            discounted: Checks whose samples are no evidence this time (the runner's
+                :attr:`~service.running.runner.Evaluation.discounted`): they do not feed the
+                shared window.
 
         Returns:
             The verdict to report. A drain counts as an unhealthy evaluation, so releasing it
@@ -146,7 +158,7 @@ class FleetTracker:
         """
         local = self._switches.read()
         now = self._clock()
-        samples = sample_counts(results) if self.settings is not None else {}
+        samples = sample_counts(results, discounted) if self.settings is not None else {}
         view = await self.state.read(samples, now, budget)
         self._log_switches(view.switches)
         drain, hold = view.drained_by(), view.held_by()

@@ -49,9 +49,12 @@ from typing import Literal
 from service.verdict.rules import (
     LatchState,
     TrackerSettings,
+    WindowCounts,
     advance_latch,
     gray_failing,
+    gray_reason,
     latch_reason,
+    window_counts,
 )
 
 __all__ = [
@@ -137,9 +140,17 @@ class FailureWindow:
         self._expire(entries, totals, now)
         return totals[0], totals[1]
 
+    def counts(self, check: str, now: float) -> WindowCounts:
+        """``check``'s window as the rule reads it (:func:`service.verdict.rules.window_counts`)."""
+        entries = self._entries.get(check)
+        if entries is None:
+            return WindowCounts()
+        self._expire(entries, self._totals[check], now)
+        return window_counts(entries, self._window)
+
     def gray_failing(self, check: str, now: float, settings: TrackerSettings) -> bool:
         """Tell whether ``check`` fails too often (:func:`service.verdict.rules.gray_failing`)."""
-        return gray_failing(*self.ratio(check, now), settings)
+        return gray_failing(self.counts(check, now), settings)
 
     def checks(self) -> tuple[str, ...]:
         """Return the names of the checks seen so far, in first-seen order."""
@@ -174,6 +185,7 @@ class Hysteresis:
         min_hold: float = 0.0,
         fail_after: int = 1,
         quiet: float = 0.0,
+        burst: float = 0.0,
     ) -> None:
         """Create a tracker in the healthy state.
 
@@ -183,9 +195,14 @@ class Hysteresis:
             min_hold: Seconds a latched failure lasts at least.
             fail_after: Consecutive unhealthy evaluations before the failure latches.
             quiet: Seconds since the last unhealthy evaluation required to recover.
+            burst: Seconds an unhealthy streak must last before it latches.
         """
         self.settings = settings or TrackerSettings(
-            recover_after=recover_after, min_hold=min_hold, fail_after=fail_after, quiet=quiet
+            recover_after=recover_after,
+            min_hold=min_hold,
+            fail_after=fail_after,
+            quiet=quiet,
+            burst=burst,
         )
         self.state = LatchState()
 
@@ -269,9 +286,9 @@ class Tracker:
         for check, samples in samples_by_check.items():
             self.window.record(check, samples, now)
         for check in self.window.checks():
-            failures, total = self.window.ratio(check, now)
-            if gray_failing(failures, total, settings):
-                reasons.append(f"gray-failure:{check} {failures}/{total}")
+            counts = self.window.counts(check, now)
+            if gray_failing(counts, settings):
+                reasons.append(gray_reason(check, counts, settings))
         instant_healthy = instant != "fail" and not reasons
         before = self.hysteresis.state
         if self.hysteresis.update(instant_healthy, now, held=held):

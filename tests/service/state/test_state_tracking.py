@@ -14,23 +14,26 @@ from service.engine.health import HealthService
 from service.state import StoreUnavailable, SwitchRecord
 from service.state.records import latch_from
 from service.state.tracking import HOLD_ONLY, judge
-from service.verdict.rules import LatchState, TrackerSettings
+from service.verdict.rules import LatchState, TrackerSettings, WindowCounts
 from support.observed import OUTCOMES, Clock
 
-SETTINGS = TrackerSettings(window=30, min_samples=10, fail_after=2, recover_after=3, min_hold=60)
+SETTINGS = TrackerSettings(
+    window=30, min_samples=10, fail_after=2, recover_after=3, min_hold=60, burst=0.0
+)
+SPREAD = WindowCounts(((1, 5), (1, 5), (1, 5), (0, 5)))  # 3/20 in 3 of 4 buckets
 
 
 def test_the_window_rule_fails_a_region_whose_probes_pass() -> None:
     j = judge(
         instant=Status.PASS,
-        window={"db": (3, 20)},
+        window={"db": SPREAD},
         latch=LatchState(),
         now=100.0,
         held=False,
         settings=SETTINGS,
     )
     assert j.status is Status.FAIL
-    assert j.reasons == ("gray-failure:db 3/20",)
+    assert j.reasons == ("gray-failure:db 3/20 in 3/4 buckets",)
     assert j.latch.failures == 1
 
 
@@ -52,7 +55,7 @@ def test_recovery_waits_for_the_streak_the_hold_and_the_switch(
 def test_with_the_tracker_off_the_latch_only_serves_a_hold() -> None:
     failed = judge(
         instant=Status.FAIL,
-        window={"db": (9, 10)},
+        window={"db": WindowCounts(((5, 5), (4, 5)))},
         latch=LatchState(),
         now=1.0,
         held=True,
@@ -83,6 +86,9 @@ def test_with_the_tracker_off_the_latch_only_serves_a_hold() -> None:
         pytest.param({"failures": 1.5}, LatchState(), id="a-count-is-a-fraction"),
         pytest.param({"failures": -1}, LatchState(), id="a-count-is-negative"),
         pytest.param({"latched_at": True}, LatchState(), id="a-time-is-a-boolean"),
+        pytest.param({"since": "x", "failures": 2}, LatchState(), id="a-streak-start-is-text"),
+        # A record from before ``since`` existed: kept (the rule counts its streak from now).
+        pytest.param({"failures": 2}, LatchState(failures=2), id="no-streak-start"),
         # An unknown key (a newer or older version's) is dropped; the rest is kept.
         pytest.param({"bogus": 1, "clean": 2}, LatchState(clean=2), id="unknown-key"),
     ],
