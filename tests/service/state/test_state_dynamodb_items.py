@@ -16,6 +16,7 @@ from service.config import parse_config
 from service.state import LatchRecord, StoreUnavailable, SwitchRecord
 from service.state.dynamodb import BUCKETS_PER_WINDOW, DynamoDBStore, store_errors
 from service.state.registry import build_store as shared_store
+from service.verdict.rules import WindowCounts
 
 NOW = 1_800_000_000.0
 
@@ -82,7 +83,10 @@ def test_buckets_add_up_per_check_failures_first() -> None:
         ],
         2,
     )
-    assert snapshot.window == {"db": (3, 7), "queue": (0, 5)}
+    assert snapshot.window == {
+        "db": WindowCounts(((1, 3), (2, 4))),  # per bucket: the rule's evidence
+        "queue": WindowCounts(((0, 5),)),
+    }
     assert snapshot.requests == 2
     assert snapshot.latch == LatchRecord()
     assert snapshot.switches == {}
@@ -101,7 +105,7 @@ def test_the_latch_item_is_read_back() -> None:
     item = latch_item(state={"S": json.dumps({"latched_at": 5.0})}, v={"N": "7"})
     snapshot = store()._snapshot([bucket(1, f_db=1, n_db=1), item], 1)
     assert snapshot.latch == LatchRecord({"latched_at": 5.0}, 7)
-    assert snapshot.window == {"db": (1, 1)}
+    assert snapshot.window == {"db": WindowCounts(((1, 1),))}
 
 
 @pytest.mark.parametrize(
