@@ -73,16 +73,18 @@ class TrackerSettings:
 
     Attributes:
         window: Seconds of sample history per check (default 60). Long enough to hold ~110
-            samples under fast polling, so a 10 % threshold sits far above 1 % noise (mean 1.1
-            failures, 11 needed); short enough that a 15 % failure crosses it within ~40 s.
-        threshold: Failure ratio a critical check must *exceed* to gray-fail (default 0.10).
+            samples under fast polling, so an 8 % threshold sits far above 1 % noise (mean 1.1
+            failures, 9 needed); short enough that a 15 % failure crosses it within ~40 s.
+        threshold: Failure ratio a critical check must *exceed* to gray-fail (default 0.08:
+            a 10 % failure, which sits at its own ratio half the time, is still caught within
+            minutes; see ``docs/gray-failure-evidence.md``).
         min_samples: Samples needed before the ratio counts (default 20): after a restart or
             under slow polling, 1 failure in 3 samples is not a 33 % failure rate.
         spread: Share of the window's buckets holding samples in which the check must have
-            failed (default 0.5; see :data:`BUCKETS_PER_WINDOW`): a sustained partial failure
-            shows in most of the window, a burst in a few buckets only.
+            failed (default 0.4; see :data:`BUCKETS_PER_WINDOW` and :func:`failing_buckets`): a
+            sustained partial failure shows across the window, a burst in a few buckets only.
         burst: Seconds of failure treated as one burst, not as a sustained failure (default
-            10): failures in no more buckets than a burst this long can touch never gray-fail a
+            6, above the 1-5 s blips a dependency has): failures in no more buckets than a burst this long can touch never gray-fail a
             check, and an unhealthy streak latches only once it has lasted this long. A
             dependency blip of a few seconds then fails at most the evaluations it touches, which
             Route 53's FailureThreshold absorbs, instead of the region for ``min_hold``.

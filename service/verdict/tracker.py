@@ -21,17 +21,9 @@ Example:
     >>> tracker.observe("pass", {"accounts-table": [True, True, False]}, now=0.0).status
     'pass'
 
-Defaults (see :class:`TrackerSettings`) were chosen with ``python -m bench.failover``. Under
-Route 53 "fast" polling (15 checkers, 10 s, FailureThreshold 3, 1 s result cache, 3 samples per
-evaluation) the service runs ~0.6 evaluations/s, so a 60 s window holds ~110 samples:
-
-* 15 % partial failure: failed over in 100/100 seeds, median 67 s, p99 103 s, max 116 s
-  (in 1,000 seeds, 6 took longer than 2 minutes, at most 157 s);
-* 1 % background errors: no failover in 240 simulated hours per strategy; the chance that a
-  window exceeds 10 % is 1.6e-8, about one trip per century per region;
-* recovery: the answer returns ~195 s after a full outage ends (window drain ~55 s + ``quiet``
-  120 s + Route 53's FailureThreshold x interval ~25 s), and a dependency that flaps (down 60 s,
-  up 120 s) moves the answer once instead of 18 times.
+Defaults (see :class:`TrackerSettings`) were chosen with the Route 53 simulator
+(``python -m bench.evidence`` for noise and detection, ``python -m bench.failover`` for the
+strategies); ``docs/gray-failure-evidence.md`` has the figures and how to reproduce them.
 
 Composition with Route 53: its FailureThreshold applies both ways and debounces single bad
 evaluations, so this module reports every unhealthy evaluation at once (fail fast) and only
