@@ -19,7 +19,7 @@ class FailsWhileFileExists(Check):
     def __init__(self, *, path: str) -> None:
         self.path = path
 
-    async def run(self) -> Observations:
+    def run(self) -> Observations:  # a plain def: the runner runs it in a worker thread
         if os.path.exists(self.path):
             raise CheckFailed("the test's fault is on")
         return None

@@ -220,7 +220,8 @@ def test_a_latch_change_is_in_the_table_when_the_invocation_returns(fleet: Fleet
     # The container is frozen now: whatever it did not write before answering is not written.
     latch = fleet.latch()
     assert latch.version == 1
-    assert latch.state is not None and latch.state["latched_at"] is not None
+    assert latch.state is not None
+    assert latch.state["latched_at"] is not None
 
     # The outage ends; the operator holds the region failed over. Every container, old or
     # new, keeps it failed over: the fleet's latch says latched, the hold keeps it so.
