@@ -37,6 +37,7 @@ __all__ = [
     "engine_config",
     "function_environment",
     "generated_config",
+    "region_environment",
 ]
 
 RESOURCE_VARIABLES = {
@@ -357,6 +358,10 @@ def _region(region: str) -> Iterator[None]:
             del os.environ["AWS_REGION"]
         else:
             os.environ["AWS_REGION"] = before
+
+
+region_environment = _region
+"""``AWS_REGION`` set to a region while a config is loaded (AWS checks read it when built)."""
 
 
 def _alarmed(config: Any, values: Mapping[str, str], key: str, where: str, source: str) -> None:

@@ -7,6 +7,11 @@ judges it (the share of checkers healthy against the 18 % rule), and whether fai
 region's own host with the path, marker, interval and threshold the pairs file configures, and
 the secondary healthy (latency routing: every region healthy). Each fail-open risk is named.
 
+It also reads what each region's deployed function will really use for the fleet's failover
+state (:mod:`deploy.deployed`: its environment and the engine config its package bundles): a
+function whose containers each keep their own state is **not armed**, naming why (a warning
+when the pair chose ``StateStore = "memory"``).
+
 It also reads each region's failover state table (the stack's ``StateTableName`` output, with
 DynamoDB in that region): a table that is missing, denies access or has no TTL on ``expires`` is
 a warning, never a reason for "not armed" -- the instances fall back to their own state, so the
@@ -457,8 +462,33 @@ def verify(
                 for stack in pair.stacks
             )
             verdict = replace(verdict, state_tables=tuple(s for s in states if s is not None))
+            verdict = _with_shared_state(verdict, pair, clients)
         verdicts.append(verdict)
     return verdicts
+
+
+def _with_shared_state(
+    verdict: PairVerdict, pair: Pair, clients: Callable[[str, str], Any]
+) -> PairVerdict:
+    """Add whether each region's deployed function shares the fleet's state (see
+    :mod:`deploy.deployed`): not shared is a problem, unreadable or opted out a warning."""
+    from deploy.deployed import read_shared_state
+
+    found = [
+        read_shared_state(
+            pair,
+            stack,
+            clients("cloudformation", stack.region),
+            clients("lambda", stack.region),
+            clients("s3", stack.region),
+        )
+        for stack in pair.stacks
+    ]
+    return replace(
+        verdict,
+        problems=verdict.problems + tuple(f.problem for f in found if f.problem),
+        warnings=verdict.warnings + tuple(f.warning for f in found if f.warning),
+    )
 
 
 def add_verify_parser(commands: Any) -> None:
