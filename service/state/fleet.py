@@ -17,7 +17,7 @@ The store is a dependency of the *verdict*, not of the region. Each evaluation:
 
 Until this process has read the fleet's state once (at start, or in an exchange), an exchange
 may take whatever is left of the deadline rather than ``timeout``: opening the store's client
-costs about as much as ``timeout`` itself, and must not make a new instance judge from blank
+may cost as much as ``timeout`` itself, and must not make a new instance judge from blank
 state while the store does answer within the deadline.
 """
 
