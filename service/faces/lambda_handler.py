@@ -13,7 +13,7 @@ nothing.
 Lambda runs this process only while an invocation is in progress: it is frozen once the
 handler returns, until the next request (seconds away, or never). So the fleet's failover state
 (:mod:`service.state`) is handled inside the invocation: init reads the fleet's latch and
-switches before the first answer (:func:`read_fleet_state`, within the deadline), and every
+switches before the first answer (:func:`read_fleet_state`), and every
 invocation finishes its latch write before it returns (:meth:`FleetState.settle
 <service.state.fleet.FleetState.settle>`): nothing the next answer depends on is left on the
 loop. See docs/lambda-execution.md.
@@ -48,6 +48,7 @@ from service.faces.secrets import secret_environment
 from service.faces.snapstart import register as register_snapstart_hooks
 from service.listeners.logs import configure
 from service.listeners.stdout import stdout_writer
+from service.state import StoreUnavailable
 
 if TYPE_CHECKING:
     from service.listeners.metrics import Metrics
@@ -131,19 +132,23 @@ def read_fleet_state(service: HealthService, loop: asyncio.AbstractEventLoop) ->
     """At init: open the state store's client and read the fleet's latch and switches.
 
     A new container thus answers its first request from the fleet's state, even when that
-    request's own exchange fails; opening the client (a few tenths of a second) is done before
-    the request, not inside the store's per-evaluation timeout. Bounded by the deadline: init
-    is charged to the first request's deadline anyway. A store that does not answer is logged
-    (:meth:`~service.state.fleet.FleetState.start`); the first evaluation then tries again with
-    what is left of its deadline, and failing that judges by local state and says so.
+    request's own exchange fails, and opening the client is not done inside the store's
+    per-evaluation timeout. Opening is CPU work (on Lambda the credentials are in the
+    environment), so it gets no timer that a slow CPU would trip; the read is bounded by the
+    store's own timeouts (:meth:`~service.state.fleet.FleetState.start`). A store that does not
+    answer is logged; the first evaluation then tries again with what is left of its deadline,
+    and failing that judges by local state and says so. The first request waited through all
+    of this, and is charged for it (:func:`init_charge`): a late first answer counts as one
+    failed probe, a wrong 200 would hold up a region the fleet holds failed over.
     """
-    if service.fleet.store is None:
+    store = service.fleet.store
+    if store is None:
         return
-    deadline = service.settings.deadline
     try:
-        loop.run_until_complete(asyncio.wait_for(service.fleet.start(time.time()), deadline))
-    except TimeoutError:
-        logger.error("state store: the fleet's state not read within %.1fs at init", deadline)
+        loop.run_until_complete(store.start())
+        loop.run_until_complete(service.fleet.start(time.time()))
+    except StoreUnavailable as exc:
+        logger.error("state store: client not created at init (%s)", exc.reason)
     except Exception as exc:  # a store bug must not stop the function from answering
         logger.error("state store: reading the fleet's state at init failed", exc_info=exc)
 

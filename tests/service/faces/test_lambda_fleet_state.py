@@ -150,7 +150,8 @@ class Fleet:
             f"[failover]\nwindow = {WINDOW}\nfail_after = 1\nrecover_after = 1\n"
             "min_hold = 3600\nquiet = 0\nmin_samples = 100000\n"
             f'[state]\nstore = "dynamodb"\ntable = "{self.table}"\nregion = "{REGION}"\n'
-            f'endpoint_url = "{endpoint}"\n'
+            # A generous timeout: moto on a busy machine may take longer than the default.
+            f'endpoint_url = "{endpoint}"\ntimeout = 1.5\n'
             "[[checks]]\n"
             f'type = "support.toggled:FailsWhileFileExists"\npath = "{self.fault}"\n'
         )
