@@ -251,7 +251,7 @@ class FleetState:
         task.add_done_callback(self._pending.discard)
 
     async def flush(self) -> None:
-        """Wait for trailing writes (tests, and before a Lambda invocation returns)."""
+        """Wait for trailing writes (tests). Before a frozen process answers: :meth:`settle`."""
         if self._pending:
             await asyncio.wait(set(self._pending), timeout=self.write_timeout * ATTEMPTS)
 
