@@ -231,7 +231,7 @@ def capacity_needed(regions: int, interval: int, checks: int = 1) -> Capacity:
 
 
 _ROUTING_CONTROL = re.compile(
-    r"^arn:aws[a-z-]*:route53-recovery-control::\d{12}:controlpanel/([0-9a-f]+)/routingcontrol/"
+    r"^arn:aws[a-z-]*:route53-recovery-control::\d{12}:controlpanel/([A-Za-z0-9]+)/routingcontrol/"
 )
 _AAAA_SAME = "same-as-a"
 

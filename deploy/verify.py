@@ -307,7 +307,7 @@ def _region_problems(
             f"its record points at {_name(target)}, {shown[0]} in {shown[1]}: this region's"
             " traffic goes to another region"
         )
-    elif shown is not None:
+    elif shown is not None and shown[1] is None:
         warnings.append(
             f"its record points at {shown[0]} ({_name(target)}), a global service: the region"
             " behind it cannot be read from the name; the health check must cover the origin"
