@@ -281,6 +281,28 @@ def _pair_rules(pair: Pair, stack: RegionStack, values: Mapping[str, str], key: 
                 " would follow that region's health",
             )
 
+    application = values.get("ApplicationHealthUrl", "")
+    if application:
+        app_host = application.split("/")[2]
+        shown = host_region(app_host)
+        if app_host == pair.record_name:
+            refuse(
+                "ApplicationHealthUrl",
+                "names the shared name, which answers from whichever region DNS picks: use this"
+                " region's own host of the application",
+            )
+        if shown is not None and shown[1] is not None and shown[1] != stack.region:
+            refuse(
+                "ApplicationHealthUrl",
+                f"{app_host} is {shown[0]} in {shown[1]}, not {stack.region}: the probe would"
+                " judge the other region's application",
+            )
+        if application == pair.values(other).get("ApplicationHealthUrl"):
+            refuse(
+                "ApplicationHealthUrl",
+                f"is also the {other.role}'s: each region probes its own application",
+            )
+
     state_table = values.get("StateTableName", "")
     if standalone and state_table and state_table == values.get("TableName"):
         refuse(

@@ -6,13 +6,20 @@ file is the example's api pair (``tests/deploy/test_deploy_script.pairs_file``) 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
+from checks.http import HttpCheck
+from checks.result import Status
+from deploy.engine import function_environment, generated_config
 from deploy.pairs import PairsError, load_pairs
 from deploy.plan import monitoring_argv
 from deploy.validate import capacity_needed, validate
+from service.config import parse_config
+from service.running.testing import run_check
+from support.proxy import StubHttpServer
 from tests.deploy.test_deploy_script import own_config, pairs_file, run
 
 PANEL = "arn:aws:route53-recovery-control::111122223333:controlpanel/{panel}/routingcontrol/{rc}"
@@ -223,3 +230,65 @@ def test_the_cli_refuses_before_any_aws_call_with_exit_2(tmp_path: Path) -> None
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.startswith("error: pairs[0].primary.parameters.StateTableName: ")
+
+
+# ------------------------------------------------------------------ item 3: the application
+
+
+APP = {
+    "primary": {"ApplicationHealthUrl": '"https://api-use1.example.com/ping"'},
+    "secondary": {"ApplicationHealthUrl": '"https://api-euw1.example.com/ping"'},
+}
+
+
+def test_the_generated_config_probes_the_application_on_its_regional_host(
+    tmp_path: Path,
+) -> None:
+    pairs = load_pairs(pairs_file(tmp_path, **APP))
+    validate(pairs)
+    pair = pairs.pairs[0]
+    text = generated_config(pair)
+    assert '[[checks]]\ntype = "http"\nname = "application"\nurl = "${DEEP_HEALTH_APP_URL}"' in text
+    for stack, host in ((pair.primary, "api-use1"), (pair.secondary, "api-euw1")):
+        environ = function_environment(pair.values(stack), stack.region)
+        config = parse_config(text, environ=environ)
+        (application,) = [c for c in config.checks if c.check_name == "application"]
+        assert isinstance(application, HttpCheck)
+        assert application.url == f"https://{host}.example.com/ping"
+
+
+@pytest.mark.parametrize(
+    ("secondary", "side", "words"),
+    [
+        ('"https://api.example.com/ping"', "secondary", "names the shared name"),
+        ('"https://api-use1.example.com/ping"', "primary", "is also the SECONDARY's"),
+        (
+            '"https://a1.execute-api.us-east-1.amazonaws.com/ping"',
+            "secondary",
+            "API Gateway in us-east-1",
+        ),
+        ('""', "secondary", "the check would fail in this region"),
+    ],
+)
+def test_an_application_probe_of_the_wrong_host_is_refused(
+    tmp_path: Path, secondary: str, side: str, words: str
+) -> None:
+    edits = {**APP, "secondary": {"ApplicationHealthUrl": secondary}}
+    error = refusal(pairs_file(tmp_path, **edits))
+    assert error.key == f"pairs[0].{side}.parameters.ApplicationHealthUrl", str(error)
+    assert words in error.problem
+
+
+def test_an_application_that_fails_fails_its_region_while_its_tables_are_fine(
+    tmp_path: Path,
+) -> None:
+    pair = load_pairs(pairs_file(tmp_path, **APP)).pairs[0]
+    with StubHttpServer(status=503) as app:
+        values = {**pair.values(pair.primary), "ApplicationHealthUrl": f"{app.url}/ping"}
+        config = parse_config(
+            generated_config(pair), environ=function_environment(values, "us-east-1")
+        )
+        (application,) = [c for c in config.checks if c.check_name == "application"]
+        assert asyncio.run(run_check(application)).status is Status.FAIL
+        app.status = 200
+        assert asyncio.run(run_check(application)).status is Status.PASS
