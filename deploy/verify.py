@@ -4,13 +4,20 @@ For every pair it reads the live records of the shared name, their health checks
 checker's last observation, then prints what DNS answers now, each region's health as Route 53
 judges it (the share of checkers healthy against the 18 % rule), and whether failover is
 **armed**: every region's record present and carrying a health check, each check aimed at its
-region's own host with the path, marker, interval and threshold the pairs file configures, and
-the secondary healthy (latency routing: every region healthy). Each fail-open risk is named.
+region's own host (not the other region's) with the path, marker, interval and threshold the
+pairs file configures, the record aimed at its own region, AAAA records carrying evidence of
+their own (or knowingly the IPv4 check's), and the secondary healthy (latency routing: every
+region healthy). A record's check is judged as Route 53 follows it: a calculated one (operator
+control) by its children, each routing control's state where readable (:mod:`deploy.judge`).
+Each fail-open risk is named.
 
 It also reads each region's failover state table (the stack's ``StateTableName`` output, with
-DynamoDB in that region): a table that is missing, denies access or has no TTL on ``expires`` is
-a warning, never a reason for "not armed" -- the instances fall back to their own state, so the
-fleet shares none, but the region is not failed for it.
+DynamoDB in that region): a replicated (global) table, or the table a check reads, is a reason
+for "not armed" (one region's latch and switches would be the other's); a table that is
+missing, denies access or has no TTL on ``expires`` is a warning -- the instances fall back to
+their own state, so the fleet shares none, but the region is not failed for it. And it reads
+the pair's monitoring stack (us-east-1): alarms watching another check than the records carry
+are a warning.
 
 Exit codes: 0 every pair armed, 1 a pair is not armed, 2 bad input (the pairs file, or Route 53
 cannot be read at all).
@@ -44,7 +51,9 @@ __all__ = [
     "add_verify_parser",
     "assess",
     "judge_state_table",
+    "monitoring_warnings",
     "read_live",
+    "read_monitoring",
     "read_state_table",
     "run_verify",
     "state_table_line",
@@ -604,8 +613,46 @@ def verify(
                 state_table_line(s).strip().removeprefix("NOT ARMED: ") for s in tables if s.disarms
             )
             verdict = replace(verdict, state_tables=tables, problems=verdict.problems + disarming)
+            watched = read_monitoring(pair, clients("cloudformation", MONITORING_REGION))
+            if watched is not None:
+                verdict = replace(
+                    verdict, warnings=verdict.warnings + monitoring_warnings(verdict, watched)
+                )
         verdicts.append(verdict)
     return verdicts
+
+
+def read_monitoring(pair: Pair, cloudformation: Any) -> Mapping[str, str] | None:
+    """The parameters of the pair's monitoring stack; ``None`` when it cannot be read."""
+    import botocore.exceptions
+
+    from deploy.plan import monitoring_stack_name
+
+    try:
+        stack = cloudformation.describe_stacks(StackName=monitoring_stack_name(pair))["Stacks"][0]
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+        return None
+    return {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
+
+
+def monitoring_warnings(verdict: PairVerdict, parameters: Mapping[str, str]) -> tuple[str, ...]:
+    """The monitoring stack's alarms watch the checks the records carry (pure).
+
+    Args:
+        verdict: the pair's verdict (each region's record check).
+        parameters: the monitoring stack's parameters.
+    """
+    found = []
+    keys = ("PrimaryHealthCheckId", "SecondaryHealthCheckId")
+    for region, key in zip(verdict.regions, keys, strict=True):
+        watched = parameters.get(key)
+        if region.health_check_id and watched and watched != region.health_check_id:
+            found.append(
+                f"{region.role} {region.region}: the monitoring stack's alarm watches health"
+                f" check {watched}, but the record carries {region.health_check_id}: the alarm"
+                " does not follow what DNS follows (redeploy the pair to update it)"
+            )
+    return tuple(found)
 
 
 def add_verify_parser(commands: Any) -> None:

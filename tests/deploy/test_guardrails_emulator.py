@@ -7,6 +7,7 @@ hand edit (or a wrong pairs file) would, runs the real command, and puts the rec
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -57,10 +58,10 @@ def emulated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulated]:
         yield Emulated(url, result, path, zone)
 
 
-def verify(emulated: Emulated) -> subprocess.CompletedProcess[str]:
+def verify(emulated: Emulated, *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "service.cli", "verify", "--pairs", str(emulated.path),
-         "--endpoint-url", emulated.url],
+         "--endpoint-url", emulated.url, *options],
         capture_output=True, text=True, check=False, cwd=ROOT,
         env={**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"},
     )  # fmt: skip
@@ -183,6 +184,43 @@ def test_verify_says_when_aaaa_records_ride_on_the_ipv4_check(
         "warning: SECONDARY eu-west-1: its AAAA record carries the A record's check, which"
         " Route 53 runs over IPv4 only" in result.stdout
     )
+
+
+def test_verify_says_when_the_alarms_watch_another_check_than_the_record(
+    emulated: Emulated, tmp_path: Path
+) -> None:
+    path = build(emulated, tmp_path, "watched")
+    route53 = emulated.route53()
+    records = route53.list_resource_record_sets(HostedZoneId=emulated.zone)["ResourceRecordSets"]
+    carried = {
+        r["Failover"]: r["HealthCheckId"]
+        for r in records
+        if r["Name"].rstrip(".") == "watched.example.com"
+    }
+    deep = https_check(emulated, "watched-deep", "health-use1.example.com")
+    # A monitoring stack as an older deploy left it: its PRIMARY alarm on another check.
+    template = {
+        "Parameters": {"PrimaryHealthCheckId": {"Type": "String"},
+                       "SecondaryHealthCheckId": {"Type": "String"}},
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+    }  # fmt: skip
+    boto3.client(
+        "cloudformation", endpoint_url=emulated.url, region_name="us-east-1", **CREDENTIALS
+    ).create_stack(
+        StackName="deep-health-watched-monitoring",
+        TemplateBody=json.dumps(template),
+        Parameters=[
+            {"ParameterKey": "PrimaryHealthCheckId", "ParameterValue": deep},
+            {"ParameterKey": "SecondaryHealthCheckId", "ParameterValue": carried["SECONDARY"]},
+        ],
+    )
+    result = verify_file(emulated, path)
+    assert result.returncode == 0, result.stdout
+    assert (
+        f"warning: PRIMARY us-east-1: the monitoring stack's alarm watches health check {deep},"
+        f" but the record carries {carried['PRIMARY']}" in result.stdout
+    )
+    assert "SECONDARY eu-west-1: the monitoring stack's alarm" not in result.stdout
 
 
 # ------------------------------------------------------------------ rehearsals

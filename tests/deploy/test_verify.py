@@ -25,6 +25,7 @@ from deploy.verify import (
     StateTable,
     assess,
     judge_state_table,
+    monitoring_warnings,
     state_table_line,
     state_table_problem,
 )
@@ -453,3 +454,18 @@ def test_a_replicated_state_table_disarms_failover(api: Pair) -> None:
         api, api.secondary, {**table, "Replicas": [], "TableName": "accounts"}, ttl
     )
     assert shared.disarms  # the table the dynamodb_read check reads
+
+
+def test_alarms_on_another_check_than_the_record_carries_are_a_warning(api: Pair) -> None:
+    verdict = assess(api, operated([OK] * 3, [OK] * 3))
+    deep = {"PrimaryHealthCheckId": "p", "SecondaryHealthCheckId": "s"}  # an older deploy's
+    assert monitoring_warnings(verdict, deep) == (
+        "PRIMARY us-east-1: the monitoring stack's alarm watches health check p, but the record"
+        " carries calc-p: the alarm does not follow what DNS follows (redeploy the pair to"
+        " update it)",
+        "SECONDARY eu-west-1: the monitoring stack's alarm watches health check s, but the"
+        " record carries calc-s: the alarm does not follow what DNS follows (redeploy the pair"
+        " to update it)",
+    )
+    same = {"PrimaryHealthCheckId": "calc-p", "SecondaryHealthCheckId": "calc-s"}
+    assert monitoring_warnings(verdict, same) == ()
