@@ -37,26 +37,23 @@ time, for anyone who deploys the template without this script.
 from __future__ import annotations
 
 import ipaddress
-import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from deploy.capacity import capacity_needed
 from deploy.engine import _region as region_environment
 from deploy.engine import check_engine_config, engine_config, function_environment
 from deploy.facts import (
     APIGW_REGIONAL_ZONE_IDS,
     CHECKER_REGIONS,
-    CHECKERS_PER_REGION,
     MIN_CHECKER_REGIONS,
     STANDALONE_HEALTH_PATH,
-    STATUS_TIMEOUT,
     host_region,
 )
 from deploy.pairs import Pair, PairsError, PairsFile, RegionStack
 
-__all__ = ["Capacity", "capacity_needed", "validate"]
+__all__ = ["validate"]
 
 _CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[A-Za-z0-9-]+$")
 _EXECUTE_API = re.compile(r"^[a-z0-9-]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com\.?$")
@@ -169,65 +166,6 @@ def _stack_rules(pair: Pair, stack: RegionStack, values: Mapping[str, str], key:
     peer = values.get("PeerHealthUrl", "")
     if peer and pair.record_name in peer.split("/")[2:3]:
         refuse("PeerHealthUrl", "must be the other region's own host, never the shared name")
-
-
-@dataclass(frozen=True)
-class Capacity:
-    """What Route 53's checkers send one region's health route, from its own figures.
-
-    Attributes:
-        regions: checker regions.
-        checks: health checks polling the route (2 with an IPv6 check).
-        interval: seconds between one checker's polls (``HealthCheckInterval``).
-        checkers: checkers polling the route (``CHECKERS_PER_REGION`` per region and check).
-        rate: requests per second they send on average, rounded up (``HealthRateLimit``).
-        burst: one round of every checker at once, as uncoordinated checkers may send it
-            (``HealthBurstLimit``).
-        concurrency: requests in flight while each may take Route 53's whole status timeout,
-            plus one for the other region's peer check (``ReservedConcurrency``).
-    """
-
-    regions: int
-    checks: int
-    interval: int
-    checkers: int
-    rate: int
-    burst: int
-    concurrency: int
-
-    @property
-    def arithmetic(self) -> str:
-        """How the figures come about, for a refusal's message."""
-        per = f"{self.regions} checker regions x {CHECKERS_PER_REGION} checkers"
-        if self.checks > 1:
-            per += f" x {self.checks} health checks"
-        return (
-            f"{per} = {self.checkers} checkers, each every {self.interval} s ="
-            f" {self.checkers / self.interval:g} requests/s (rate >= {self.rate}), up to"
-            f" {self.burst} at once (burst >= {self.burst}), each up to {STATUS_TIMEOUT:g} s in"
-            f" flight: {self.checkers} x {STATUS_TIMEOUT:g} / {self.interval} + 1 for the peer"
-            f" check = concurrency >= {self.concurrency}"
-        )
-
-
-def capacity_needed(regions: int, interval: int, checks: int = 1) -> Capacity:
-    """The least rate, burst and concurrency a region's health route needs (Route 53's figures).
-
-    Args:
-        regions: the number of checker regions.
-        interval: ``HealthCheckInterval`` (10 or 30 seconds).
-        checks: health checks polling the route (2 when AAAA records have their own).
-    """
-    checkers = CHECKERS_PER_REGION * regions * checks
-    return Capacity(
-        regions=regions,
-        checks=checks,
-        interval=interval,
-        checkers=checkers,
-        rate=math.ceil(checkers / interval),
-        burst=checkers,
-        concurrency=math.ceil(checkers * STATUS_TIMEOUT / interval) + 1,
-    )
 
 
 _ROUTING_CONTROL = re.compile(

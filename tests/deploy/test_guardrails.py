@@ -13,10 +13,11 @@ import pytest
 
 from checks.http import HttpCheck
 from checks.result import Status
+from deploy.capacity import capacity_needed
 from deploy.engine import function_environment, generated_config
 from deploy.pairs import PairsError, load_pairs
 from deploy.plan import monitoring_argv
-from deploy.validate import capacity_needed, validate
+from deploy.validate import validate
 from service.config import parse_config
 from service.running.testing import run_check
 from support.proxy import StubHttpServer
