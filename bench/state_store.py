@@ -48,9 +48,9 @@ async def _round(
 ) -> tuple[list[float], float]:
     import httpx
 
-    from service.app import create_app
     from service.config import parse_config
-    from service.health import HealthService
+    from service.engine.health import HealthService
+    from service.faces.app import create_app
 
     service = HealthService(parse_config(_config(store, table_name, endpoint)))
     await service.astart()

@@ -7,7 +7,7 @@ unpacked and every imported module is read before the first answer:
 - the local server and its helpers (uvicorn, click: Lambda has no HTTP server), and the
   deploy tooling itself;
 - the web framework (FastAPI, Starlette and what only they need): the Lambda handler serves
-  API Gateway events through :mod:`service.apigw`, never through FastAPI;
+  API Gateway events through :mod:`service.faces.apigw`, never through FastAPI;
 - the terminal output (rich and its helpers): only the CLI imports it;
 - httpx (and httpcore, h11, anyio) unless an ``http`` or ``peer`` check is configured:
   aiobotocore only uses it when present, and with click and rich installed its import pulls in
