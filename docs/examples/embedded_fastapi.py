@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from service.app import health_router
+from service.faces.app import health_router
 from service.compose import compose
 from service.config import load_config
 

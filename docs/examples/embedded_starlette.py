@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from service.app import create_app
+from service.faces.app import create_app
 from service.compose import compose
 from service.config import load_config
 

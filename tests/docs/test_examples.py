@@ -20,7 +20,7 @@ import pytest
 import httpx
 
 from checks import ConfigError, Status
-from checks.testing import run_check
+from service.running.testing import run_check
 from service.config import load_config, parse_config
 from support.emulator import Emulator
 from support.httpserver import QuietHandler, ThreadedHttpServer
@@ -94,6 +94,18 @@ async def test_the_billing_check_passes_and_fails_as_written() -> None:
     assert passed.status is Status.PASS
     assert failed.status is Status.FAIL
     assert failed.reason == "status"
+
+
+@pytest.mark.usefixtures("examples_on_path")
+async def test_the_sample_test_of_a_check_passes() -> None:
+    sample: ModuleType = importlib.import_module("test_billing")
+    try:
+        with ThreadedHttpServer(_answering(200)) as up:
+            await sample.test_billing_passes_when_billing_answers(up.url)
+        with ThreadedHttpServer(_answering(500)) as down, pytest.raises(AssertionError):
+            await sample.test_billing_passes_when_billing_answers(down.url)
+    finally:
+        sys.modules.pop("test_billing", None)
 
 
 @pytest.mark.usefixtures("examples_on_path")
