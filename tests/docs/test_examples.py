@@ -28,7 +28,8 @@ from support.httpserver import QuietHandler, ThreadedHttpServer
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
 TOKEN = "a-details-token-of-32-characters"
-INCLUDE = re.compile(r'^\s*--8<--\s+"(?P<path>[^"]+)"', re.MULTILINE)
+# `--8<-- "path"`, or `--8<-- "path:first:last"` for some lines of it.
+INCLUDE = re.compile(r'^\s*--8<--\s+"(?P<path>[^":]+)(?::\d+)*"', re.MULTILINE)
 
 
 @pytest.fixture
