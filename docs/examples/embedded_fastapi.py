@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from service.faces.app import health_router
 from service.compose import compose
 from service.config import load_config
+from service.faces.app import health_router
 
 # The one composition point builds the service (its state store and listeners included) with
 # the embedded defaults. load_config() reads DEEP_HEALTH_CONFIG; pass a path to pin it.

@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from service.faces.app import create_app
 from service.compose import compose
 from service.config import load_config
+from service.faces.app import create_app
 
 health = compose(load_config(), "embedded")
 

@@ -16,18 +16,23 @@ from http import HTTPStatus
 from pathlib import Path
 from types import ModuleType
 
-import pytest
 import httpx
+import pytest
 
 from checks import ConfigError, Status
-from service.running.testing import run_check
 from service.config import load_config, parse_config
+from service.running.testing import run_check
 from support.emulator import Emulator
 from support.httpserver import QuietHandler, ThreadedHttpServer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
 TOKEN = "a-details-token-of-32-characters"
+# The README is read on GitHub, where nothing is included: a copy of a sample follows a
+# `<!-- sample: path -->` line, and must be the file, byte for byte.
+COPY = re.compile(
+    r"^<!-- sample: (?P<path>\S+) -->\n```\w*\n(?P<body>.*?)^```$", re.MULTILINE | re.DOTALL
+)
 # `--8<-- "path"`, or `--8<-- "path:first:last"` for some lines of it.
 INCLUDE = re.compile(r'^\s*--8<--\s+"(?P<path>[^":]+)(?::\d+)*"', re.MULTILINE)
 
@@ -53,7 +58,10 @@ def _answering(code: int) -> type[QuietHandler]:
 
 def test_every_included_sample_exists_and_every_sample_is_included() -> None:
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
-    included = {m["path"] for page in pages for m in INCLUDE.finditer(page.read_text("utf-8"))}
+    texts = [page.read_text("utf-8") for page in pages]
+    included = {
+        m["path"] for text in texts for m in (*INCLUDE.finditer(text), *COPY.finditer(text))
+    }
     assert included, "no page includes a sample"
     missing = sorted(path for path in included if not (ROOT / path).is_file())
     assert missing == []
@@ -63,6 +71,13 @@ def test_every_included_sample_exists_and_every_sample_is_included() -> None:
         if p.is_file() and p.suffix in {".py", ".toml"} and p.name != "__init__.py"
     }
     assert sorted(samples - included) == [], "a sample no page shows"
+
+
+def test_the_readmes_copies_of_samples_are_the_files() -> None:
+    copies = list(COPY.finditer((ROOT / "README.md").read_text("utf-8")))
+    assert len(copies) >= 2
+    for copy in copies:
+        assert copy["body"] == (ROOT / copy["path"]).read_text("utf-8"), copy["path"]
 
 
 def test_the_full_configuration_sample_is_valid() -> None:
@@ -131,7 +146,9 @@ async def test_the_aws_check_sample_runs_against_dynamodb(emulator: Emulator) ->
     )
     try:
         present = await run_check(orders.Orders(table=table, endpoint_url=emulator.endpoint))
-        absent = await run_check(orders.Orders(table="no-such-table", endpoint_url=emulator.endpoint))
+        absent = await run_check(
+            orders.Orders(table="no-such-table", endpoint_url=emulator.endpoint)
+        )
     finally:
         emulator.client("dynamodb").delete_table(TableName=table)
     assert present.status is Status.PASS
