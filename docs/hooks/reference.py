@@ -32,9 +32,9 @@ from pydantic import BaseModel
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = re.compile(r"^<!-- reference: (?P<what>[\w.:-]+) -->$", re.MULTILINE)
-# What deploy/README.md links to, mounted beside it (repository-relative globs).
+# Pages kept beside the code they describe, mounted into the site with the files they link to.
 MOUNTED_PAGES = ("deploy/README.md",)
-MOUNTED_FILES = ("deploy/*.py", "deploy/*.toml", "deploy/*.yaml", "service/**/*.py", "checks/*.py")
+_LINK = re.compile(r"\]\((?P<target>[^)#\s]+)(?:#[^)\s]*)?\)")
 
 
 def attribute_docs(cls: type) -> dict[str, str]:
@@ -205,13 +205,29 @@ def on_page_markdown(markdown: str, **_: Any) -> str:
     return expand(markdown)
 
 
+def linked_files(page: str) -> list[str]:
+    """The repository files (not pages) that ``page`` links to, repository-relative.
+
+    A link to a file that does not exist is left out, so the strict build reports it.
+    """
+    base = (ROOT / page).parent
+    found: list[str] = []
+    for link in _LINK.finditer((ROOT / page).read_text("utf-8")):
+        target = link["target"]
+        if "://" in target or target.endswith(".md"):
+            continue
+        path = (base / target).resolve()
+        if path.is_file() and path.is_relative_to(ROOT):
+            found.append(path.relative_to(ROOT).as_posix())
+    return sorted(set(found))
+
+
 def on_files(files: Any, config: Any, **_: Any) -> Any:
     """Mount deploy/README.md and the repository files it links to into the site."""
     from mkdocs.structure.files import File
 
-    for pattern in (*MOUNTED_PAGES, *MOUNTED_FILES):
-        for path in sorted(ROOT.glob(pattern)):
-            src_uri = path.relative_to(ROOT).as_posix()
+    for page in MOUNTED_PAGES:
+        for src_uri in (page, *linked_files(page)):
             if files.get_file_from_path(src_uri) is None:
                 files.append(
                     File(

@@ -175,3 +175,29 @@ def test_the_check_defaults_come_from_the_base_classes() -> None:
     timeout = next(line for line in table.splitlines() if line.startswith("| `timeout`"))
     assert f"`{Check.timeout}`" in timeout
     assert f"`{AwsCheck.timeout}`" in timeout
+
+
+WORDS = {"two": 2, "three": 3, "four": 4, "five": 5}
+
+
+def _said(pattern: str, text: str) -> re.Match[str]:
+    found = re.search(pattern, text)
+    assert found is not None, f"the README no longer says {pattern!r}: update this test"
+    return found
+
+
+def test_the_readmes_defaults_in_words_are_the_codes() -> None:
+    # The README states a few defaults in words, where a table would not read: each must be
+    # the code's.
+    text = " ".join((ROOT / "README.md").read_text("utf-8").split())
+    settings, failover = Settings(), FailoverSettings()
+    deadline = _said(r"a hard deadline\*\* \((\S+) s by default", text)
+    assert float(deadline[1]) == settings.deadline
+    ratio = _said(r"fails the region at a (\d+) % failure ratio", text)
+    assert int(ratio[1]) == round(failover.threshold * 100)
+    latch = _said(r"(\w+) bad evaluations in a row \((\S+) s apart\)", text)
+    assert (WORDS[latch[1]], float(latch[2])) == (failover.fail_after, settings.interval)
+    _said(r"about three minutes with the defaults", text)
+    # The recovery hold: the longest of min_hold, quiet and recover_after clean evaluations.
+    hold = max(failover.min_hold, failover.quiet, failover.recover_after * settings.interval)
+    assert 150 <= hold <= 210
