@@ -101,8 +101,10 @@ def _bounds(metadata: list[Any]) -> str:
 
 
 def _md(docstring: str) -> str:
-    # reST inline literals to Markdown; a table cell cannot hold a bare pipe.
-    return docstring.replace("``", "`").replace("|", "&#124;")
+    # reST inline literals to Markdown; Python's None is a key left out of the TOML file; a
+    # table cell cannot hold a bare pipe.
+    text = docstring.replace("``None``", "unset").replace("``", "`")
+    return text.replace("|", "&#124;")
 
 
 def settings_table(model: type[BaseModel]) -> str:
