@@ -8,7 +8,9 @@ against a real HTTP server or the AWS emulator, the embedded apps answer /health
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -68,7 +70,7 @@ def test_every_included_sample_exists_and_every_sample_is_included() -> None:
     samples = {
         p.relative_to(ROOT).as_posix()
         for p in EXAMPLES.rglob("*")
-        if p.is_file() and p.suffix in {".py", ".toml"} and p.name != "__init__.py"
+        if p.is_file() and p.suffix in {".py", ".toml", ".txt"} and p.name != "__init__.py"
     }
     assert sorted(samples - included) == [], "a sample no page shows"
 
@@ -89,6 +91,21 @@ def test_the_full_configuration_sample_is_valid() -> None:
     assert config.state.store == "dynamodb"
     assert [c.check_name for c in config.checks] == ["accounts-table"]
     assert config.checks[0].samples == 3
+
+
+def test_the_typos_sample_prints_what_the_page_shows() -> None:
+    # The real command, as the page shows it: every error at once, exit 2.
+    ran = subprocess.run(
+        [sys.executable, "-m", "service.cli", "check", "--config", "docs/examples/typos.toml"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": "docs/examples"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 2
+    assert ran.stderr == (EXAMPLES / "typos.txt").read_text("utf-8")
 
 
 def test_the_state_sample_is_valid() -> None:
