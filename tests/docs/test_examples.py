@@ -8,6 +8,7 @@ against a real HTTP server or the AWS emulator, the embedded apps answer /health
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 import subprocess
@@ -22,7 +23,9 @@ import httpx
 import pytest
 
 from checks import ConfigError, Status
+from service.compose import compose
 from service.config import load_config, parse_config
+from service.faces.app import create_app
 from service.running.testing import run_check
 from support.emulator import Emulator
 from support.httpserver import QuietHandler, ThreadedHttpServer
@@ -70,7 +73,7 @@ def test_every_included_sample_exists_and_every_sample_is_included() -> None:
     samples = {
         p.relative_to(ROOT).as_posix()
         for p in EXAMPLES.rglob("*")
-        if p.is_file() and p.suffix in {".py", ".toml", ".txt"} and p.name != "__init__.py"
+        if p.is_file() and p.suffix in {".py", ".toml", ".txt", ".json"} and p.name != "__init__.py"
     }
     assert sorted(samples - included) == [], "a sample no page shows"
 
@@ -106,6 +109,33 @@ def test_the_typos_sample_prints_what_the_page_shows() -> None:
     )
     assert ran.returncode == 2
     assert ran.stderr == (EXAMPLES / "typos.txt").read_text("utf-8")
+
+
+async def test_the_healthy_body_sample_is_what_health_answers() -> None:
+    config = parse_config(
+        """
+        [service]
+        release_id = "local-demo"
+        [[checks]]
+        type = "dns"
+        name = "accounts-table"
+        host = "localhost"
+        [[checks]]
+        type = "dns"
+        name = "jobs-queue"
+        host = "localhost"
+        """,
+        environ={},
+    )
+    app = create_app(compose(config, "embedded").service)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a") as client,
+    ):
+        body = (await client.get("/health")).json()
+    sample = json.loads((EXAMPLES / "health-body.json").read_text("utf-8"))
+    assert {**body, "time": None} == {**sample, "time": None}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", body["time"])
 
 
 def test_the_state_sample_is_valid() -> None:
