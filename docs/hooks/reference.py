@@ -7,6 +7,8 @@ from the classes that hold the defaults:
                                                            model: key, default, bounds, meaning
     <!-- reference: check-defaults -->                     the keys every ``[[checks]]`` entry
                                                            takes, with the base classes' defaults
+    <!-- reference: cli -->                                the ``--help`` of ``deep-health`` and
+                                                           of each of its subcommands
 
 An unknown marker, or a field without a docstring, fails the build: a setting nobody described
 is a setting nobody can use. ``tests/docs/test_reference.py`` runs the same functions.
@@ -19,9 +21,12 @@ are checked by ``mkdocs build --strict`` like every page's.
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
 import inspect
+import io
 import itertools
+import os
 import re
 import textwrap
 import typing
@@ -179,6 +184,45 @@ def _check_attribute_meanings(check: type) -> dict[str, str]:
     return meanings
 
 
+_CLI_ENV = ("PORT", "COLUMNS", "DEEP_HEALTH_CONFIG", "DEEP_HEALTH_DETAILS_TOKEN", "NO_COLOR")
+
+
+def cli_help(*args: str) -> str:
+    """``deep-health ARGS --help`` as a reader sees it: 100 columns, no environment of ours.
+
+    Runs the installed console script's function in this process (the ``deep-health`` entry
+    point), so the reference is the command's own help text.
+    """
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group="console_scripts", name="deep-health")
+    main = script.load()
+    saved = {name: os.environ.pop(name, None) for name in _CLI_ENV}
+    os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal's width
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            code = main([*args, "--help"])
+    finally:
+        os.environ.pop("COLUMNS", None)
+        os.environ.update({name: value for name, value in saved.items() if value is not None})
+    if code != 0 or not out.getvalue():
+        raise ValueError(f"deep-health {' '.join(args)} --help failed (exit {code})")
+    return out.getvalue().rstrip()
+
+
+def cli_reference() -> str:
+    """A section per subcommand of ``deep-health``, each with its ``--help``."""
+    top = cli_help()
+    found = re.search(r"\{(?P<names>[\w,-]+)\}", top)
+    if found is None:
+        raise ValueError("deep-health --help lists no subcommands")
+    sections = ["```text", top, "```"]
+    for name in found["names"].split(","):
+        sections += ["", f"## `deep-health {name}`", "", "```text", cli_help(name), "```"]
+    return "\n".join(sections)
+
+
 def render(what: str) -> str:
     """The table a ``<!-- reference: WHAT -->`` marker stands for.
 
@@ -187,6 +231,8 @@ def render(what: str) -> str:
     """
     if what == "check-defaults":
         return check_defaults_table()
+    if what == "cli":
+        return cli_reference()
     module_name, _, attribute = what.partition(":")
     model = getattr(importlib.import_module(module_name), attribute, None) if attribute else None
     if not (isinstance(model, type) and issubclass(model, BaseModel)):

@@ -9,6 +9,7 @@ the code does not have.
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -165,6 +166,20 @@ def test_a_setting_without_a_docstring_fails_the_build() -> None:
 def test_an_unknown_marker_fails_the_build() -> None:
     with pytest.raises(ValueError, match="names no settings model"):
         reference.expand("<!-- reference: service.config:Nothing -->")
+
+
+def test_the_cli_reference_has_every_subcommands_help(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The reader's defaults, not the build machine's: PORT would change --port's default.
+    monkeypatch.setenv("PORT", "9999")
+    page = reference.cli_reference()
+    top = reference.cli_help()
+    names = re.search(r"\{([\w,-]+)\}", top)
+    assert names is not None
+    for name in names[1].split(","):
+        assert f"## `deep-health {name}`" in page
+        assert f"usage: deep-health {name}" in page
+    assert "9999" not in page
+    assert os.environ["PORT"] == "9999"  # put back
 
 
 def test_the_check_defaults_come_from_the_base_classes() -> None:
