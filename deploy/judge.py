@@ -34,6 +34,11 @@ class LiveChecks(Protocol):
         """Health check id to its checkers' last ``StatusReport`` statuses."""
         ...
 
+    @property
+    def controls(self) -> Mapping[str, bool]:
+        """Routing control ARN to its state as ARC's cluster reports it (``True``: ON)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Judged:
@@ -95,6 +100,8 @@ def judge_check(check_id: str, live: LiveChecks, *, indent: str = "") -> Judged:
     elif kind == "RECOVERY_CONTROL":
         healthy, share, count = _observed(check_id, live)
         arn = str(config.get("RoutingControlArn", "?"))
+        if healthy is None and arn in live.controls:
+            healthy = live.controls[arn]  # read from ARC's cluster
         warnings = () if healthy is not None else (f"routing control {arn}: state unreadable",)
         judged = Judged(
             healthy, share, count,

@@ -74,11 +74,14 @@ class Live:
         records: the record sets named like the pair's shared name (A and AAAA).
         checks: health check id to its ``HealthCheckConfig`` (absent: no such check).
         observations: health check id to its checkers' last ``StatusReport`` statuses.
+        controls: routing control ARN to its state as ARC's cluster reports it (``True``: ON),
+            for the controls that were read (``--arc-endpoint``).
     """
 
     records: tuple[Mapping[str, Any], ...]
     checks: Mapping[str, Mapping[str, Any]]
     observations: Mapping[str, tuple[str, ...]]
+    controls: Mapping[str, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -424,8 +427,17 @@ def _config_warnings(config: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def read_live(pair: Pair, route53: Any) -> Live:
-    """Read the pair's records, their health checks and the checkers' last observations."""
+def read_live(pair: Pair, route53: Any, arc: Any = None) -> Live:
+    """Read the pair's records, their health checks and the checkers' last observations.
+
+    Args:
+        pair: the pair.
+        route53: a Route 53 client.
+        arc: a ``route53-recovery-cluster`` client of one of ARC's cluster endpoints, to read
+            each routing control's state (``None``: only what Route 53's checkers report).
+    """
+    import botocore.exceptions
+
     records: list[Mapping[str, Any]] = []
     paginator = route53.get_paginator("list_resource_record_sets")
     for page in paginator.paginate(
@@ -450,13 +462,32 @@ def read_live(pair: Pair, route53: Any) -> Live:
             continue
         checks[check_id] = config
         pending += [str(child) for child in config.get("ChildHealthChecks", [])]
-        if config.get("Type") != "CALCULATED":
+        kind = config.get("Type")
+        if kind == "CALCULATED":
+            continue  # GetHealthCheckStatus cannot read a calculated check: judged by children
+        try:
             status = route53.get_health_check_status(HealthCheckId=check_id)
-            observations[check_id] = tuple(
-                str(o.get("StatusReport", {}).get("Status", ""))
-                for o in status["HealthCheckObservations"]
-            )
-    return Live(tuple(records), checks, observations)
+        except botocore.exceptions.ClientError:
+            if kind not in _OPERATOR_TYPES:
+                raise
+            continue  # an operator control's state unread: judged "unknown", never healthy
+        observations[check_id] = tuple(
+            str(o.get("StatusReport", {}).get("Status", ""))
+            for o in status["HealthCheckObservations"]
+        )
+    controls: dict[str, bool] = {}
+    for config in checks.values():
+        arn = str(config.get("RoutingControlArn", ""))
+        if arc is not None and config.get("Type") == "RECOVERY_CONTROL" and arn:
+            try:
+                state = arc.get_routing_control_state(RoutingControlArn=arn)
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+                continue
+            controls[arn] = state.get("RoutingControlState") == "On"
+    return Live(tuple(records), checks, observations, controls)
+
+
+_OPERATOR_TYPES = ("RECOVERY_CONTROL", "CLOUDWATCH_METRIC")
 
 
 def _error_code(error: Exception) -> str:
@@ -585,7 +616,10 @@ def render(verdict: PairVerdict) -> str:
 
 
 def verify(
-    pairs: Sequence[Pair], route53: Any, clients: Callable[[str, str], Any] | None = None
+    pairs: Sequence[Pair],
+    route53: Any,
+    clients: Callable[[str, str], Any] | None = None,
+    arc: Any = None,
 ) -> list[PairVerdict]:
     """Assess every pair against the live Route 53, and read each region's state table.
 
@@ -593,11 +627,12 @@ def verify(
         pairs: the pairs.
         route53: a Route 53 client.
         clients: ``(service, region)`` to a client of that region; ``None`` skips the state
-            tables. The tables never change whether a pair is armed.
+            tables and the monitoring stack.
+        arc: a ``route53-recovery-cluster`` client (see :func:`read_live`), or ``None``.
     """
     verdicts = []
     for pair in pairs:
-        verdict = assess(pair, read_live(pair, route53))
+        verdict = assess(pair, read_live(pair, route53, arc))
         if clients is not None:
             states = (
                 read_state_table(
@@ -666,6 +701,14 @@ def add_verify_parser(commands: Any) -> None:
     parser.add_argument(
         "--endpoint-url", help="one endpoint for every AWS call (tests: a moto server)"
     )
+    parser.add_argument(
+        "--arc-endpoint",
+        metavar="URL",
+        help="an ARC cluster endpoint: read each routing control's state there (read-only)",
+    )
+    parser.add_argument(
+        "--arc-region", metavar="REGION", help="the region of --arc-endpoint (default us-west-2)"
+    )
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -690,8 +733,15 @@ def run_verify(args: argparse.Namespace) -> int:
         # The region's own endpoint: a state table is read where its fleet uses it.
         return boto3.client(service, region_name=region, endpoint_url=args.endpoint_url)
 
+    arc = None
+    if args.arc_endpoint:
+        arc = boto3.client(
+            "route53-recovery-cluster",
+            region_name=args.arc_region or "us-west-2",
+            endpoint_url=args.arc_endpoint,
+        )
     try:
-        verdicts = verify(pairs, route53, clients)
+        verdicts = verify(pairs, route53, clients, arc)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
         print(f"deep-health verify: cannot read Route 53: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -469,3 +469,21 @@ def test_alarms_on_another_check_than_the_record_carries_are_a_warning(api: Pair
     )
     same = {"PrimaryHealthCheckId": "calc-p", "SecondaryHealthCheckId": "calc-s"}
     assert monitoring_warnings(verdict, same) == ()
+
+
+def test_routing_control_states_read_from_arc_decide_when_route_53_reports_none(
+    api: Pair,
+) -> None:
+    unread = operated([], [])  # no observations for either control
+    on = Live(
+        unread.records, unread.checks, unread.observations, {ARN + "p": True, ARN + "s": True}
+    )
+    assert assess(api, on).armed
+    off = Live(
+        unread.records, unread.checks, unread.observations, {ARN + "p": True, ARN + "s": False}
+    )
+    verdict = assess(api, off)
+    assert verdict.problems == (
+        "SECONDARY eu-west-1 is not healthy to Route 53: failover is disarmed",
+    )
+    assert any(f"routing control {ARN}s (rc-s): OFF" in line for line in verdict.regions[1].detail)
