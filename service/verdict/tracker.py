@@ -3,7 +3,7 @@
 The policy turns one evaluation into an *instantaneous* verdict. That is not enough to drive
 Route 53 well:
 
-* a partial ("gray") failure -- 10-15 % of reads failing -- passes most single evaluations, so
+* a partial ("gray") failure, a share of reads failing, passes most single evaluations, so
   the region never fails over (OneLogin's outage);
 * once failed over, a region that passes one evaluation must not fail straight back: Route 53's
   ``FailureThreshold`` applies both ways, so recovery is symmetric unless we add asymmetry.
@@ -12,9 +12,8 @@ Route 53 well:
 window (bounded in memory); :class:`Hysteresis` fails fast and recovers slowly; :class:`Tracker`
 combines both. The rules themselves (the window's threshold, the latch's transitions) are pure
 functions in :mod:`service.verdict.rules`; these classes hold their state in memory for one
-process. The
-caller passes the clock in, so tests need no I/O and the Route 53 simulator can run it in
-virtual time.
+process. The caller passes the clock in, so tests need no I/O and the Route 53 simulator can run
+it in virtual time.
 
 Example:
     >>> tracker = Tracker(TrackerSettings())
