@@ -92,7 +92,7 @@ def judge(
         ]
     )
     healthy = instant is not Status.FAIL and not gray
-    after = advance_latch(latch, healthy, now, held=held, settings=rules)
+    after = advance_latch(latch, healthy, now, held=held, sustained=bool(gray), settings=rules)
     if after.healthy:
         return Judgement(instant, (), after)
     waits = latch_reason(latch, after, instant_healthy=healthy, held=held, settings=rules)

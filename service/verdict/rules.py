@@ -371,13 +371,15 @@ def advance_latch(
     now: float,
     *,
     held: bool = False,
+    sustained: bool = False,
     settings: TrackerSettings,
 ) -> LatchState:
     """Feed one evaluation to the hysteresis: fail fast, recover slowly.
 
     Healthy → unhealthy: an unhealthy evaluation is reported at once; after ``fail_after`` of them
     in a row, the streak having lasted ``burst`` seconds, the failure latches (a blip shorter
-    than a burst never holds the region down for ``min_hold``). Unhealthy → healthy: only after
+    than a burst never holds the region down for ``min_hold``; a gray failure, whose evidence
+    is spread over the window already, latches without waiting). Unhealthy → healthy: only after
     ``recover_after`` consecutive clean evaluations *and* ``min_hold`` seconds since the failure
     latched *and* ``quiet`` seconds since the last unhealthy evaluation, and never while
     ``held``.
@@ -387,6 +389,8 @@ def advance_latch(
         instant_healthy: This evaluation's own verdict.
         now: Time in seconds (any clock, the same for every call on one state).
         held: Operator hold: once latched, stay unhealthy while this is True.
+        sustained: The evaluation is unhealthy on the window's evidence (:func:`gray_failing`),
+            which already spans more than a burst: the streak need not last ``burst`` seconds.
         settings: ``fail_after``, ``burst``, ``recover_after``, ``min_hold`` and ``quiet`` apply.
 
     Returns:
@@ -398,7 +402,7 @@ def advance_latch(
             return replace(state, last_bad=last_bad, failures=0, since=None)
         failures = state.failures + 1
         since = now if state.failures == 0 or state.since is None else state.since
-        if failures >= settings.fail_after and now - since >= settings.burst:
+        if failures >= settings.fail_after and (sustained or now - since >= settings.burst):
             return replace(
                 state, latched_at=now, last_bad=last_bad, failures=failures, clean=0, since=None
             )

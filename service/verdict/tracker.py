@@ -207,19 +207,22 @@ class Hysteresis:
         """Consecutive clean evaluations counted towards recovery."""
         return self.state.clean
 
-    def update(self, instant_healthy: bool, now: float, *, held: bool = False) -> bool:
+    def update(
+        self, instant_healthy: bool, now: float, *, held: bool = False, sustained: bool = False
+    ) -> bool:
         """Feed one evaluation and return whether to report healthy.
 
         Args:
             instant_healthy: This evaluation's own verdict.
             now: Time in seconds.
             held: Operator hold: once latched, stay unhealthy while this is True.
+            sustained: Unhealthy on the window's evidence (no burst span needed to latch).
 
         Returns:
             The health to report.
         """
         self.state = advance_latch(
-            self.state, instant_healthy, now, held=held, settings=self.settings
+            self.state, instant_healthy, now, held=held, sustained=sustained, settings=self.settings
         )
         return self.state.healthy
 
@@ -282,7 +285,7 @@ class Tracker:
                 reasons.append(gray_reason(check, counts, settings))
         instant_healthy = instant != "fail" and not reasons
         before = self.hysteresis.state
-        if self.hysteresis.update(instant_healthy, now, held=held):
+        if self.hysteresis.update(instant_healthy, now, held=held, sustained=bool(reasons)):
             return TrackedVerdict(instant)
         reason = latch_reason(
             before,
