@@ -133,20 +133,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     models = [m for m in args.models.split(",") if m]
     runs = max(1, round(args.hours / args.run_hours))
     started = time.perf_counter()
-    noise_jobs = [(m, s, args.run_hours, settings) for m in models for s in range(runs)]
-    detect_jobs = [(r, s, settings, args.instances) for r in RATES for s in range(args.seeds)]
+    print(f"tuning: {settings}\n", flush=True)
+    header = ["noise model", "hours", "false failovers", "per 1,000 h"]
+    print(table(header, []), flush=True)
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        false = list(pool.map(_noise, noise_jobs, chunksize=4))
+        for model in models:  # a row as soon as its model is done
+            jobs = [(model, s, args.run_hours, settings) for s in range(runs)]
+            counts = list(pool.map(_noise, jobs))
+            hours = len(counts) * args.run_hours
+            per = sum(counts) * 1000 / hours
+            print(f"| {LABELS[model]} | {hours:,.0f} | {sum(counts)} | {per:.1f} |", flush=True)
+        detect_jobs = [(r, s, settings, args.instances) for r in RATES for s in range(args.seeds)]
         detected = list(pool.map(_detect, detect_jobs, chunksize=8))
-    print(f"tuning: {settings}\n")
-    rows = []
-    for model in models:
-        counts = [f for (m, *_), f in zip(noise_jobs, false, strict=True) if m == model]
-        hours = len(counts) * args.run_hours
-        rows.append(
-            [LABELS[model], f"{hours:,.0f}", str(sum(counts)), f"{sum(counts) * 1000 / hours:.1f}"]
-        )
-    print(table(["noise model", "hours", "false failovers", "per 1,000 h"], rows))
     print()
     rows = []
     for rate in RATES:

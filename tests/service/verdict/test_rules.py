@@ -573,3 +573,13 @@ def test_latch_reason_is_none_for_a_failing_evaluation_while_latched() -> None:
 )
 def test_shared_failure_edges(results: list[CheckResult], expected: list[str]) -> None:
     assert shared_failure(results) == expected
+
+
+def test_a_gray_failure_latches_without_waiting_for_a_bursts_span() -> None:
+    # The window's evidence already spans more than a burst: fail_after alone decides.
+    settings = TrackerSettings(fail_after=2, burst=6.0)
+    state = advance_latch(LatchState(), False, EPOCH, sustained=True, settings=settings)
+    state = advance_latch(state, False, EPOCH + 1.0, sustained=True, settings=settings)
+    assert state.latched
+    blip = advance_latch(LatchState(), False, EPOCH, settings=settings)
+    assert not advance_latch(blip, False, EPOCH + 1.0, settings=settings).latched
