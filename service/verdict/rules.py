@@ -84,10 +84,11 @@ class TrackerSettings:
             failed (default 0.4; see :data:`BUCKETS_PER_WINDOW` and :func:`failing_buckets`): a
             sustained partial failure shows across the window, a burst in a few buckets only.
         burst: Seconds of failure treated as one burst, not as a sustained failure (default
-            6, above the 1-5 s blips a dependency has): failures in no more buckets than a burst this long can touch never gray-fail a
-            check, and an unhealthy streak latches only once it has lasted this long. A
-            dependency blip of a few seconds then fails at most the evaluations it touches, which
-            Route 53's FailureThreshold absorbs, instead of the region for ``min_hold``.
+            6, above the 1-5 s blips a dependency has): failures in no more buckets than a
+            burst this long can touch never gray-fail a check, and an unhealthy streak latches
+            only once it has lasted this long (a gray failure's need not). A blip of a few
+            seconds then fails only the evaluations it touches, which Route 53's
+            FailureThreshold absorbs, instead of the region for ``min_hold``.
         max_entries: Evaluations kept per check whatever the window (default 1024), so memory
             stays bounded under a burst of probes.
         fail_after: Consecutive unhealthy evaluations before the failure *latches* (default 3),
