@@ -470,7 +470,8 @@ class Runner:
                 return pending.overdue
             duration = self._clock() - pending.started
             results = []
-            late = set(pending.discounted)
+            # Not pending.discounted: the supervisor's thread may still be adding to it.
+            late: set[str] = set()
             for check in self.checks:
                 result = pending.results.get(check.check_name)
                 if result is None:
