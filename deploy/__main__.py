@@ -102,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(path: Path, template: Path | None) -> PairsFile:
+    from deploy.container import ecs_parameter_names
     from deploy.template import load_template, parameter_names
 
     pairs = load_pairs(path)
@@ -111,10 +112,10 @@ def _load(path: Path, template: Path | None) -> PairsFile:
         sam = load_template(pairs.template)
     except OSError as error:
         raise PairsError("defaults.template", f"cannot read {pairs.template}") from error
-    # Validate again, now that the template's parameter names are known.
-    return dataclasses.replace(
-        load_pairs(path, known_parameters=parameter_names(sam)), template=pairs.template
-    )
+    # Validate again, now that the templates' parameter names are known (a region on ECS
+    # takes deploy/ecs.yaml's; deploy.container refuses a name its own template lacks).
+    known = parameter_names(sam) | ecs_parameter_names()
+    return dataclasses.replace(load_pairs(path, known_parameters=known), template=pairs.template)
 
 
 def _default_config(pairs: PairsFile) -> str | None:

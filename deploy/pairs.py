@@ -16,6 +16,8 @@ Layout (see ``deploy/pairs.example.toml``)::
     details_token_ssm = "/deep-health/api/details-token"   # optional SecureString name
     health_only_name = false         # true: record_name serves nothing but health
     config = "api.health.toml"       # optional: this pair's own engine config
+    platform = "lambda"              # or "ecs" (deploy/ecs.yaml); a region may say its own
+    no_alarm_destination = false     # true: the alarms may notify nobody (see docs/alarms.md)
     [pairs.parameters]               # both regions of this pair
     TableName = "accounts"
     [pairs.primary]                  # role PRIMARY
@@ -44,6 +46,7 @@ from deploy.facts import TEMPLATE_DEFAULTS
 __all__ = [
     "DEFAULT_TEMPLATE",
     "MANAGED_PARAMETERS",
+    "PLATFORMS",
     "Pair",
     "PairsError",
     "PairsFile",
@@ -93,9 +96,13 @@ _PAIR_KEYS = frozenset(
         "parameters",
         "primary",
         "secondary",
+        "platform",
+        "no_alarm_destination",
     }
 )
-_REGION_KEYS = frozenset({"region", "stack_name", "parameters"})
+_REGION_KEYS = frozenset({"region", "stack_name", "parameters", "platform"})
+PLATFORMS = ("lambda", "ecs")
+"""What runs the service in a region: ``template.yaml`` (Lambda) or ``deploy/ecs.yaml``."""
 
 
 class PairsError(ValueError):
@@ -117,12 +124,14 @@ class RegionStack:
         stack_name: the CloudFormation stack name.
         parameters: template parameters for this stack (merged, as strings), without the
             managed ones (see :data:`MANAGED_PARAMETERS`).
+        platform: ``lambda`` (``template.yaml``) or ``ecs`` (``deploy/ecs.yaml``).
     """
 
     region: str
     role: Role
     stack_name: str
     parameters: Mapping[str, str]
+    platform: Literal["lambda", "ecs"] = "lambda"
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,8 @@ class Pair:
         health_only_name: ``record_name`` serves nothing but health (the stack may map it to
             the health API); ``False`` refuses that.
         config: this pair's engine config (``None``: the file's default, else generated).
+        no_alarm_destination: the pair says its alarms may notify nobody (else a destination
+            is required in both regions, see :mod:`deploy.alarms`).
     """
 
     name: str
@@ -153,6 +164,7 @@ class Pair:
     secondary: RegionStack
     health_only_name: bool = False
     config: Path | None = None
+    no_alarm_destination: bool = False
 
     @property
     def stacks(self) -> tuple[RegionStack, RegionStack]:
@@ -329,11 +341,18 @@ def _pair(
         raise PairsError(f"{key}.secondary", "missing: a PRIMARY region needs its SECONDARY")
     if not has_primary:
         raise PairsError(f"{key}.primary", "missing: a pair needs [primary] and [secondary]")
+    platform = _platform(raw.get("platform", "lambda"), f"{key}.platform")
     primary = _region(
-        raw["primary"], f"{key}.primary", "PRIMARY", stack_name, pair_parameters, known
+        raw["primary"], f"{key}.primary", "PRIMARY", stack_name, pair_parameters, known, platform
     )
     secondary = _region(
-        raw["secondary"], f"{key}.secondary", "SECONDARY", stack_name, pair_parameters, known
+        raw["secondary"],
+        f"{key}.secondary",
+        "SECONDARY",
+        stack_name,
+        pair_parameters,
+        known,
+        platform,
     )
     if primary.region == secondary.region:
         raise PairsError(
@@ -342,6 +361,9 @@ def _pair(
     health_only = raw.get("health_only_name", False)
     if not isinstance(health_only, bool):
         raise PairsError(f"{key}.health_only_name", "must be true or false")
+    unalarmed = raw.get("no_alarm_destination", False)
+    if not isinstance(unalarmed, bool):
+        raise PairsError(f"{key}.no_alarm_destination", "must be true or false")
     config = raw.get("config")
     return Pair(
         name=name,
@@ -354,7 +376,16 @@ def _pair(
         secondary=secondary,
         health_only_name=health_only,
         config=base / _string(config, f"{key}.config") if config is not None else None,
+        no_alarm_destination=unalarmed,
     )
+
+
+def _platform(raw: Any, key: str) -> Literal["lambda", "ecs"]:
+    if raw == "lambda":
+        return "lambda"
+    if raw == "ecs":
+        return "ecs"
+    raise PairsError(key, f"must be 'lambda' or 'ecs', not {raw!r}")
 
 
 def _region(
@@ -364,6 +395,7 @@ def _region(
     default_stack_name: Any,
     pair_parameters: Mapping[str, str],
     known: frozenset[str] | None,
+    platform: Literal["lambda", "ecs"] = "lambda",
 ) -> RegionStack:
     table = _table(raw, key)
     _no_unknown_keys(table, _REGION_KEYS, key)
@@ -381,7 +413,13 @@ def _region(
         **pair_parameters,
         **_parameters(table.get("parameters", {}), f"{key}.parameters", known),
     }
-    return RegionStack(region=region, role=role, stack_name=stack_name, parameters=parameters)
+    return RegionStack(
+        region=region,
+        role=role,
+        stack_name=stack_name,
+        parameters=parameters,
+        platform=_platform(table.get("platform", platform), f"{key}.platform"),
+    )
 
 
 def _no_collisions(pairs: tuple[Pair, ...]) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import shlex
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,7 @@ __all__ = [
     "monitoring_argv",
     "monitoring_stack_name",
     "output_command",
+    "override_argument",
     "overrides",
     "pair_steps",
     "wheel_name",
@@ -65,6 +66,8 @@ class Step:
         gate: ``(pair, stack)``: check that region before going on (see :mod:`deploy.gate`).
         monitoring: the pair whose us-east-1 alarm stack to deploy (its argv needs the health
             check ids the two regional stacks output).
+        deferred: a command built at run time from deployed stacks' outputs (given the
+            function that reads them), e.g. a region's alarms stack.
     """
 
     description: str
@@ -74,6 +77,7 @@ class Step:
     write: tuple[str, Path] | None = None
     gate: tuple[Pair, RegionStack] | None = None
     monitoring: Pair | None = None
+    deferred: Callable[[Callable[[RegionStack], Mapping[str, str]]], tuple[str, ...]] | None = None
 
 
 def wheel_name(project_root: Path) -> str:
@@ -277,16 +281,54 @@ def monitoring_step(pair: Pair) -> Step:
 def pair_steps(
     pairs: PairsFile, pair: Pair, default_config: str | None, *, release_id: str, project_root: Path
 ) -> list[Step]:
-    """One pair's steps: bundle its config, then each region deployed and gated, then alarms."""
-    has_function = any(pair.values(stack)["Mode"] == "standalone" for stack in pair.stacks)
+    """One pair's steps: bundle its config, then each region deployed (its alarms stack beside
+    it) and gated, then the pair's monitoring stack and dashboard."""
+    from deploy.alarms import has_alarms_stack
+    from deploy.container import ecs_step
+
+    has_function = any(
+        pair.values(stack)["Mode"] == "standalone" and stack.platform == "lambda"
+        for stack in pair.stacks
+    )
     steps = bundle_steps(pair, default_config, project_root=project_root) if has_function else []
     for stack in pair.stacks:
-        steps.append(
-            deploy_step(pairs, pair, stack, release_id=release_id, project_root=project_root)
-        )
+        if stack.platform == "ecs":
+            steps.append(ecs_step(pair, stack, default_config, release_id=release_id))
+        else:
+            steps.append(
+                deploy_step(pairs, pair, stack, release_id=release_id, project_root=project_root)
+            )
+        if has_alarms_stack(pair, stack):
+            steps.append(alarms_step(pair, stack))
         steps.append(gate_step(pair, stack))
     steps.append(monitoring_step(pair))
+    steps.append(dashboard_step(pair))
     return steps
+
+
+def alarms_step(pair: Pair, stack: RegionStack) -> Step:
+    """A region's alarms stack (``deploy/alarms.yaml``), from its stack's outputs."""
+    from deploy.alarms import alarms_argv, alarms_display, alarms_stack_name
+
+    return Step(
+        f"deploy {alarms_stack_name(stack)} (alarms on the {stack.platform} path) to"
+        f" {stack.region}",
+        alarms_display(pair, stack),
+        deferred=lambda outputs: alarms_argv(pair, stack, outputs(stack)),
+    )
+
+
+def dashboard_step(pair: Pair) -> Step:
+    """The pair's dashboard (``deploy/dashboard.yaml``) in us-east-1, after both regions."""
+    from deploy.alarms import dashboard_argv, dashboard_display, dashboard_stack_name
+
+    return Step(
+        f"deploy {dashboard_stack_name(pair)} (the pair's dashboard) to {MONITORING_REGION}",
+        dashboard_display(pair),
+        deferred=lambda outputs: dashboard_argv(
+            pair, outputs(pair.primary), outputs(pair.secondary)
+        ),
+    )
 
 
 def deploy_steps(
@@ -297,6 +339,11 @@ def deploy_steps(
         yield from pair_steps(
             pairs, pair, default_config, release_id=release_id, project_root=project_root
         )
+
+
+def override_argument(name: str, value: str) -> str:
+    """One ``--parameter-overrides`` item, as SAM CLI reads it (see :func:`_override`)."""
+    return _override(name, value)
 
 
 def _override(name: str, value: str) -> str:

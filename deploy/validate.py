@@ -33,6 +33,7 @@ from deploy.facts import (
     STANDALONE_HEALTH_PATH,
 )
 from deploy.pairs import Pair, PairsError, PairsFile, RegionStack
+from deploy.platforms import validate_platforms
 
 __all__ = ["validate"]
 
@@ -57,6 +58,7 @@ def validate(pairs: PairsFile) -> None:
             raise PairsError(
                 "defaults.config", f"cannot read {pairs.config}: {error.strerror}"
             ) from error
+    validate_platforms(pairs, default)  # the ECS path and the alarms' destinations
     for index, pair in enumerate(pairs.pairs):
         try:
             text, source = engine_config(pair, default)
