@@ -62,6 +62,11 @@ release_id = "${{DEEP_HEALTH_RELEASE_ID:-dev}}"
 # What the in-region alarms watch (template parameters MetricsNamespace, MetricsServiceId).
 emf_namespace = "{namespace}"
 service_id = "{service_id}"
+
+# The region's failover state, shared by every instance (the stack's state table; StateStore).
+[state]
+store = "${{DEEP_HEALTH_STATE_STORE:-memory}}"
+table = "${{DEEP_HEALTH_STATE_TABLE:-}}"
 """
 
 
