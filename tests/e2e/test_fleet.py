@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.cli import main
+from service.cli.main import main
 from service.simulation.realtime import RealtimeConfig, Timeline, watch
 from service.state.dynamodb import create_table
 from support.balancer import Balancer
