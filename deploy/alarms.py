@@ -22,23 +22,21 @@ Refused before any AWS call (:func:`alarm_rules`), unless the pair says
 from __future__ import annotations
 
 import re
-import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from deploy.facts import MONITORING_REGION
 from deploy.pairs import Pair, PairsError, RegionStack
 
 __all__ = [
+    "ALARMS_FROM_OUTPUTS",
     "ALARMS_TEMPLATE",
     "DASHBOARD_TEMPLATE",
     "alarm_rules",
-    "alarms_argv",
-    "alarms_display",
     "alarms_stack_name",
-    "dashboard_argv",
-    "dashboard_display",
+    "alarms_values",
     "dashboard_stack_name",
+    "dashboard_values",
     "has_alarms_stack",
     "log_group",
 ]
@@ -49,11 +47,9 @@ ALARMS_TEMPLATE = Path(__file__).resolve().parent / "alarms.yaml"
 DASHBOARD_TEMPLATE = Path(__file__).resolve().parent / "dashboard.yaml"
 """Per pair, in us-east-1: the dashboard."""
 
-_PROJECT = Path(__file__).resolve().parent.parent
 _TOPIC = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:.+$")
 
-# alarms.yaml parameter -> the regional stack's output that fills it, per platform.
-_FROM_OUTPUTS = {
+ALARMS_FROM_OUTPUTS = {
     "lambda": {
         "AlarmTopicArn": "AlarmTopicArn",
         "FunctionName": "FunctionName",
@@ -66,8 +62,7 @@ _FROM_OUTPUTS = {
         "TargetGroupFullName": "TargetGroupFullName",
     },
 }
-
-Outputs = Callable[[RegionStack], Mapping[str, str]]
+"""Per platform: each ``alarms.yaml`` parameter and the regional stack's output that fills it."""
 
 
 def alarm_rules(pair: Pair, index: int) -> None:
@@ -137,25 +132,8 @@ def log_group(stack: RegionStack) -> str:
     return f"/deep-health/{stack.stack_name}"
 
 
-def _argv(
-    template: Path, stack_name: str, region: str, pair: Pair, role: str, values: Mapping[str, str]
-) -> tuple[str, ...]:
-    from deploy.plan import override_argument
-
-    return (
-        "sam", "deploy",
-        "--template-file", str(template.relative_to(_PROJECT)),
-        "--stack-name", stack_name,
-        "--region", region,
-        "--no-confirm-changeset",
-        "--no-fail-on-empty-changeset",
-        "--tags", "project=deep-health", f"pair={pair.name}", f"role={role}",
-        "--parameter-overrides",
-        *(override_argument(name, value) for name, value in values.items() if value),
-    )  # fmt: skip
-
-
-def _alarms_values(pair: Pair, stack: RegionStack, found: Mapping[str, str]) -> dict[str, str]:
+def alarms_values(pair: Pair, stack: RegionStack, found: Mapping[str, str]) -> dict[str, str]:
+    """The alarms stack's parameters, given the region's stack outputs (empty ones left out)."""
     values = {
         "PairName": pair.name,
         "RecordName": pair.record_name,
@@ -163,39 +141,15 @@ def _alarms_values(pair: Pair, stack: RegionStack, found: Mapping[str, str]) -> 
         "RegionalStackName": stack.stack_name,
         "Platform": stack.platform,
     }
-    for parameter, output in _FROM_OUTPUTS[stack.platform].items():
+    for parameter, output in ALARMS_FROM_OUTPUTS[stack.platform].items():
         values[parameter] = found.get(output, "")
-    return values
+    return {name: value for name, value in values.items() if value}
 
 
-def alarms_argv(pair: Pair, stack: RegionStack, found: Mapping[str, str]) -> tuple[str, ...]:
-    """``sam deploy`` of a region's alarms stack, given the region's stack outputs."""
-    return _argv(
-        ALARMS_TEMPLATE,
-        alarms_stack_name(stack),
-        stack.region,
-        pair,
-        f"{stack.role}-ALARMS",
-        _alarms_values(pair, stack, found),
-    )
-
-
-def alarms_display(pair: Pair, stack: RegionStack) -> str:
-    """The alarms stack's command as printed: each output read with the AWS CLI."""
-    values = pair.values(stack)
-    has_topic = bool(values.get("AlarmEmail") or values.get("AlarmTopicArn"))
-    read = {
-        parameter: (stack, output)
-        for parameter, output in _FROM_OUTPUTS[stack.platform].items()
-        if parameter != "AlarmTopicArn" or has_topic
-    }
-    found = {output: f"@@{parameter}@@" for parameter, (_, output) in read.items()}
-    return _substituted(alarms_argv(pair, stack, found), read)
-
-
-def _dashboard_values(
+def dashboard_values(
     pair: Pair, primary: Mapping[str, str], secondary: Mapping[str, str]
 ) -> dict[str, str]:
+    """The dashboard stack's parameters, given both regions' stack outputs."""
     values = pair.values(pair.primary)
     return {
         "PairName": pair.name,
@@ -209,47 +163,3 @@ def _dashboard_values(
         "MetricsNamespace": values["MetricsNamespace"],
         "MetricsServiceId": values["MetricsServiceId"],
     }
-
-
-def dashboard_argv(
-    pair: Pair, primary: Mapping[str, str], secondary: Mapping[str, str]
-) -> tuple[str, ...]:
-    """``sam deploy`` of the pair's dashboard stack, given both regions' stack outputs."""
-    return _argv(
-        DASHBOARD_TEMPLATE,
-        dashboard_stack_name(pair),
-        MONITORING_REGION,
-        pair,
-        "DASHBOARD",
-        _dashboard_values(pair, primary, secondary),
-    )
-
-
-def dashboard_display(pair: Pair) -> str:
-    """The dashboard stack's command as printed: both health check ids read with the CLI."""
-    argv = dashboard_argv(
-        pair,
-        {"HealthCheckId": "@@PrimaryHealthCheckId@@"},
-        {"HealthCheckId": "@@SecondaryHealthCheckId@@"},
-    )
-    return _substituted(
-        argv,
-        {
-            "PrimaryHealthCheckId": (pair.primary, "HealthCheckId"),
-            "SecondaryHealthCheckId": (pair.secondary, "HealthCheckId"),
-        },
-    )
-
-
-def _substituted(argv: tuple[str, ...], read: Mapping[str, tuple[RegionStack, str]]) -> str:
-    """``shlex.join(argv)`` with each ``Name=@@Name@@`` replaced by a shell substitution that
-    reads the stack output (what the rollout passes at run time)."""
-    from deploy.plan import output_command
-
-    text = shlex.join(argv)
-    for parameter, (stack, output) in read.items():
-        text = text.replace(
-            shlex.quote(f"{parameter}=@@{parameter}@@"),
-            f"{parameter}={output_command(stack.stack_name, stack.region, output)}",
-        )
-    return text

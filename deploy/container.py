@@ -13,18 +13,20 @@ What differs, and lives here:
 - the engine config reaches the task as ``EngineConfig`` (base64; the container writes it to
   a file before ``deep-health serve``), with ``emf = true`` so the in-region alarms have
   metrics (the Lambda face turns EMF on by itself, ``serve`` does not);
-- the ``sam deploy`` command of an ECS region (no build: the image is built from the
-  project's Dockerfile, or is the application's own, and pushed beforehand).
+- the refusals of a region its platform's template cannot take (:func:`container_rules`).
+
+The ``sam deploy`` command of an ECS region is :func:`deploy.plan.ecs_step` (no build: the
+image is built from the project's Dockerfile, or is the application's own, and pushed
+beforehand).
 """
 
 from __future__ import annotations
 
 import base64
 import functools
-import shlex
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from deploy.pairs import Pair, PairsError, RegionStack
 
@@ -33,10 +35,9 @@ __all__ = [
     "REQUIRED",
     "container_config",
     "container_rules",
-    "ecs_argv",
+    "ecs_engine_config",
     "ecs_overrides",
     "ecs_parameter_names",
-    "ecs_step",
 ]
 
 ECS_TEMPLATE = Path(__file__).resolve().parent / "ecs.yaml"
@@ -78,58 +79,31 @@ def container_config(text: str, *, generated: bool) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def ecs_overrides(
-    pair: Pair, stack: RegionStack, *, release_id: str, engine_config: str | None
-) -> dict[str, str]:
-    """The ``--parameter-overrides`` of an ECS region: what ``ecs.yaml`` declares.
+def ecs_overrides(base: Mapping[str, str], *, engine_config: str | None) -> dict[str, str]:
+    """The ``--parameter-overrides`` of an ECS region: of the region's overrides (see
+    :func:`deploy.plan.overrides`), what ``ecs.yaml`` declares, and ``EngineConfig``.
 
     Args:
-        pair: the pair.
-        stack: an ECS region of it.
-        release_id: ``ReleaseId``.
-        engine_config: ``EngineConfig`` (standalone), or ``None`` (embedded: the image's own).
+        base: the region's overrides as the Lambda path would pass them.
+        engine_config: ``EngineConfig`` (standalone, base64), or ``None`` (embedded: the
+            image's own).
     """
-    from deploy.plan import overrides
-
     declared = ecs_parameter_names()
-    chosen = {
-        name: value
-        for name, value in overrides(pair, stack, release_id=release_id).items()
-        if name in declared
-    }
+    chosen = {name: value for name, value in base.items() if name in declared}
     if engine_config is not None:
         chosen["EngineConfig"] = engine_config
     return chosen
 
 
-def ecs_argv(
-    pair: Pair, stack: RegionStack, *, release_id: str, engine_config: str | None, shown: str
-) -> tuple[str, ...]:
-    """``sam deploy`` of an ECS region's stack.
+def ecs_engine_config(pair: Pair, stack: RegionStack, default_config: str | None) -> str | None:
+    """``EngineConfig`` of an ECS region: the pair's engine config for the task (standalone),
+    or ``None`` (embedded: the application's image bundles its own)."""
+    from deploy.engine import engine_config
 
-    Args:
-        pair: the pair.
-        stack: an ECS region of it.
-        release_id: ``ReleaseId``.
-        engine_config: ``EngineConfig`` (base64), or ``None`` in embedded mode.
-        shown: the template's path as the command shows it (relative to the project).
-    """
-    from deploy.plan import override_argument
-
-    values = ecs_overrides(pair, stack, release_id=release_id, engine_config=engine_config)
-    return (
-        "sam", "deploy",
-        "--template-file", shown,
-        "--stack-name", stack.stack_name,
-        "--region", stack.region,
-        "--capabilities", "CAPABILITY_IAM",
-        "--no-confirm-changeset",
-        "--no-fail-on-empty-changeset",
-        "--tags", "project=deep-health", f"pair={pair.name}", f"role={stack.role}",
-        "platform=ecs",
-        "--parameter-overrides",
-        *(override_argument(name, value) for name, value in values.items()),
-    )  # fmt: skip
+    if pair.values(stack).get("Mode") != "standalone":
+        return None
+    text, source = engine_config(pair, default_config)
+    return container_config(text, generated=source == "generated")
 
 
 def container_rules(
@@ -196,33 +170,3 @@ def container_rules(
                 " [service]; on ecs, `deep-health serve` writes no EMF metrics without it, and"
                 " the in-region alarms would watch nothing. Add it, or InRegionAlarms = false.",
             )
-
-
-def ecs_step(pair: Pair, stack: RegionStack, default_config: str | None, *, release_id: str) -> Any:
-    """The :class:`~deploy.plan.Step` that deploys an ECS region (no build: the image exists).
-
-    Args:
-        pair: the pair.
-        stack: an ECS region of it.
-        default_config: the pairs file's ``[defaults] config`` text, or ``None``.
-        release_id: ``ReleaseId``.
-    """
-    from deploy.engine import engine_config
-    from deploy.plan import Step
-
-    encoded = None
-    if pair.values(stack).get("Mode") == "standalone":
-        text, source = engine_config(pair, default_config)
-        encoded = container_config(text, generated=source == "generated")
-    argv = ecs_argv(
-        pair,
-        stack,
-        release_id=release_id,
-        engine_config=encoded,
-        shown=str(ECS_TEMPLATE.relative_to(ECS_TEMPLATE.parent.parent)),
-    )
-    return Step(
-        f"deploy {stack.stack_name} ({stack.role}, ECS Fargate behind an ALB) to {stack.region}",
-        shlex.join(argv),
-        argv=argv,
-    )

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.alarms import has_alarms_stack
 from deploy.engine import engine_config
 from deploy.facts import MONITORING_REGION
 from deploy.pairs import Pair, PairsFile, RegionStack
@@ -29,12 +30,13 @@ __all__ = [
     "CONFIG_IN_PACKAGE",
     "MONITORING_TEMPLATE",
     "Step",
+    "alarms_argv",
     "build_steps",
+    "dashboard_argv",
     "deploy_steps",
     "monitoring_argv",
     "monitoring_stack_name",
     "output_command",
-    "override_argument",
     "overrides",
     "pair_steps",
     "wheel_name",
@@ -283,9 +285,6 @@ def pair_steps(
 ) -> list[Step]:
     """One pair's steps: bundle its config, then each region deployed (its alarms stack beside
     it) and gated, then the pair's monitoring stack and dashboard."""
-    from deploy.alarms import has_alarms_stack
-    from deploy.container import ecs_step
-
     has_function = any(
         pair.values(stack)["Mode"] == "standalone" and stack.platform == "lambda"
         for stack in pair.stacks
@@ -306,25 +305,118 @@ def pair_steps(
     return steps
 
 
+def _stack_argv(
+    template: Path,
+    stack_name: str,
+    region: str,
+    tags: tuple[str, ...],
+    values: Mapping[str, str],
+    *,
+    iam: bool = False,
+) -> tuple[str, ...]:
+    """``sam deploy`` of a plain template (no build), run in the project."""
+    return (
+        "sam", "deploy",
+        "--template-file", _shown(template, _PROJECT),
+        "--stack-name", stack_name,
+        "--region", region,
+        *(("--capabilities", "CAPABILITY_IAM") if iam else ()),
+        "--no-confirm-changeset",
+        "--no-fail-on-empty-changeset",
+        "--tags", "project=deep-health", *tags,
+        "--parameter-overrides", *(_override(name, value) for name, value in values.items()),
+    )  # fmt: skip
+
+
+def _reading_outputs(argv: tuple[str, ...], read: Mapping[str, tuple[RegionStack, str]]) -> str:
+    """``argv`` as printed, each ``Name=@@Name@@`` a substitution reading that stack output
+    (what the rollout passes at run time)."""
+    text = shlex.join(argv)
+    for parameter, (stack, output) in read.items():
+        text = text.replace(
+            shlex.quote(f"{parameter}=@@{parameter}@@"),
+            f"{parameter}={output_command(stack.stack_name, stack.region, output)}",
+        )
+    return text
+
+
+def ecs_step(
+    pair: Pair, stack: RegionStack, default_config: str | None, *, release_id: str
+) -> Step:
+    """Deploy an ECS region (``deploy/ecs.yaml``; no build: the image exists beforehand)."""
+    from deploy.container import ECS_TEMPLATE, ecs_engine_config, ecs_overrides
+
+    values = ecs_overrides(
+        overrides(pair, stack, release_id=release_id),
+        engine_config=ecs_engine_config(pair, stack, default_config),
+    )
+    tags = (f"pair={pair.name}", f"role={stack.role}", "platform=ecs")
+    argv = _stack_argv(ECS_TEMPLATE, stack.stack_name, stack.region, tags, values, iam=True)
+    return Step(
+        f"deploy {stack.stack_name} ({stack.role}, ECS Fargate behind an ALB) to {stack.region}",
+        shlex.join(argv),
+        argv=argv,
+    )
+
+
+def alarms_argv(pair: Pair, stack: RegionStack, found: Mapping[str, str]) -> tuple[str, ...]:
+    """``sam deploy`` of a region's alarms stack, given the region's stack outputs."""
+    from deploy.alarms import ALARMS_TEMPLATE, alarms_stack_name, alarms_values
+
+    tags = (f"pair={pair.name}", f"role={stack.role}-ALARMS")
+    values = alarms_values(pair, stack, found)
+    return _stack_argv(ALARMS_TEMPLATE, alarms_stack_name(stack), stack.region, tags, values)
+
+
 def alarms_step(pair: Pair, stack: RegionStack) -> Step:
     """A region's alarms stack (``deploy/alarms.yaml``), from its stack's outputs."""
-    from deploy.alarms import alarms_argv, alarms_display, alarms_stack_name
+    from deploy.alarms import ALARMS_FROM_OUTPUTS, alarms_stack_name
 
+    values = pair.values(stack)
+    has_topic = bool(values.get("AlarmEmail") or values.get("AlarmTopicArn"))
+    read = {
+        parameter: (stack, output)
+        for parameter, output in ALARMS_FROM_OUTPUTS[stack.platform].items()
+        if parameter != "AlarmTopicArn" or has_topic
+    }
+    placeholders = {output: f"@@{parameter}@@" for parameter, (_, output) in read.items()}
     return Step(
         f"deploy {alarms_stack_name(stack)} (alarms on the {stack.platform} path) to"
         f" {stack.region}",
-        alarms_display(pair, stack),
+        _reading_outputs(alarms_argv(pair, stack, placeholders), read),
         deferred=lambda outputs: alarms_argv(pair, stack, outputs(stack)),
+    )
+
+
+def dashboard_argv(
+    pair: Pair, primary: Mapping[str, str], secondary: Mapping[str, str]
+) -> tuple[str, ...]:
+    """``sam deploy`` of the pair's dashboard stack, given both regions' stack outputs."""
+    from deploy.alarms import DASHBOARD_TEMPLATE, dashboard_stack_name, dashboard_values
+
+    tags = (f"pair={pair.name}", "role=DASHBOARD")
+    values = dashboard_values(pair, primary, secondary)
+    return _stack_argv(
+        DASHBOARD_TEMPLATE, dashboard_stack_name(pair), MONITORING_REGION, tags, values
     )
 
 
 def dashboard_step(pair: Pair) -> Step:
     """The pair's dashboard (``deploy/dashboard.yaml``) in us-east-1, after both regions."""
-    from deploy.alarms import dashboard_argv, dashboard_display, dashboard_stack_name
+    from deploy.alarms import dashboard_stack_name
 
+    argv = dashboard_argv(
+        pair,
+        {"HealthCheckId": "@@PrimaryHealthCheckId@@"},
+        {"HealthCheckId": "@@SecondaryHealthCheckId@@"},
+    )
+    read = {
+        "PrimaryHealthCheckId": (pair.primary, "HealthCheckId"),
+        "SecondaryHealthCheckId": (pair.secondary, "HealthCheckId"),
+    }
     return Step(
         f"deploy {dashboard_stack_name(pair)} (the pair's dashboard) to {MONITORING_REGION}",
-        dashboard_display(pair),
+        _reading_outputs(argv, read),
         deferred=lambda outputs: dashboard_argv(
             pair, outputs(pair.primary), outputs(pair.secondary)
         ),
@@ -339,11 +431,6 @@ def deploy_steps(
         yield from pair_steps(
             pairs, pair, default_config, release_id=release_id, project_root=project_root
         )
-
-
-def override_argument(name: str, value: str) -> str:
-    """One ``--parameter-overrides`` item, as SAM CLI reads it (see :func:`_override`)."""
-    return _override(name, value)
 
 
 def _override(name: str, value: str) -> str:

@@ -34,12 +34,13 @@ import boto3
 from deploy.alarms import (
     ALARMS_TEMPLATE,
     DASHBOARD_TEMPLATE,
-    alarms_argv,
-    dashboard_argv,
+    alarms_stack_name,
+    alarms_values,
+    dashboard_stack_name,
+    dashboard_values,
     has_alarms_stack,
 )
-from deploy.container import ECS_TEMPLATE, container_config, ecs_overrides
-from deploy.engine import engine_config
+from deploy.container import ECS_TEMPLATE, ecs_engine_config, ecs_overrides
 from deploy.facts import MONITORING_REGION
 from deploy.pairs import Pair, PairsFile, RegionStack
 from deploy.plan import MONITORING_TEMPLATE, monitoring_argv, monitoring_stack_name, overrides
@@ -247,12 +248,9 @@ def _create_ecs_stack(
     default_config: str | None,
 ) -> StackResult:
     """An ECS region: ``deploy/ecs.yaml`` as is (no transform), in a VPC made in moto."""
-    encoded = None
-    if pair.values(stack).get("Mode") == "standalone":
-        text, source = engine_config(pair, default_config)
-        encoded = container_config(text, generated=source == "generated")
+    base = overrides(pair, stack, release_id=release_id)
     values = {
-        **ecs_overrides(pair, stack, release_id=release_id, engine_config=encoded),
+        **ecs_overrides(base, engine_config=ecs_engine_config(pair, stack, default_config)),
         "HostedZoneId": zone_id,
         **_network(endpoint_url, stack.region, log),
     }
@@ -312,10 +310,12 @@ def _create_alarms(
     log: Callable[[str], None],
 ) -> StackResult:
     """A region's alarms stack, with what the region's stack output."""
-    argv = alarms_argv(pair, stack, created.outputs)
+    values = alarms_values(pair, stack, created.outputs)
+    name = alarms_stack_name(stack)
     return _create_plain(
-        ALARMS_TEMPLATE, argv, pair, stack.region, f"{stack.role}-ALARMS", endpoint_url, log
-    )
+        ALARMS_TEMPLATE, name, values, pair, stack.region, f"{stack.role}-ALARMS", endpoint_url,
+        log,
+    )  # fmt: skip
 
 
 def _create_dashboard(
@@ -323,25 +323,24 @@ def _create_dashboard(
 ) -> StackResult:
     """The pair's dashboard in us-east-1 (moto creates dashboards for real)."""
     primary, secondary = created
-    argv = dashboard_argv(pair, primary.outputs, secondary.outputs)
+    values = dashboard_values(pair, primary.outputs, secondary.outputs)
+    name = dashboard_stack_name(pair)
     return _create_plain(
-        DASHBOARD_TEMPLATE, argv, pair, MONITORING_REGION, "DASHBOARD", endpoint_url, log
+        DASHBOARD_TEMPLATE, name, values, pair, MONITORING_REGION, "DASHBOARD", endpoint_url, log
     )
 
 
 def _create_plain(
     template_path: Any,
-    argv: tuple[str, ...],
+    name: str,
+    values: Mapping[str, str],
     pair: Pair,
     region: str,
     role: str,
     endpoint_url: str,
     log: Callable[[str], None],
 ) -> StackResult:
-    """Create a plain CloudFormation stack from its ``sam deploy`` argv's parameters."""
-    start = argv.index("--parameter-overrides") + 1
-    values = dict(item.split("=", 1) for item in argv[start:])
-    name = argv[argv.index("--stack-name") + 1]
+    """Create a plain CloudFormation stack (alarms, dashboard) with its parameters."""
     adapted, stand_ins = for_emulator(
         load_template(template_path), region=region, seed=name, emulated=ECS_EMULATED_TYPES
     )

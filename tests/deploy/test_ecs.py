@@ -21,6 +21,7 @@ import pytest
 from deploy.container import ECS_TEMPLATE, container_config, ecs_overrides
 from deploy.engine import STATE_TABLE_PLACEHOLDER, function_environment, generated_config
 from deploy.pairs import load_pairs
+from deploy.plan import overrides
 from deploy.rehearse import Rehearsal, free_port, moto_server, rehearse
 from deploy.template import (
     DEFAULT_TEMPLATE,
@@ -128,6 +129,16 @@ def test_the_execution_role_reads_the_token_for_ecs_to_inject() -> None:
     (secret,) = container["Secrets"]
     assert secret["Name"] == "DEEP_HEALTH_DETAILS_TOKEN"
     assert token["Resource"] == secret["ValueFrom"]  # the same parameter ARN
+
+
+def test_the_execution_role_decrypts_only_for_the_token() -> None:
+    keys = {"KmsKeyArns": EVERYTHING["KmsKeyArns"]}
+    _, without_token = both(keys)
+    assert [s["Sid"] for s in _statements(without_token["ExecutionRole"])] == ["PullImage", "Logs"]
+    _, with_token = both({**keys, "DetailsTokenParameter": "/deep-health/api/token"})
+    assert [s["Sid"] for s in _statements(with_token["ExecutionRole"])] == [
+        "PullImage", "Logs", "DetailsTokenParameter", "KmsDecryptToken",
+    ]  # fmt: skip
 
 
 def test_the_container_gets_the_function_s_environment() -> None:
@@ -487,7 +498,7 @@ def test_the_task_s_command_serves_the_generated_config(tmp_path: Path) -> None:
     )
     orders = dataclasses.replace(orders, secondary=stack)
     encoded = container_config(generated_config(orders), generated=True)
-    values = ecs_overrides(orders, stack, release_id="task", engine_config=encoded)
+    values = ecs_overrides(overrides(orders, stack, release_id="task"), engine_config=encoded)
     port = free_port()
     spec = load_template(ECS_TEMPLATE)["Resources"]["TaskDefinition"]["Properties"]
     (container,) = spec["ContainerDefinitions"]
@@ -526,6 +537,9 @@ def test_the_task_s_command_serves_the_generated_config(tmp_path: Path) -> None:
         )
         try:
             body = _first_answer(process, f"http://127.0.0.1:{port}/health")
+            # What the ALB's target group checks (LivenessPath's default).
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=5) as live:
+                assert live.status == 200
         finally:
             process.terminate()
             output = process.communicate(timeout=10)[0].decode(errors="replace")
