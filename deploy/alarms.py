@@ -156,8 +156,12 @@ def dashboard_values(
         "RecordName": pair.record_name,
         "PrimaryRegion": pair.primary.region,
         "SecondaryRegion": pair.secondary.region,
-        "PrimaryHealthCheckId": primary["HealthCheckId"],
-        "SecondaryHealthCheckId": secondary["HealthCheckId"],
+        # Route 53's status of the check the records carry (calculated, with an operator
+        # control); the latency of the deep check behind it (a calculated check has none).
+        "PrimaryHealthCheckId": primary["RecordHealthCheckId"],
+        "SecondaryHealthCheckId": secondary["RecordHealthCheckId"],
+        "PrimaryDeepCheckId": primary["HealthCheckId"],
+        "SecondaryDeepCheckId": secondary["HealthCheckId"],
         "PrimaryLogGroup": log_group(pair.primary),
         "SecondaryLogGroup": log_group(pair.secondary),
         "MetricsNamespace": values["MetricsNamespace"],

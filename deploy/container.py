@@ -33,6 +33,7 @@ from deploy.pairs import Pair, PairsError, RegionStack
 __all__ = [
     "ECS_TEMPLATE",
     "REQUIRED",
+    "aliases_own_alb",
     "container_config",
     "container_rules",
     "ecs_engine_config",
@@ -104,6 +105,14 @@ def ecs_engine_config(pair: Pair, stack: RegionStack, default_config: str | None
         return None
     text, source = engine_config(pair, default_config)
     return container_config(text, generated=source == "generated")
+
+
+def aliases_own_alb(pair: Pair, stack: RegionStack) -> bool:
+    """Whether the region's records alias its own ALB: an ECS region without
+    ``AliasTargetDnsName``, embedded (the application is served there) or a health-only name."""
+    if stack.platform != "ecs" or pair.values(stack).get("AliasTargetDnsName"):
+        return False
+    return pair.values(stack).get("Mode") == "embedded" or pair.health_only_name
 
 
 def container_rules(

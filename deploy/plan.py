@@ -28,6 +28,7 @@ from deploy.pairs import Pair, PairsFile, RegionStack
 __all__ = [
     "BUILD_DIR",
     "CONFIG_IN_PACKAGE",
+    "MONITORED_OUTPUT",
     "MONITORING_TEMPLATE",
     "Step",
     "alarms_argv",
@@ -234,11 +235,17 @@ def monitoring_stack_name(pair: Pair) -> str:
     return f"{pair.primary.stack_name}-monitoring"
 
 
+MONITORED_OUTPUT = "RecordHealthCheckId"
+"""The stack output the monitoring stack alarms on: the check the records carry (with an
+operator control, the calculated one), so the alarm follows what DNS follows."""
+
+
 def monitoring_argv(pair: Pair, primary_check: str, secondary_check: str) -> tuple[str, ...]:
     """``sam deploy`` of the pair's monitoring stack, given the two health check ids."""
     email = pair.primary.parameters.get("AlarmEmail") or pair.secondary.parameters.get(
         "AlarmEmail", ""
     )
+    controls = pair.routing_controls
     values = {
         "PairName": pair.name,
         "RecordName": pair.record_name,
@@ -247,6 +254,12 @@ def monitoring_argv(pair: Pair, primary_check: str, secondary_check: str) -> tup
         "SecondaryHealthCheckId": secondary_check,
         "SecondaryRegion": pair.secondary.region,
         **({"AlarmEmail": email} if email else {}),
+        # ARC's safety rule "at least one ON" (deploy/monitoring.yaml's SafetyRule).
+        **(
+            {"PrimaryRoutingControlArn": controls[0], "SecondaryRoutingControlArn": controls[1]}
+            if controls
+            else {}
+        ),
     }
     return (
         "sam", "deploy",
@@ -267,7 +280,7 @@ def monitoring_step(pair: Pair) -> Step:
     display = shlex.join(argv)
     for role, stack in (("P", pair.primary), ("S", pair.secondary)):
         quoted = shlex.quote(f"{'Primary' if role == 'P' else 'Secondary'}HealthCheckId=@@{role}@@")
-        substitution = output_command(stack.stack_name, stack.region, "HealthCheckId")
+        substitution = output_command(stack.stack_name, stack.region, MONITORED_OUTPUT)
         display = display.replace(
             quoted,
             f"{'Primary' if role == 'P' else 'Secondary'}HealthCheckId={substitution}",
@@ -407,12 +420,20 @@ def dashboard_step(pair: Pair) -> Step:
 
     argv = dashboard_argv(
         pair,
-        {"HealthCheckId": "@@PrimaryHealthCheckId@@"},
-        {"HealthCheckId": "@@SecondaryHealthCheckId@@"},
+        {
+            "RecordHealthCheckId": "@@PrimaryHealthCheckId@@",
+            "HealthCheckId": "@@PrimaryDeepCheckId@@",
+        },
+        {
+            "RecordHealthCheckId": "@@SecondaryHealthCheckId@@",
+            "HealthCheckId": "@@SecondaryDeepCheckId@@",
+        },
     )
     read = {
-        "PrimaryHealthCheckId": (pair.primary, "HealthCheckId"),
-        "SecondaryHealthCheckId": (pair.secondary, "HealthCheckId"),
+        "PrimaryHealthCheckId": (pair.primary, "RecordHealthCheckId"),
+        "SecondaryHealthCheckId": (pair.secondary, "RecordHealthCheckId"),
+        "PrimaryDeepCheckId": (pair.primary, "HealthCheckId"),
+        "SecondaryDeepCheckId": (pair.secondary, "HealthCheckId"),
     }
     return Step(
         f"deploy {dashboard_stack_name(pair)} (the pair's dashboard) to {MONITORING_REGION}",

@@ -224,10 +224,27 @@ def test_every_call_of_verify_and_switch_is_allowed_on_its_resource(
     assert "dynamodb:PutItem" in {c.action for c in recorded}  # the switch was written
 
 
+ARC_ONLY = {"route53-recovery-cluster:GetRoutingControlState"}
+"""Called by ``verify --arc-endpoint`` only (routing controls' state). moto has no ARC (and
+keeps no ``RoutingControlArn`` on a health check), so this one is not recorded on the wire:
+:func:`test_verify_calls_only_this_of_arc` pins it to the source instead."""
+
+
 def test_the_policy_allows_nothing_the_commands_do_not_call(recorded: list[Call]) -> None:
     granted = {a for s in load_policy() for a in _listed(s["Action"])}
     assert all("*" not in action for action in granted), granted
-    assert granted == {c.action for c in recorded}
+    assert granted == {c.action for c in recorded} | ARC_ONLY
+
+
+def test_verify_calls_only_this_of_arc() -> None:
+    source = (ROOT / "deploy" / "verify.py").read_text(encoding="utf-8")
+    called = set(re.findall(r"\barc\.([a-z_]+)\(", source))
+    assert called == {"get_routing_control_state"}
+    call = Call(
+        "route53-recovery-cluster:GetRoutingControlState",
+        "arn:aws:route53-recovery-control::111122223333:controlpanel/abc/routingcontrol/def",
+    )
+    assert allowed(load_policy(), call)
 
 
 def test_the_policy_grants_no_write_outside_the_state_tables() -> None:
