@@ -320,8 +320,11 @@ def test_the_pair_s_dashboard_shows_both_regions(rehearsed: tuple[str, Rehearsal
         "StateStoreFallback",
         "EvaluationDuration",
     } <= names
-    checks = {m[3] for m in metrics if m[0] == "AWS/Route53"}
-    assert checks == {stack.outputs["HealthCheckId"] for stack in rehearsal.stacks}
+    # The status Route 53 follows is the check each record carries; the latency, the deep one's.
+    status = {m[3] for m in metrics if m[1] == "HealthCheckStatus"}
+    assert status == {stack.outputs["RecordHealthCheckId"] for stack in rehearsal.stacks}
+    latency = {m[3] for m in metrics if m[1] == "TimeToFirstByte"}
+    assert latency == {stack.outputs["HealthCheckId"] for stack in rehearsal.stacks}
     regions = {m[5] for m in metrics if m[1] == "RegionHealthy"}
     assert regions == {"us-east-1", "eu-west-1"}
     queries = [w["properties"] for w in body["widgets"] if w["type"] == "log"]
