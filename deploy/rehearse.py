@@ -41,9 +41,11 @@ from deploy.alarms import (
     has_alarms_stack,
 )
 from deploy.container import ECS_TEMPLATE, ecs_engine_config, ecs_overrides
+from deploy.engine import engine_config
 from deploy.facts import MONITORING_REGION
 from deploy.pairs import Pair, PairsFile, RegionStack
 from deploy.plan import (
+    CONFIG_IN_PACKAGE,
     MONITORED_OUTPUT,
     MONITORING_TEMPLATE,
     monitoring_argv,
@@ -183,7 +185,7 @@ def rehearse(
     sam = template if template is not None else load_template(pairs.template)
     result = Rehearsal()
     route53 = _client("route53", endpoint_url, "us-east-1")
-    default = pairs.config.read_text(encoding="utf-8") if pairs.config else None
+    default = pairs.config.read_text(encoding="utf-8") if pairs.config is not None else None
     for pair in pairs.pairs:
         if pair.hosted_zone_id not in result.zones:
             zone = route53.create_hosted_zone(
@@ -192,13 +194,14 @@ def rehearse(
             result.zones[pair.hosted_zone_id] = zone["HostedZone"]["Id"].rsplit("/", 1)[-1]
             emulated = result.zones[pair.hosted_zone_id]
             log(f"zone {pair.zone_name} ({pair.hosted_zone_id}) -> {emulated}")
+        bundled, _ = engine_config(pair, default)
         created = []
         for stack in pair.stacks:
             zone = result.zones[pair.hosted_zone_id]
             one = (
                 _create_ecs_stack(pair, stack, zone, endpoint_url, release_id, log, default)
                 if stack.platform == "ecs"
-                else _create_stack(sam, pair, stack, zone, endpoint_url, release_id, log)
+                else _create_stack(sam, pair, stack, zone, endpoint_url, release_id, log, bundled)
             )
             created.append(one)
             if has_alarms_stack(pair, stack):
@@ -231,8 +234,9 @@ def _create_stack(
     endpoint_url: str,
     release_id: str,
     log: Callable[[str], None],
+    bundled: str,
 ) -> StackResult:
-    code_uri = _upload_stand_in_code(endpoint_url, stack.region)
+    code_uri = _upload_stand_in_code(endpoint_url, stack, bundled)
     values = {**overrides(pair, stack, release_id=release_id), "HostedZoneId": zone_id}
     transformed = transform(sam, values, region=stack.region, code_uri=code_uri)
     adapted, stand_ins = for_emulator(transformed, region=stack.region, seed=stack.stack_name)
@@ -437,8 +441,10 @@ def _wait_for_stack(cloudformation: Any, name: str, attempts: int = 100) -> dict
     raise RuntimeError(f"{name}: still in progress after {attempts} polls")
 
 
-def _upload_stand_in_code(endpoint_url: str, region: str) -> str:
-    """Upload a tiny zip as the function code (moto stores it; nothing runs it)."""
+def _upload_stand_in_code(endpoint_url: str, stack: RegionStack, bundled: str) -> str:
+    """Upload a tiny zip as the function code (moto stores it; nothing runs it), with the engine
+    config the real package bundles where the function reads it (``verify`` reads it back)."""
+    region = stack.region
     s3 = _client("s3", endpoint_url, region)
     bucket = f"deep-health-rehearsal-{region}"
     with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
@@ -451,8 +457,10 @@ def _upload_stand_in_code(endpoint_url: str, region: str) -> str:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("README.txt", "deep-health rehearsal stand-in code package\n")
-    s3.put_object(Bucket=bucket, Key="deep-health.zip", Body=buffer.getvalue())
-    return f"s3://{bucket}/deep-health.zip"
+        archive.writestr(str(CONFIG_IN_PACKAGE), bundled)
+    key = f"{stack.stack_name}.zip"  # one per stack: pairs bundle different configs
+    s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+    return f"s3://{bucket}/{key}"
 
 
 def for_emulator(

@@ -11,6 +11,11 @@ region healthy). A record's check is judged as Route 53 follows it: a calculated
 control) by its children, each routing control's state where readable (:mod:`deploy.judge`).
 Each fail-open risk is named.
 
+It also reads what each region's deployed function will really use for the fleet's failover
+state (:mod:`deploy.deployed`: its environment and the engine config its package bundles): a
+function whose containers each keep their own state is **not armed**, naming why (a warning
+when the pair chose ``StateStore = "memory"``).
+
 It also reads each region's failover state table (the stack's ``StateTableName`` output, with
 DynamoDB in that region): a replicated (global) table, or the table a check reads, is a reason
 for "not armed" (one region's latch and switches would be the other's); a table that is
@@ -648,6 +653,7 @@ def verify(
                 state_table_line(s).strip().removeprefix("NOT ARMED: ") for s in tables if s.disarms
             )
             verdict = replace(verdict, state_tables=tables, problems=verdict.problems + disarming)
+            verdict = _with_shared_state(verdict, pair, clients)
             watched = read_monitoring(pair, clients("cloudformation", MONITORING_REGION))
             if watched is not None:
                 verdict = replace(
@@ -655,6 +661,30 @@ def verify(
                 )
         verdicts.append(verdict)
     return verdicts
+
+
+def _with_shared_state(
+    verdict: PairVerdict, pair: Pair, clients: Callable[[str, str], Any]
+) -> PairVerdict:
+    """Add whether each region's deployed function shares the fleet's state (see
+    :mod:`deploy.deployed`): not shared is a problem, unreadable or opted out a warning."""
+    from deploy.deployed import read_shared_state
+
+    found = [
+        read_shared_state(
+            pair,
+            stack,
+            clients("cloudformation", stack.region),
+            clients("lambda", stack.region),
+            clients("s3", stack.region),
+        )
+        for stack in pair.stacks
+    ]
+    return replace(
+        verdict,
+        problems=verdict.problems + tuple(f.problem for f in found if f.problem),
+        warnings=verdict.warnings + tuple(f.warning for f in found if f.warning),
+    )
 
 
 def read_monitoring(pair: Pair, cloudformation: Any) -> Mapping[str, str] | None:

@@ -34,7 +34,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from checks.aws_client import AwsClient, error_code, failure_reason
+from checks.aws_client import AwsClient, error_code, failure_reason, resolve_region
 from service.state import (
     SWITCHES,
     Counts,
@@ -362,11 +362,14 @@ def from_config(config: Config, *, timeout: float) -> DynamoDBStore | None:
     state = config.state
     if state.table is None:
         return None
+    region = resolve_region(state.region)
+    # The partition names the region: should the table ever be shared or replicated across
+    # regions, one region's latch and switches still never become the other's.
     return DynamoDBStore(
         table=state.table,
-        fleet=state.fleet or config.settings.service_id,
+        fleet=state.fleet or f"{config.settings.service_id}#{region}",
         window=config.failover.window,
-        region=state.region,
+        region=region,
         endpoint_url=state.endpoint_url,
         timeout=timeout,
     )

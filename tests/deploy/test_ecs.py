@@ -216,14 +216,14 @@ def test_cfn_lint_is_clean() -> None:
 @pytest.mark.parametrize("platform", ["lambda", "ecs"])
 def test_the_generated_config_shares_the_region_s_state_table(platform: str) -> None:
     """Both paths: the stack creates the state table and names it in the environment; the
-    generated engine config must use it (it used the process's own memory before)."""
+    generated engine config uses it (every task of an ECS region shares it)."""
     pair = load_pairs(EXAMPLE).pairs[0]
     stack = dataclasses.replace(pair.primary, platform=platform)
     environment = function_environment(pair.values(stack), stack.region)
-    config = parse_config(generated_config(pair), environ=environment | {"AWS_REGION": "x-1"})
+    config = parse_config(generated_config(pair), environ=environment)
     assert (config.state.store, config.state.table) == ("dynamodb", STATE_TABLE_PLACEHOLDER)
     memory = function_environment({**pair.values(stack), "StateStore": "memory"}, stack.region)
-    config = parse_config(generated_config(pair), environ=memory | {"AWS_REGION": "x-1"})
+    config = parse_config(generated_config(pair), environ=memory)
     assert (config.state.store, config.state.table) == ("memory", None)
 
 
