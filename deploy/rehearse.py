@@ -109,6 +109,9 @@ _MOTO_LACKS: dict[tuple[str, str], Callable[[str], Any]] = {
 NETWORK_PARAMETERS = ("VpcId", "AlbSubnetIds", "TaskSubnetIds")
 """An ECS region's network, replaced in the rehearsal by a VPC and subnets created in moto."""
 
+REHEARSAL_CODE_BUCKET = "aws-sam-cli-managed-default-samclisourcebucket-r"
+"""The prefix of the rehearsal's code bucket per region (SAM's managed bucket's name form)."""
+
 _CREDENTIALS = {"aws_access_key_id": "rehearsal", "aws_secret_access_key": "rehearsal"}
 _SUB_REFERENCE = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.([A-Za-z0-9.]+))?\}")
 
@@ -446,7 +449,9 @@ def _upload_stand_in_code(endpoint_url: str, stack: RegionStack, bundled: str) -
     config the real package bundles where the function reads it (``verify`` reads it back)."""
     region = stack.region
     s3 = _client("s3", endpoint_url, region)
-    bucket = f"deep-health-rehearsal-{region}"
+    # Named like the bucket `sam deploy --resolve-s3` manages (what the operator's policy,
+    # deploy/operator-policy.json, lets `verify` read the package from).
+    bucket = f"{REHEARSAL_CODE_BUCKET}-{region}"
     with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
         if region == "us-east-1":
             s3.create_bucket(Bucket=bucket)

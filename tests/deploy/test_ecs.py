@@ -314,7 +314,8 @@ def test_a_pair_s_own_config_on_ecs_must_publish_the_alarms_metrics(tmp_path: Pa
         '[service]\nmarker = "${DEEP_HEALTH_MARKER:-DEEP-HEALTH-OK}"\n'
         '[[checks]]\ntype = "dynamodb_read"\nname = "table"\ntable = "${DEEP_HEALTH_TABLE}"\n'
         'key = { pk = "${DEEP_HEALTH_CANARY_KEY:-canary}" }\n'
-        '[[checks]]\ntype = "peer"\nname = "peer"\nurl = "${DEEP_HEALTH_PEER_URL}"\n',
+        '[[checks]]\ntype = "peer"\nname = "peer"\nurl = "${DEEP_HEALTH_PEER_URL}"\n'
+        '[state]\nstore = "${DEEP_HEALTH_STATE_STORE}"\ntable = "${DEEP_HEALTH_STATE_TABLE}"\n',
         encoding="utf-8",
     )
     path = edited(

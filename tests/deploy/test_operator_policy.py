@@ -47,19 +47,34 @@ class Call:
     resource: str
 
 
-def _rest_routes(service: str) -> list[tuple[str, re.Pattern[str], str]]:
+Route = tuple[str, re.Pattern[str], frozenset[str], str]
+
+
+def _rest_routes(service: str) -> list[Route]:
+    """Each operation of a REST service as (method, path pattern, required query, name), from
+    botocore's model (``/{Bucket}/{Key+}?x-id=GetObject`` needs ``x-id=GetObject``)."""
     model = botocore.session.get_session().get_service_model(service)
     routes = []
     for name in model.operation_names:
         http_spec = model.operation_model(name).http
-        path = http_spec["requestUri"].split("?", 1)[0]
+        path, _, query = http_spec["requestUri"].partition("?")
         pattern = re.sub(r"\\\{[A-Za-z]+\\\+\\\}", "(.+)", re.escape(path))
         pattern = re.sub(r"\\\{[A-Za-z]+\\\}", "([^/]+)", pattern)
-        routes.append((http_spec["method"], re.compile(f"^{pattern}$"), name))
-    return routes
+        required = frozenset(item for item in query.split("&") if item)
+        routes.append((http_spec["method"], re.compile(f"^{pattern}$"), required, name))
+    # The most specific first: more required query items, then the longer path pattern.
+    return sorted(routes, key=lambda route: (-len(route[2]), -len(route[1].pattern)))
 
 
-_ROUTE53 = _rest_routes("route53")
+_REST = {service: _rest_routes(service) for service in ("route53", "lambda", "s3")}
+
+
+def _rest_resource(service: str, region: str, path: str, groups: tuple[str, ...]) -> str:
+    if service == "route53":
+        return f"arn:aws:route53:::{path.split('/')[2]}/{groups[0] if groups else '*'}"
+    if service == "lambda":
+        return f"arn:aws:lambda:{region}:{ACCOUNT}:function:{urllib.parse.unquote(groups[0])}"
+    return f"arn:aws:s3:::{'/'.join(urllib.parse.unquote(g) for g in groups)}"
 
 
 def name_call(method: str, path: str, headers: dict[str, str], body: bytes) -> Call:
@@ -71,20 +86,25 @@ def name_call(method: str, path: str, headers: dict[str, str], body: bytes) -> C
         operation = headers["x-amz-target"].split(".", 1)[1]
         table = json.loads(body or b"{}").get("TableName", "*")
         return Call(f"{service}:{operation}", f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{table}")
-    form = urllib.parse.parse_qs(body.decode()) if body else {}
+    form = urllib.parse.parse_qs(body.decode()) if body and service != "s3" else {}
     if "Action" in form:  # query protocol (CloudFormation)
         stack = form.get("StackName", ["*"])[0]
         return Call(
             f"{service}:{form['Action'][0]}",
             f"arn:aws:cloudformation:{region}:{ACCOUNT}:stack/{stack}/*",
         )
-    bare = urllib.parse.urlsplit(path).path
-    for verb, pattern, operation in _ROUTE53 if service == "route53" else []:
+    split = urllib.parse.urlsplit(path)
+    bare = split.path
+    query = {
+        item if not value else f"{item}={value[0]}"
+        for item, value in urllib.parse.parse_qs(split.query, keep_blank_values=True).items()
+    } | set(urllib.parse.parse_qs(split.query, keep_blank_values=True))
+    for verb, pattern, required, operation in _REST.get(service, []):
         match = pattern.match(bare)
-        if verb == method and match:
-            kind = bare.split("/")[2]  # hostedzone or healthcheck
-            ident = match.group(1) if match.groups() else "*"
-            return Call(f"route53:{operation}", f"arn:aws:route53:::{kind}/{ident}")
+        if verb == method and match and required <= query:
+            return Call(
+                f"{service}:{operation}", _rest_resource(service, region, bare, match.groups())
+            )
     raise AssertionError(f"cannot name {service} request {method} {path}")
 
 
@@ -220,7 +240,7 @@ def test_every_call_of_verify_and_switch_is_allowed_on_its_resource(
     assert not denied, denied
     # What was exercised: both commands, every service they touch.
     services = {c.action.split(":")[0] for c in recorded}
-    assert services == {"route53", "cloudformation", "dynamodb"}
+    assert services == {"route53", "cloudformation", "dynamodb", "lambda", "s3"}
     assert "dynamodb:PutItem" in {c.action for c in recorded}  # the switch was written
 
 
@@ -268,3 +288,8 @@ def test_the_recorder_names_calls_as_iam_does() -> None:
     r53 = scope.replace("eu-west-1/dynamodb", "us-east-1/route53")
     status = name_call("GET", "/2013-04-01/healthcheck/abc/status", {"authorization": r53}, b"")
     assert status == Call("route53:GetHealthCheckStatus", "arn:aws:route53:::healthcheck/abc")
+    s3 = scope.replace("eu-west-1/dynamodb", "eu-west-1/s3")
+    got = name_call("GET", "/b/k.zip?x-id=GetObject", {"authorization": s3}, b"")
+    assert got == Call("s3:GetObject", "arn:aws:s3:::b/k.zip")
+    acl = name_call("GET", "/b/k.zip?acl", {"authorization": s3}, b"")
+    assert acl.action == "s3:GetObjectAcl"
