@@ -496,8 +496,7 @@ _OPERATOR_TYPES = ("RECOVERY_CONTROL", "CLOUDWATCH_METRIC")
 
 
 def _error_code(error: Exception) -> str:
-    code = error_code(error) if isinstance(getattr(error, "response", None), dict) else ""
-    return code or type(error).__name__
+    return error_code(error) or type(error).__name__
 
 
 def state_table_problem(code: str) -> str:

@@ -90,8 +90,7 @@ def store_errors() -> Iterator[None]:
         reason = failure_reason(exc, unknown="error")
         if reason is None:
             raise
-        code = error_code(exc) if isinstance(getattr(exc, "response", None), dict) else ""
-        code = code or type(exc).__name__
+        code = error_code(exc) or type(exc).__name__
         raise StoreUnavailable(reason, code) from None
 
 
