@@ -469,8 +469,12 @@ def add_verify_parser(commands: Any) -> None:
     )
     parser.add_argument("--pairs", type=Path, required=True, help="the region-pairs TOML file")
     parser.add_argument("--pair", action="append", metavar="NAME", help="only this pair")
+    from service.cli.common import http_url
+
     parser.add_argument(
-        "--endpoint-url", help="one endpoint for every AWS call (tests: a moto server)"
+        "--endpoint-url",
+        type=http_url,
+        help="one endpoint for every AWS call (tests: a moto server)",
     )
 
 

@@ -63,6 +63,7 @@ __all__ = [
     "config_path",
     "load_config",
     "parse_config",
+    "token_problem",
 ]
 
 CONFIG_ENV = "DEEP_HEALTH_CONFIG"
@@ -240,6 +241,12 @@ def load_config(
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(file), f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            str(file),
+            f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+            f"offset {exc.start}); TOML files are UTF-8",
+        ) from None
     return parse_config(text, environ=environ, source=str(file))
 
 
@@ -496,19 +503,28 @@ def _validate_settings(service: dict[str, Any]) -> Settings:
     except TypeError as exc:
         raise ConfigError("service", str(exc)) from None
     token = settings.details_token
-    if token and not _TOKEN_PATTERN.match(token):
-        raise ConfigError(
-            "service.details_token",
-            "use printable ASCII without spaces (no blank, padded or non-ASCII token: a client "
-            "cannot send it reliably in an Authorization header)",
-        )
-    if token and len(token) < MIN_TOKEN_LENGTH:
-        raise ConfigError(
-            "service.details_token", f"too short: use at least {MIN_TOKEN_LENGTH} characters"
-        )
+    problem = token_problem(token) if token else None
+    if problem is not None:
+        raise ConfigError("service.details_token", problem)
     if not token and token is not None:
         settings = settings.model_copy(update={"details_token": None})
     return settings
+
+
+def token_problem(token: str) -> str | None:
+    """What is wrong with a details token (the config's, or one a client will send), or None.
+
+    One rule for the service and its clients (``deep-health status``): printable ASCII without
+    spaces, at least :data:`MIN_TOKEN_LENGTH` characters.
+    """
+    if not _TOKEN_PATTERN.match(token):
+        return (
+            "use printable ASCII without spaces (no blank, padded or non-ASCII token: a client "
+            "cannot send it reliably in an Authorization header)"
+        )
+    if len(token) < MIN_TOKEN_LENGTH:
+        return f"too short: use at least {MIN_TOKEN_LENGTH} characters"
+    return None
 
 
 def _options_model(cls: type[Check]) -> type[BaseModel]:

@@ -1,8 +1,9 @@
 """The ``deep-health`` command: ``serve``, ``check``, ``status``, ``local``, ``deps``,
 ``simulate``, ``switch``.
 
-Exit codes: 0 healthy (pass or warn), 1 unhealthy, 2 configuration error (141: the reader of
-the output went away, as a shell reports for SIGPIPE). Output for people goes through
+Exit codes: 0 healthy (pass or warn), 1 unhealthy, 2 bad input (configuration, arguments,
+environment: one line on stderr), 130 interrupted (Ctrl-C: the command did not finish), 141 the
+reader of the output went away (as a shell reports for SIGPIPE). Output for people goes through
 :mod:`service.cli.terminal` (rich, imported lazily: never on the request path).
 """
 
@@ -15,16 +16,23 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
 from checks.exceptions import ConfigError
-from service.cli.common import EXIT_CONFIG, EXIT_HEALTHY, EXIT_UNHEALTHY
+from service.cli.common import (
+    EXIT_CONFIG,
+    EXIT_HEALTHY,
+    EXIT_INTERRUPTED,
+    EXIT_UNHEALTHY,
+    port,
+    port_or_any,
+)
 from service.cli.common import load_or_exit as _load
 from service.config import CONFIG_ENV, Config
 from service.engine.report import Report
 from service.output.renderers import by_name
 
-__all__ = ["EXIT_CONFIG", "EXIT_HEALTHY", "EXIT_UNHEALTHY", "main"]
+__all__ = ["EXIT_CONFIG", "EXIT_HEALTHY", "EXIT_INTERRUPTED", "EXIT_UNHEALTHY", "main"]
 
 
 _CHECK_CLOSE = 1.0  # seconds `check` gives the checks' stop() hooks after printing
@@ -187,11 +195,16 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 class _Parser(argparse.ArgumentParser):
-    """Every (sub)command gets the defaults-showing help formatter."""
+    """Every (sub)command gets the defaults-showing help formatter, and a usage error is one
+    line (exit 2), pointing at ``--help`` rather than printing the whole usage."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _HelpFormatter)
         super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``prog: message (see prog --help)`` on stderr and exit 2."""
+        self.exit(EXIT_CONFIG, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _version() -> str:
@@ -201,6 +214,18 @@ def _version() -> str:
         return version("deep-health")
     except PackageNotFoundError:
         return "unknown (not installed)"
+
+
+def _port_or_env(value: str) -> int:
+    """``local --port``, whose default is ``$PORT``: a bad one says where it came from."""
+    try:
+        return port(value)
+    except argparse.ArgumentTypeError:
+        if value == os.environ.get("PORT"):
+            raise argparse.ArgumentTypeError(
+                f"PORT={value!r} in the environment is not a port (1 to 65535)"
+            ) from None
+        raise
 
 
 _CONFIG_HELP = f"TOML config file (default: ${CONFIG_ENV})"
@@ -214,7 +239,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve /health with uvicorn")
     serve.add_argument("--config", help=_CONFIG_HELP)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind")
-    serve.add_argument("--port", type=int, default=8000, help="port to bind")
+    serve.add_argument("--port", type=port, default=8000, help="port to bind")
     serve.add_argument(
         "--log-level", default="info", choices=_LOG_LEVELS, help="JSON log lines at this level"
     )
@@ -244,10 +269,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     local.add_argument("--host", default="127.0.0.1", help="address to bind")
     local.add_argument(
-        "--port", type=int, default=int(os.environ.get("PORT", "8000")), help="port ($PORT)"
+        # A string default: argparse converts (and checks) it only when `local` runs, so a
+        # bad $PORT is one line from `local`, never a traceback from `--version`.
+        "--port",
+        type=_port_or_env,
+        default=os.environ.get("PORT") or "8000",
+        help="port ($PORT)",
     )
     local.add_argument(
-        "--emulator-port", type=int, default=0, help="the emulator's port (0: any free one)"
+        "--emulator-port", type=port_or_any, default=0, help="the emulator's port (0: any free one)"
     )
     local.add_argument(
         "--log-level", default="info", choices=_LOG_LEVELS, help="JSON log lines at this level"
@@ -307,8 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:  # found after loading, e.g. a switch variable's value
         print(f"deep-health: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except KeyboardInterrupt:
-        return EXIT_HEALTHY
+    except KeyboardInterrupt:  # the command did not finish: never report success
+        print("deep-health: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # `deep-health deps --json | head`: the reader went away; no traceback about it.
         from service.cli.terminal import EXIT_BROKEN_PIPE, silence_stdout

@@ -23,6 +23,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from service.cli.common import finite, http_url, seconds
 from service.simulation.realtime import RealtimeConfig, Timeline, watch
 from service.simulation.report import (
     TIMELINE_HEADER,
@@ -75,23 +76,23 @@ def add_simulate_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     poll = parser.add_argument_group("Route 53 polling")
     poll.add_argument("--checkers", type=int, default=15, help="checkers per endpoint")
-    poll.add_argument("--interval", type=float, default=10.0, help="seconds between polls")
+    poll.add_argument("--interval", type=seconds, default=10.0, help="seconds between polls")
     poll.add_argument("--threshold", type=int, default=3, help="FailureThreshold (1-10)")
-    poll.add_argument("--timeout", type=float, default=2.0, help="seconds per response")
+    poll.add_argument("--timeout", type=seconds, default=2.0, help="seconds per response")
 
     virtual = parser.add_argument_group("virtual time")
     virtual.add_argument(
         "--scenario", choices=SCENARIOS, default="partial", help="the scripted fault"
     )
-    virtual.add_argument("--rate", type=float, default=0.15, help="partial/noise failure rate")
-    virtual.add_argument("--hours", type=float, default=1.0, help="length of each run")
-    virtual.add_argument("--fault-minutes", type=float, default=30.0, help="length of the fault")
+    virtual.add_argument("--rate", type=finite, default=0.15, help="partial/noise failure rate")
+    virtual.add_argument("--hours", type=seconds, default=1.0, help="length of each run")
+    virtual.add_argument("--fault-minutes", type=finite, default=30.0, help="length of the fault")
     virtual.add_argument("--seeds", type=int, default=20, help="runs (one per seed)")
     virtual.add_argument(
         "--strategy", choices=(*STRATEGIES, "all"), default="all", help="endpoint strategy"
     )
     virtual.add_argument("--samples", type=int, default=3, help="samples per evaluation")
-    virtual.add_argument("--cache-ttl", type=float, default=1.0, help="evaluation cache (s)")
+    virtual.add_argument("--cache-ttl", type=finite, default=1.0, help="evaluation cache (s)")
     virtual.add_argument(
         "--plot",
         type=Path,
@@ -106,16 +107,18 @@ def add_simulate_parser(subparsers: Any) -> argparse.ArgumentParser:
         tracker.add_argument(
             flag,
             dest=f"tracker_{name}",
-            type=type(default),
+            type=finite if isinstance(default, float) else type(default),
             default=default,
             help=_TRACKER_HELP.get(name, name.replace("_", " ")),
         )
 
     real = parser.add_argument_group("real time")
-    real.add_argument("--primary", metavar="URL", help="primary region's health URL")
-    real.add_argument("--secondary", metavar="URL", help="secondary region's health URL")
+    real.add_argument("--primary", type=http_url, metavar="URL", help="primary region's health URL")
+    real.add_argument(
+        "--secondary", type=http_url, metavar="URL", help="secondary region's health URL"
+    )
     real.add_argument("--search-string", help="required in the first 5,120 bytes of the body")
-    real.add_argument("--max-duration", type=float, default=300.0, help="seconds to watch")
+    real.add_argument("--max-duration", type=seconds, default=300.0, help="seconds to watch")
     parser.set_defaults(func=run_simulate)
     return parser
 
