@@ -110,8 +110,8 @@ async def _check_once(config: Config, as_json: bool) -> Report:
 
     # One evaluation printed to the terminal: no listeners (no EMF lines in the output).
     service = compose(config, "check").service
-    await service.astart()
     try:
+        await service.astart()  # inside: a store read interrupted here is closed too
         report = await service.report()
         # Printed before closing: a hung check never holds back what the operator reads.
         if as_json:
@@ -122,6 +122,8 @@ async def _check_once(config: Config, as_json: bool) -> Report:
             _print_report(report)
         return report
     finally:
+        # The state store's client too (its HTTP session), also when interrupted.
+        await service.fleet.close()
         # Briefly: a hung check's thread or blocked loop is a daemon, left to the exit.
         await asyncio.to_thread(service.runner.close, _CHECK_CLOSE)
 

@@ -13,7 +13,8 @@ and redeploys. ``hold``: once the region fails, it stays failed over until relea
 not the tracker is enabled). ``drain``: the region reports unhealthy. The environment and file
 switches (:mod:`service.state.switches`) keep working beside these, for one process.
 
-Exit codes: 0 done, 1 the store did not answer, 2 configuration error (no shared store).
+Exit codes: 0 done, 1 the store did not answer, 2 configuration error (no shared store), 130
+interrupted (Ctrl-C: the switch may or may not have been written; run ``switch status``).
 """
 
 from __future__ import annotations

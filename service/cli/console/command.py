@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 import time
 from pathlib import Path
@@ -28,7 +27,8 @@ def add_status_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="live view of a region pair: verdicts, checks, Route 53's answer",
         description="Watch a region pair during an incident: each region's verdict and why, "
         "its checks, latch and switches, and what Route 53 would answer. Exit 0 when both "
-        "regions are healthy, 1 when one is not (or does not answer), 2 for bad arguments.",
+        "regions are healthy, 1 when one is not (or does not answer), 2 for bad arguments, "
+        "130 when stopped with Ctrl-C.",
     )
     parser.add_argument(
         "urls",
@@ -168,6 +168,5 @@ def run_status(args: argparse.Namespace) -> int:
                 await asyncio.sleep(args.interval)
                 live.update(await look())
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(loop())
+    asyncio.run(loop())  # Ctrl-C: KeyboardInterrupt, exit 130 (service.cli.main)
     return code
