@@ -25,9 +25,13 @@ import getpass
 import socket
 import sys
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["add_switch_parser", "run_switch", "who"]
+if TYPE_CHECKING:
+    from service.config import Config
+
+__all__ = ["add_switch_parser", "latch_text", "run_switch", "who"]
 
 _TIMEOUT = 5.0  # an operator's command may wait longer than an evaluation
 
@@ -39,6 +43,49 @@ def who() -> str:
     except (OSError, KeyError):
         user = "unknown"
     return f"{user}@{socket.gethostname()}"
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.1f} h ago"
+
+
+def latch_text(state: Mapping[str, Any] | None, config: Config, now: float) -> str:
+    """The region's latch for people: whether it holds the region failed and what recovery
+    still waits for (the words of ``/health/details``).
+
+    Args:
+        state: The stored latch (epoch seconds), or None when never written.
+        config: Its ``[failover]`` settings say what recovery needs.
+        now: Epoch seconds.
+    """
+    from service.state.records import latch_from
+    from service.verdict.rules import latch_reason
+
+    if not state:
+        return "latch: never written (no failure recorded)"
+    latch = latch_from(state)
+    if latch.latched_at is None:
+        if latch.failures:
+            return f"latch: not latched; {latch.failures} unhealthy evaluation(s) in a row"
+        return "latch: not latched (healthy)"
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(latch.latched_at))
+    text = f"latch: LATCHED since {since} ({_ago(now - latch.latched_at)})"
+    if latch.last_bad is not None:
+        text += f"; last unhealthy evaluation {_ago(now - latch.last_bad)}"
+    waits = latch_reason(
+        latch,
+        latch,
+        instant_healthy=True,
+        held=False,
+        settings=config.failover.tracker_settings(),
+        now=now,
+    )
+    return f"{text}; {waits}" if waits else text
 
 
 def add_switch_parser(commands: Any) -> None:
@@ -87,8 +134,7 @@ def run_switch(args: argparse.Namespace) -> int:
                         lines.append(f"{name}: off (never set)")
                     else:
                         lines.append(f"{name}: {'on' if record.on else 'off'} {record.describe()}")
-                latch = snapshot.latch
-                lines.append(f"latch: {latch.state or 'never written'} (version {latch.version})")
+                lines.append(latch_text(snapshot.latch.state, config, time.time()))
                 for check, (failures, total) in sorted(snapshot.window.items()):
                     lines.append(f"window {check}: {failures}/{total} samples failed")
                 return "\n".join(lines)

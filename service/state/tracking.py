@@ -93,7 +93,7 @@ def judge(
     after = advance_latch(latch, healthy, now, held=held, settings=rules)
     if after.healthy:
         return Judgement(instant, (), after)
-    waits = latch_reason(latch, after, instant_healthy=healthy, held=held, settings=rules)
+    waits = latch_reason(latch, after, instant_healthy=healthy, held=held, settings=rules, now=now)
     return Judgement(Status.FAIL, (*gray, *([waits] if waits else [])), after)
 
 
