@@ -9,8 +9,9 @@
 
 Every instance of the region reads the records with its next evaluation (one evaluation
 interval) and shows who/when/why in ``/health/details`` and its logs; a record survives restarts
-and redeploys. ``hold``: once the region fails, it stays failed over until released (whether or
-not the tracker is enabled). ``drain``: the region reports unhealthy. The environment and file
+and redeploys. ``hold``: never fails a healthy region (it keeps serving, the hold is *armed*);
+once the region fails, it stays failed over until released (the hold is *engaged*), whether or
+not the tracker is enabled. ``drain``: the region reports unhealthy now. The environment and file
 switches (:mod:`service.state.switches`) keep working beside these, for one process.
 
 Exit codes: 0 done, 1 the store did not answer, 2 configuration error (no shared store), 130
@@ -43,6 +44,20 @@ def who() -> str:
     except (OSError, KeyError):
         user = "unknown"
     return f"{user}@{socket.gethostname()}"
+
+
+_MEANING = {
+    (
+        "hold",
+        True,
+    ): "\n  a healthy region keeps serving; once a failure latches it stays failed over"
+    " until `switch hold off` (to fail over now: `switch drain on`)",
+    ("hold", False): "\n  a latched region now recovers as usual (recover_after, min_hold, quiet)",
+    ("drain", True): "\n  the region reports unhealthy (503) from its next evaluation",
+    ("drain", False): "\n  the region recovers as after any failure (recover_after, min_hold,"
+    " quiet)",
+}
+"""What a switch now does, printed under ``switch ... on|off`` (every instance: next evaluation)."""
 
 
 def _ago(seconds: float) -> str:
@@ -91,7 +106,14 @@ def latch_text(state: Mapping[str, Any] | None, config: Config, now: float) -> s
 def add_switch_parser(commands: Any) -> None:
     """Add ``switch`` to the CLI's subcommands."""
     parser = commands.add_parser(
-        "switch", help="set or show the region's hold/drain switch (shared state store)"
+        "switch",
+        help="set or show the region's hold/drain switch (shared state store)",
+        description="Set or show the region's operator switches, kept in its state table (store"
+        ' = "dynamodb"): every instance reads them with its next evaluation. drain: the region'
+        " reports unhealthy (fail over now). hold: a healthy region keeps serving; once a"
+        " failure latches, it stays failed over until the hold is released. status: both"
+        " switches, the latch and the failure window. Exit 0 done, 1 the store did not answer,"
+        " 2 bad input, 130 interrupted.",
     )
     parser.add_argument("switch", choices=["hold", "drain", "status"])
     parser.add_argument("state", nargs="?", choices=["on", "off"])
@@ -146,7 +168,9 @@ def run_switch(args: argparse.Namespace) -> int:
                 reason=args.reason.strip(),
             )
             await store.set_switch(record)
-            return f"{record.name} {args.state} {record.describe()}"
+            return (
+                f"{record.name} {args.state} {record.describe()}{_MEANING[record.name, record.on]}"
+            )
         finally:
             await store.close()
 
