@@ -34,6 +34,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import json
 import logging
 import os
 import re
@@ -457,6 +458,18 @@ def _error_key(prefix: str, error: Mapping[str, Any]) -> str:
     return ".".join(parts)
 
 
+_LIST_TYPES = ("list_type", "tuple_type", "set_type", "frozen_set_type")
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    """Pydantic's message, with what to write instead where it can say (a list for a scalar)."""
+    message = str(error["msg"])
+    value = error.get("input")
+    if error["type"] in _LIST_TYPES and isinstance(value, str | int | float | bool):
+        return f"{message}: write [{json.dumps(value)}], not {json.dumps(value)}"
+    return message
+
+
 def _raise_first(
     prefix: str, exc: ValidationError, known: typing.Iterable[str] = ()
 ) -> typing.NoReturn:
@@ -490,7 +503,7 @@ def _raise_first(
         elif error["type"] == "extra_forbidden":
             found.append((key, _unknown_key_message(key, known)))
         else:
-            found.append((key, error["msg"]))
+            found.append((key, _message(error)))
     (key, message), *rest = found
     raise ConfigError(key, message, more=rest) from None
 
