@@ -12,8 +12,9 @@ DynamoDB in that region): a table that is missing, denies access or has no TTL o
 a warning, never a reason for "not armed" -- the instances fall back to their own state, so the
 fleet shares none, but the region is not failed for it.
 
-Exit codes: 0 every pair armed, 1 a pair is not armed, 2 bad input (the pairs file, or Route 53
-cannot be read at all).
+Exit codes: 0 every pair armed, 1 a pair is not armed, 2 bad input (the pairs file, an
+argument), 3 could not check (Route 53 cannot be read at all: no credentials, access denied, no
+connection), 130 interrupted.
 
 :func:`assess` is pure (records, checks and observations in, verdict out); :func:`read_live`
 does the reading.
@@ -36,6 +37,7 @@ __all__ = [
     "EXIT_ARMED",
     "EXIT_BAD_INPUT",
     "EXIT_NOT_ARMED",
+    "EXIT_UNCHECKED",
     "Live",
     "PairVerdict",
     "RegionVerdict",
@@ -53,6 +55,8 @@ __all__ = [
 EXIT_ARMED = 0
 EXIT_NOT_ARMED = 1
 EXIT_BAD_INPUT = 2
+EXIT_UNCHECKED = 3
+"""Route 53 could not be read (credentials, access, network): nothing is known either way."""
 
 
 @dataclass(frozen=True)
@@ -465,7 +469,8 @@ def add_verify_parser(commands: Any) -> None:
     """Add ``verify`` to the ``deep-health`` command's subparsers."""
     parser = commands.add_parser(
         "verify",
-        help="read-only: is failover armed for every pair? exit 0 armed, 1 not, 2 bad input",
+        help="read-only: is failover armed for every pair? exit 0 armed, 1 not, 2 bad input, "
+        "3 could not check",
     )
     parser.add_argument("--pairs", type=Path, required=True, help="the region-pairs TOML file")
     parser.add_argument("--pair", action="append", metavar="NAME", help="only this pair")
@@ -503,7 +508,10 @@ def run_verify(args: argparse.Namespace) -> int:
     try:
         verdicts = verify(pairs, route53, clients)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
-        print(f"deep-health verify: cannot read Route 53: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        print(
+            f"deep-health verify: could not check, Route 53 cannot be read: {error}",
+            file=sys.stderr,
+        )
+        return EXIT_UNCHECKED
     print("\n\n".join(render(verdict) for verdict in verdicts))
     return EXIT_ARMED if all(v.armed for v in verdicts) else EXIT_NOT_ARMED
