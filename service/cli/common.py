@@ -28,6 +28,7 @@ __all__ = [
     "http_url",
     "load_or_exit",
     "port",
+    "port_free",
     "port_or_any",
     "seconds",
     "token_from_env",
@@ -49,6 +50,19 @@ def port(value: str) -> int:
     if not 1 <= number <= 65535:
         raise argparse.ArgumentTypeError(f"{value!r} is not a port (1 to 65535)")
     return number
+
+
+def port_free(host: str, number: int) -> bool:
+    """Whether ``host:number`` can be bound now (checked before a server starts, so a port in
+    use is said first, not after start-up)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host, number))
+    except OSError:
+        return False
+    return True
 
 
 def port_or_any(value: str) -> int:

@@ -25,6 +25,7 @@ from service.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_UNHEALTHY,
     port,
+    port_free,
     port_or_any,
 )
 from service.cli.common import load_or_exit as _load
@@ -154,37 +155,83 @@ def _check(config: Config, as_json: bool) -> int:
 
 
 def _local(args: argparse.Namespace) -> int:
-    from service.demo.local import DEMO_CONFIG, demo_aws, run_seed_hook
+    from service.config import load_config
+    from service.demo.local import (
+        DEMO_CONFIG,
+        REGION_STATE_TABLES,
+        banner,
+        demo_aws,
+        demo_environment,
+        run_seed_hook,
+    )
 
+    ports = {"primary": args.port, "secondary": args.port + 1 if args.port < 65535 else 1}
+    for label, number in ports.items():  # before anything is started or evaluated
+        if not port_free(args.host, number):
+            hint = f"PORT={number + 10} make run, or --port {number + 10}"
+            print(
+                f"deep-health local: port {number} on {args.host} (the {label} region) is in "
+                f"use, by another deep-health local?: stop it, or use other ports ({hint})",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
     with demo_aws(args.emulator_port) as aws:
         if args.seed:
             run_seed_hook(args.seed, aws)
         path = args.config or os.environ.get(CONFIG_ENV) or str(DEMO_CONFIG)
-        config = _load(path)
-        token = os.environ["DEEP_HEALTH_DETAILS_TOKEN"]
-        base = f"http://{args.host}:{args.port}"
-        names = ["DEEP_HEALTH_AWS_ENDPOINT", "DEMO_TABLE", "DEMO_QUEUE_URL", "DEMO_STATE_TABLE"]
-        names += ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]  # the emulator's
-        demo_env = " ".join(f"{name}={os.environ[name]}" for name in names)
-        lines = [
-            f"deep-health local: emulated AWS at {aws.endpoint} ({os.environ['AWS_REGION']}),"
-            f" config {path}",
-            "try:",
-            f"  curl -i {base}/health",
-            f"  curl -s -H 'Authorization: Bearer {token}' {base}/health/details",
-            f"  curl -i {base}/livez",
-            f"  curl -s {base}/metrics",
-            f"  DEEP_HEALTH_DETAILS_TOKEN={token} deep-health status {base} --once",
-            f"  {demo_env} deep-health switch status --config {path}",
-            "seed your own tables and queues (another terminal, while this runs):",
-            f"  AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo aws --region"
-            f" {os.environ['AWS_REGION']} --endpoint-url {aws.endpoint} dynamodb create-table ...",
-            "Ctrl-C stops the service and the emulator.",
-        ]
+        configs = {}
+        for label, table in REGION_STATE_TABLES.items():
+            environ = {**os.environ, "DEMO_STATE_TABLE": table}
+            try:
+                configs[label] = load_config(path, environ=environ)
+            except ConfigError as exc:
+                from service.cli.common import config_error_text
+
+                print(config_error_text(exc, path), file=sys.stderr)
+                return EXIT_CONFIG
+        config = configs["primary"]
         from service.cli.terminal import emit
 
-        emit("\n".join(lines))
-        return _serve(config, args.host, args.port, args.log_level)
+        emit(
+            banner(
+                endpoint=aws.endpoint,
+                region=aws.region,
+                config=path,
+                urls={label: f"http://{args.host}:{ports[label]}" for label in configs},
+                token=config.settings.details_token,
+                shared_store=config.state.store != "memory" and config.state.table is not None,
+                environment=demo_environment(),
+                own_tables=path == str(DEMO_CONFIG),
+            )
+        )
+        return _serve_regions(
+            [(configs[label], ports[label]) for label in configs], args.host, args.log_level
+        )
+
+
+def _serve_regions(regions: list[tuple[Config, int]], host: str, log_level: str) -> int:
+    """Serve each ``(config, port)`` with uvicorn in this one process (the local demo's pair)."""
+    import uvicorn
+
+    from service.compose import compose
+    from service.faces.app import create_app
+    from service.listeners.logs import configure
+
+    configure(log_level.upper())
+    servers = []
+    for config, number in regions:
+        composed = compose(config, "serve")
+        app = create_app(composed.service, metrics=composed.metrics)
+        settings = uvicorn.Config(
+            app, **UVICORN_SETTINGS, host=host, port=number, log_level=log_level
+        )
+        servers.append(uvicorn.Server(settings))
+
+    async def serve_all() -> None:
+        await asyncio.gather(*(server.serve() for server in servers))
+
+    asyncio.run(serve_all())
+    return EXIT_HEALTHY
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -311,7 +358,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "serve":
-            return _serve(_load(args.config), args.host, args.port, args.log_level)
+            config = _load(args.config)
+            if not port_free(args.host, args.port):  # said before start-up, not after
+                print(
+                    f"deep-health serve: port {args.port} on {args.host} is in use: stop what "
+                    "uses it, or choose another with --port",
+                    file=sys.stderr,
+                )
+                return EXIT_CONFIG
+            return _serve(config, args.host, args.port, args.log_level)
         if args.command == "check":
             return _check(_only(_load(args.config), args.only), args.json)
         if args.command == "local":
