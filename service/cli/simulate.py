@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -208,26 +210,71 @@ def _run_realtime(args: argparse.Namespace) -> int:
         search_string=args.search_string,
         max_duration=args.max_duration,
     )
-    emit(f"watching primary {args.primary} and secondary {args.secondary}")
+    match = f", search string {args.search_string!r}" if args.search_string else ""
+    emit(
+        f"watching primary {args.primary} and secondary {args.secondary} as Route 53 would: "
+        f"{args.checkers} checkers each, every {args.interval:g} s, FailureThreshold "
+        f"{args.threshold}{match}; for up to {args.max_duration:g} s (Ctrl-C stops); a progress "
+        f"line every {_PROGRESS_EVERY:g} s between events"
+    )
     emit(TIMELINE_HEADER)
-    printer = _LivePrinter()
+    printer = _LivePrinter(max_duration=args.max_duration)
     timeline = asyncio.run(watch(args.primary, args.secondary, config=config, stop=printer))
     printer(timeline)  # anything that happened after the last poll's callback
     emit(timeline_summary(timeline))
     return 0
 
 
+_PROGRESS_EVERY = 15.0  # seconds between progress lines while no event happens
+
+
 class _LivePrinter:
     """A ``stop`` callback that never stops: prints each timeline event once, as it happens,
-    in order (the initial answer included), so nothing is repeated at the end."""
+    in order (the initial answer included), so nothing is repeated at the end; and, when no
+    event happened for ``every`` seconds, one progress line (polls, failures, Route 53's view,
+    the DNS answer, time left), so a quiet run is never silent."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        max_duration: float,
+        every: float = _PROGRESS_EVERY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.printed = 0
+        self.max_duration = max_duration
+        self.every = every
+        self.clock = clock
+        self.started = clock()
+        self.last = self.started
 
     def __call__(self, timeline: Timeline) -> bool:
         from service.cli.terminal import emit
 
+        now = self.clock()
         for t, what in timeline.events[self.printed :]:
             emit(format_event(t, what))
+            self.last = now
         self.printed = len(timeline.events)
+        if now - self.last >= self.every:
+            self.last = now
+            emit(
+                format_event(
+                    now - self.started,
+                    progress_line(timeline, self.max_duration - (now - self.started)),
+                )
+            )
         return False
+
+
+def progress_line(timeline: Timeline, left: float) -> str:
+    """What a quiet real-time run is at: polls and failures, Route 53's view, the answer."""
+    views = " ".join(
+        f"{name} {'healthy' if ok else 'UNHEALTHY'}"
+        for name, ok in zip(("primary", "secondary"), timeline.healthy, strict=True)
+    )
+    failed = timeline.failed_polls
+    return (
+        f"... {timeline.polls} polls (failed: primary {failed[0]}, secondary {failed[1]}); "
+        f"Route 53: {views}; DNS answer: {timeline.answer}; {max(0.0, left):.0f} s left"
+    )
