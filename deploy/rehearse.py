@@ -31,9 +31,17 @@ from typing import Any
 
 import boto3
 
+from deploy.engine import engine_config
 from deploy.facts import MONITORING_REGION
 from deploy.pairs import Pair, PairsFile, RegionStack
-from deploy.plan import MONITORING_TEMPLATE, monitoring_argv, monitoring_stack_name, overrides
+from deploy.plan import (
+    CONFIG_IN_PACKAGE,
+    MONITORED_OUTPUT,
+    MONITORING_TEMPLATE,
+    monitoring_argv,
+    monitoring_stack_name,
+    overrides,
+)
 from deploy.template import Template, load_template, transform
 
 __all__ = [
@@ -131,6 +139,7 @@ def rehearse(
     sam = template if template is not None else load_template(pairs.template)
     result = Rehearsal()
     route53 = _client("route53", endpoint_url, "us-east-1")
+    default = pairs.config.read_text(encoding="utf-8") if pairs.config is not None else None
     for pair in pairs.pairs:
         if pair.hosted_zone_id not in result.zones:
             zone = route53.create_hosted_zone(
@@ -139,9 +148,10 @@ def rehearse(
             result.zones[pair.hosted_zone_id] = zone["HostedZone"]["Id"].rsplit("/", 1)[-1]
             emulated = result.zones[pair.hosted_zone_id]
             log(f"zone {pair.zone_name} ({pair.hosted_zone_id}) -> {emulated}")
+        bundled, _ = engine_config(pair, default)
         created = [
             _create_stack(sam, pair, stack, result.zones[pair.hosted_zone_id], endpoint_url,
-                          release_id, log)
+                          release_id, log, bundled)
             for stack in pair.stacks
         ]  # fmt: skip
         result.stacks.extend(created)
@@ -171,8 +181,9 @@ def _create_stack(
     endpoint_url: str,
     release_id: str,
     log: Callable[[str], None],
+    bundled: str,
 ) -> StackResult:
-    code_uri = _upload_stand_in_code(endpoint_url, stack.region)
+    code_uri = _upload_stand_in_code(endpoint_url, stack, bundled)
     values = {**overrides(pair, stack, release_id=release_id), "HostedZoneId": zone_id}
     transformed = transform(sam, values, region=stack.region, code_uri=code_uri)
     adapted, stand_ins = for_emulator(transformed, region=stack.region, seed=stack.stack_name)
@@ -208,7 +219,7 @@ def _create_monitoring(
     """The pair's us-east-1 alarm stack, with the ids the two regional stacks output."""
     primary, secondary = created
     argv = monitoring_argv(
-        pair, primary.outputs["HealthCheckId"], secondary.outputs["HealthCheckId"]
+        pair, primary.outputs[MONITORED_OUTPUT], secondary.outputs[MONITORED_OUTPUT]
     )
     start = argv.index("--parameter-overrides") + 1
     values = dict(item.split("=", 1) for item in argv[start:])
@@ -268,8 +279,10 @@ def _wait_for_stack(cloudformation: Any, name: str, attempts: int = 100) -> dict
     raise RuntimeError(f"{name}: still in progress after {attempts} polls")
 
 
-def _upload_stand_in_code(endpoint_url: str, region: str) -> str:
-    """Upload a tiny zip as the function code (moto stores it; nothing runs it)."""
+def _upload_stand_in_code(endpoint_url: str, stack: RegionStack, bundled: str) -> str:
+    """Upload a tiny zip as the function code (moto stores it; nothing runs it), with the engine
+    config the real package bundles where the function reads it (``verify`` reads it back)."""
+    region = stack.region
     s3 = _client("s3", endpoint_url, region)
     bucket = f"deep-health-rehearsal-{region}"
     with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
@@ -282,8 +295,10 @@ def _upload_stand_in_code(endpoint_url: str, region: str) -> str:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("README.txt", "deep-health rehearsal stand-in code package\n")
-    s3.put_object(Bucket=bucket, Key="deep-health.zip", Body=buffer.getvalue())
-    return f"s3://{bucket}/deep-health.zip"
+        archive.writestr(str(CONFIG_IN_PACKAGE), bundled)
+    key = f"{stack.stack_name}.zip"  # one per stack: pairs bundle different configs
+    s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+    return f"s3://{bucket}/{key}"
 
 
 def for_emulator(template: Template, *, region: str, seed: str) -> tuple[Template, tuple[str, ...]]:

@@ -372,9 +372,11 @@ def from_config(config: Config, *, timeout: float) -> DynamoDBStore | None:
         raise ConfigError(
             "state.region", "no region: set [state] region or AWS_REGION (the table's region)"
         ) from None
+    # The partition names the region: should the table ever be shared or replicated across
+    # regions, one region's latch and switches still never become the other's.
     return DynamoDBStore(
         table=state.table,
-        fleet=state.fleet or config.settings.service_id,
+        fleet=state.fleet or f"{config.settings.service_id}#{region}",
         window=config.failover.window,
         region=region,
         endpoint_url=state.endpoint_url,
