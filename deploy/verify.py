@@ -730,6 +730,9 @@ def add_verify_parser(commands: Any) -> None:
         "verify",
         help="read-only: is failover armed for every pair? exit 0 armed, 1 not, 2 bad input, "
         "3 could not check",
+        description="Read-only: read each pair's live records, health checks and checker "
+        "observations and say whether failover is armed. Exit 0 every pair armed, 1 a pair "
+        "is not, 2 bad input, 3 could not check (Route 53 unreadable), 130 interrupted.",
     )
     parser.add_argument("--pairs", type=Path, required=True, help="the region-pairs TOML file")
     parser.add_argument("--pair", action="append", metavar="NAME", help="only this pair")

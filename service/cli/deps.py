@@ -119,7 +119,13 @@ def format_audit(rows: Iterable[Dependency]) -> str:
 
 def add_deps_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``deps`` command to the CLI's subparsers."""
-    deps = subparsers.add_parser("deps", help="list the endpoints the configured checks call")
+    deps = subparsers.add_parser(
+        "deps",
+        help="list the endpoints the configured checks call",
+        description="List the endpoints the configured checks call, where they live, and warn "
+        "where a regional check depends on a global (or us-east-1) endpoint. Exit 0, 1 with "
+        "--strict when there are warnings, 2 bad input.",
+    )
     deps.add_argument("--config", help="TOML config (default: $DEEP_HEALTH_CONFIG)")
     deps.add_argument("--json", action="store_true", help="print JSON")
     deps.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")

@@ -285,14 +285,26 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="deep-health", description="Deep health checks for Route 53 failover.")
     parser.add_argument("--version", action="version", version=f"deep-health {_version()}")
     commands: Any = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    serve = commands.add_parser("serve", help="serve /health with uvicorn")
+    serve = commands.add_parser(
+        "serve",
+        help="serve /health with uvicorn",
+        description="Serve /health, /health/details (with a details token), /livez and "
+        "/metrics with uvicorn, evaluating the configured checks in the background. Exit 2 "
+        "for bad input (configuration, a port in use), 130 when stopped with Ctrl-C.",
+    )
     serve.add_argument("--config", help=_CONFIG_HELP)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind")
     serve.add_argument("--port", type=port, default=8000, help="port to bind")
     serve.add_argument(
         "--log-level", default="info", choices=_LOG_LEVELS, help="JSON log lines at this level"
     )
-    check = commands.add_parser("check", help="evaluate once; exit 0 healthy, 1 not, 2 config")
+    check = commands.add_parser(
+        "check",
+        help="evaluate once; exit 0 healthy, 1 not, 2 config",
+        description="Evaluate the configured checks once and print a table (or the detailed "
+        "health+json). Exit 0 healthy (pass or warn), 1 unhealthy, 2 bad input, 130 "
+        "interrupted.",
+    )
     check.add_argument("--config", help=_CONFIG_HELP)
     check.add_argument("--json", action="store_true", help="print the detailed health+json")
     check.add_argument(
@@ -305,7 +317,9 @@ def _parser() -> argparse.ArgumentParser:
         "local",
         help="the demo, or your config, against an embedded AWS emulator",
         description="Start an AWS emulator on 127.0.0.1 with the demo table and queue, run "
-        "--seed to create your own resources, and serve the config with uvicorn.",
+        "--seed to create your own resources, and serve the config as two regions with "
+        "uvicorn: the primary on --port, the secondary on the next port. It prints commands "
+        "to paste in another terminal.",
     )
     local.add_argument(
         "--config", help=f"TOML config (default: ${CONFIG_ENV}, else the bundled demo)"

@@ -149,3 +149,13 @@ def test_status_of_something_that_is_not_deep_health_says_so_without_a_traceback
     assert code == 1  # neither answers a pass: not healthy, but no crash
     assert "Traceback" not in captured.err
     assert "details unreadable (not a health+json body)" in captured.out
+
+
+def test_every_subcommand_says_what_it_does_in_its_help() -> None:
+    import argparse
+
+    from service.cli.main import _parser
+
+    (commands,) = [a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    missing = [name for name, sub in commands.choices.items() if not sub.description]
+    assert missing == []
