@@ -62,6 +62,8 @@ def read_shared_state(
     values = pair.values(stack)
     if values.get("Mode", "standalone") != "standalone":
         return SharedState()  # the application's own function: not this stack's to read
+    if stack.platform == "ecs":
+        return SharedState()  # no function: the task's config is the deploy's EngineConfig
     label = f"{stack.role} {stack.region}"
     import botocore.exceptions
     import botocore.parsers

@@ -168,7 +168,7 @@ class Fleet:
     def store(self) -> DynamoDBStore:
         return DynamoDBStore(
             table=self.table,
-            fleet=FLEET,
+            fleet=f"{FLEET}#{REGION}",  # the default partition names the region
             window=WINDOW,
             region=REGION,
             endpoint_url=self.emulator.endpoint,
