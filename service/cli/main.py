@@ -165,7 +165,14 @@ def _local(args: argparse.Namespace) -> int:
         run_seed_hook,
     )
 
-    ports = {"primary": args.port, "secondary": args.port + 1 if args.port < 65535 else 1}
+    if args.port == 65535:
+        print(
+            "deep-health local: --port 65535: the secondary region needs the next port"
+            " (see deep-health local --help)",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    ports = {"primary": args.port, "secondary": args.port + 1}
     for label, number in ports.items():  # before anything is started or evaluated
         if not port_free(args.host, number):
             hint = f"PORT={number + 10} make run, or --port {number + 10}"

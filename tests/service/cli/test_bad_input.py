@@ -40,6 +40,7 @@ def test_a_bad_port_in_the_environment_leaves_version_alone_and_local_says_so(
         ["serve", "--port", "99999"],
         ["serve", "--port", "0"],
         ["local", "--port", "-1"],
+        ["local", "--port", "65535"],
         ["local", "--emulator-port", "70000"],
         ["status", "http://127.0.0.1:1", "http://127.0.0.1:2", "--interval", "0"],
         ["status", "http://127.0.0.1:1", "http://127.0.0.1:2", "--interval", "-1"],
