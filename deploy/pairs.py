@@ -279,6 +279,11 @@ def load_pairs(path: Path, *, known_parameters: Iterable[str] | None = None) -> 
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise PairsError(str(path), f"cannot read: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        byte = error.object[error.start]
+        raise PairsError(
+            str(path), f"not UTF-8 text (byte {byte:#04x} at offset {error.start}); TOML is UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise PairsError(str(path), f"not valid TOML: {error}") from error
     return parse_pairs(data, path=path, known_parameters=known_parameters)
