@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from checks.aws_client import error_code
 from deploy.pairs import Pair, RegionStack
 
 __all__ = ["FUNCTION", "SharedState", "function_name", "read_shared_state"]
@@ -62,6 +63,8 @@ def read_shared_state(
     values = pair.values(stack)
     if values.get("Mode", "standalone") != "standalone":
         return SharedState()  # the application's own function: not this stack's to read
+    if stack.platform == "ecs":
+        return SharedState()  # no function: the task's config is the deploy's EngineConfig
     label = f"{stack.role} {stack.region}"
     import botocore.exceptions
     import botocore.parsers
@@ -79,7 +82,7 @@ def read_shared_state(
         environment = {key: str(value) for key, value in variables.items()}
         text = _bundled_config(cloudformation, s3, stack, environment)
     except (*errors, OSError, ValueError, zipfile.BadZipFile) as error:
-        code = getattr(error, "response", {}).get("Error", {}).get("Code") or type(error).__name__
+        code = error_code(error) or type(error).__name__
         return SharedState(
             warning=f"{label}: cannot tell whether its containers share the failover state:"
             f" the deployed function's config could not be read ({code})"

@@ -35,6 +35,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from checks.aws_client import AwsClient, error_code, failure_reason, resolve_region
+from checks.exceptions import ConfigError
 from service.state import (
     SWITCHES,
     Counts,
@@ -89,8 +90,7 @@ def store_errors() -> Iterator[None]:
         reason = failure_reason(exc, unknown="error")
         if reason is None:
             raise
-        code = error_code(exc) if isinstance(getattr(exc, "response", None), dict) else ""
-        code = code or type(exc).__name__
+        code = error_code(exc) or type(exc).__name__
         raise StoreUnavailable(reason, code) from None
 
 
@@ -360,11 +360,19 @@ def from_config(config: Config, *, timeout: float) -> DynamoDBStore | None:
     Args:
         config: A validated configuration (its ``[state]`` and ``[failover]`` window).
         timeout: Each call's timeout.
+
+    Raises:
+        ConfigError: ``state.region``: neither it nor ``AWS_REGION`` is set.
     """
     state = config.state
     if state.table is None:
         return None
-    region = resolve_region(state.region)
+    try:
+        region = resolve_region(state.region)
+    except ValueError:
+        raise ConfigError(
+            "state.region", "no region: set [state] region or AWS_REGION (the table's region)"
+        ) from None
     # The partition names the region: should the table ever be shared or replicated across
     # regions, one region's latch and switches still never become the other's.
     return DynamoDBStore(

@@ -313,7 +313,9 @@ class FleetState:
 
     def _failed(self, problem: str, detail: str, unexpected: BaseException | None) -> None:
         if self._problem is None:  # once per change, with the traceback of a store's bug
-            logger.error("%s (%s)", problem, detail, exc_info=unexpected)
+            # No "()" when the store gave no detail.
+            said = f"{problem} ({detail})" if detail else problem
+            logger.error("%s", said, exc_info=unexpected)
         self._problem = problem
 
     def _recovered(self) -> None:

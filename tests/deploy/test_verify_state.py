@@ -17,7 +17,7 @@ import pytest
 
 from deploy.deployed import FUNCTION, function_name
 from deploy.pairs import Pair, load_pairs
-from deploy.rehearse import Rehearsal, StackResult, moto_server, rehearse
+from deploy.rehearse import REHEARSAL_CODE_BUCKET, Rehearsal, StackResult, moto_server, rehearse
 from deploy.verify import PairVerdict, verify
 from tests.deploy.test_verify import EXAMPLE
 from tests.deploy.test_verify import verify as verify_cli
@@ -152,7 +152,7 @@ def test_a_package_whose_config_keeps_the_state_in_memory_is_not_armed_unless_ch
         opted_out = verdict(url, chosen)
     finally:
         s3 = client(url, "s3", primary.region)
-        s3.put_object(Bucket=f"deep-health-rehearsal-{primary.region}",
+        s3.put_object(Bucket=f"{REHEARSAL_CODE_BUCKET}-{primary.region}",
                       Key=f"{primary.stack_name}.zip", Body=old)  # fmt: skip
     expected = (
         f"PRIMARY {primary.region}: {NOT_SHARED}"
@@ -170,7 +170,7 @@ def test_a_package_that_cannot_be_read_is_a_warning_naming_what(
     url, result, path = rehearsed
     secondary = of(result, "SECONDARY")
     s3 = client(url, "s3", secondary.region)
-    bucket, key = f"deep-health-rehearsal-{secondary.region}", f"{secondary.stack_name}.zip"
+    bucket, key = f"{REHEARSAL_CODE_BUCKET}-{secondary.region}", f"{secondary.stack_name}.zip"
     old = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     s3.delete_object(Bucket=bucket, Key=key)
     try:

@@ -254,3 +254,24 @@ def test_a_burst_longer_than_half_the_window_is_refused(
     key, message = errors_of(text)[0]
     assert key == "failover.burst"
     assert "at most half of failover.window" in message
+
+
+def test_a_single_value_where_a_list_goes_says_how_to_write_the_list() -> None:
+    error = error_of(
+        '[[checks]]\ntype = "http"\nurl = "https://a.example.com"\nexpect_status = 200\n'
+    )
+    ((key, message),) = error.errors
+    assert key == "checks[0].expect_status"
+    assert message.endswith("write [200], not 200")
+
+
+def test_deps_reports_a_bad_config_in_the_same_words_as_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "health.toml"
+    path.write_text('[service]\ndeadline = "soon"\ncache_ttl = "never"\n')
+    assert main(["check", "--config", str(path)]) == 2
+    from_check = capsys.readouterr().err
+    assert main(["deps", "--config", str(path)]) == 2
+    assert capsys.readouterr().err == from_check
+    assert from_check.startswith(f"deep-health: 3 configuration errors in {path}:")
