@@ -42,7 +42,13 @@ from service.simulation.virtual import RunResult, Scenario, run_regions
 from service.state.memory import MemoryStore
 from service.state.tracking import judge, sample_counts
 from service.verdict.policy import PolicySettings, decide
-from service.verdict.rules import LatchState, SampleOutcome, TrackerSettings, combine_samples
+from service.verdict.rules import (
+    LatchState,
+    SampleOutcome,
+    TrackerSettings,
+    combine_samples,
+    own_failure,
+)
 
 __all__ = ["FleetConfig", "run_fleet"]
 
@@ -185,7 +191,8 @@ class _Fleet:
         )
         instant = decide(results, 0.0, _POLICY)
         store = self.shared if self.fleet.shared else instance.store
-        store.record(sample_counts(results, () if instance.warm else (CHECK,)), t)
+        discounted = () if instance.warm else (CHECK,)
+        store.record(sample_counts(results, discounted), t)
         instance.warm = True
         latch = store.latch_state() or LatchState()
         judgement = judge(
@@ -195,6 +202,7 @@ class _Fleet:
             now=t,
             held=False,
             settings=self.settings,
+            own=own_failure(results, discounted),
         )
         store.keep_latch_state(judgement.latch)
         return judgement.status is not Status.FAIL

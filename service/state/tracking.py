@@ -38,6 +38,7 @@ from service.verdict.rules import (
     gray_failing,
     gray_reason,
     latch_reason,
+    own_failure,
     window_samples,
 )
 
@@ -66,6 +67,7 @@ def judge(
     now: float,
     held: bool,
     settings: TrackerSettings | None,
+    own: bool = False,
 ) -> Judgement:
     """Apply the window rule and the latch to one evaluation (pure).
 
@@ -77,6 +79,9 @@ def judge(
         held: Operator hold.
         settings: The tracker's tuning; ``None``: the tracker is off (no window; the latch
             only keeps a hold).
+        own: The evaluation fails only for this instance's own reasons
+            (:func:`~service.verdict.rules.own_failure`): reported as it is, the latch
+            unchanged.
 
     Returns:
         The judgement.
@@ -92,6 +97,8 @@ def judge(
         ]
     )
     healthy = instant is not Status.FAIL and not gray
+    if own and not gray:
+        return Judgement(instant, (), latch)
     after = advance_latch(latch, healthy, now, held=held, sustained=bool(gray), settings=rules)
     if after.healthy:
         return Judgement(instant, (), after)
@@ -166,9 +173,16 @@ class FleetTracker:
         held = local.held is not None or hold is not None
         status = Status.FAIL if drained else instant.status
         settings = self.settings
+        own = status is Status.FAIL and not drained and own_failure(results, discounted)
         before = latch_from(view.latch.state)
         judgement = judge(
-            instant=status, window=view.window, latch=before, now=now, held=held, settings=settings
+            instant=status,
+            window=view.window,
+            latch=before,
+            now=now,
+            held=held,
+            settings=settings,
+            own=own,
         )
         # A hold is engaged once the region fails; before that it is only armed (its words say so).
         failing = judgement.status is Status.FAIL
@@ -188,6 +202,7 @@ class FleetTracker:
                 now=now,
                 held=held,
                 settings=settings,
+                own=own,
             )
             return dataclasses.asdict(again.latch)
 

@@ -45,6 +45,7 @@ __all__ = [
     "gray_failing",
     "gray_reason",
     "latch_reason",
+    "own_failure",
     "peer_failing_checks",
     "shared_failure",
     "window_counts",
@@ -233,6 +234,21 @@ def window_samples(
         for r in every
         if feeds_window(r) and r.name not in shared and r.name not in discounted
     }
+
+
+def own_failure(results: Sequence[CheckResult], discounted: Collection[str] = ()) -> bool:
+    """Tell whether an evaluation fails only for this instance's own reasons.
+
+    True when it has failing critical regional checks and every one of them is ``discounted``
+    (its first run since ``start()``, a late wake-up) or failed for a reason in
+    :data:`OWN_FAULTS`. The instance answers unhealthy for it, but the region's latch does not
+    count it: a new instance's start-up must not latch a region, nor keep a latched one from
+    recovering.
+    """
+    failing = [
+        r for r in results if r.status is Status.FAIL and r.critical and r.scope == "regional"
+    ]
+    return bool(failing) and all(r.name in discounted or r.reason in OWN_FAULTS for r in failing)
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,7 +108,7 @@ def test_a_stored_latch_is_read_back_whole() -> None:
 
 FAILOVER = (
     "[failover]\nwindow = 30\nthreshold = 0.1\nmin_samples = 10\nfail_after = 2\n"
-    "recover_after = 3\nmin_hold = 60\nquiet = 0\n"
+    "recover_after = 3\nmin_hold = 60\nquiet = 0\nburst = 0\n"
 )
 Make = Callable[..., HealthService]
 
@@ -159,6 +159,9 @@ async def test_a_store_hold_applies_with_the_tracker_off(make: Make) -> None:
     record = SwitchRecord("hold", True, "ops", clock(), "failover drill")
     assert service.fleet.store is None  # memory: the switch record lives in this process
     await service.fleet.local.set_switch(record)
+    OUTCOMES[key] = "pass"
+    # The first run opens the check's clients: its failure would be no evidence (own_failure).
+    assert await statuses(service, clock, 1) == [Status.PASS]
     OUTCOMES[key] = "connection"
     assert await statuses(service, clock, 1) == [Status.FAIL]
     OUTCOMES[key] = "pass"
@@ -239,3 +242,25 @@ def test_a_latched_region_says_how_far_its_recovery_is() -> None:
     # Latched at 90, now 100: what recovery still waits for, in seconds.
     reason = "recovering 1/3 clean, min_hold 50 s left, quiet 110 s left"
     assert (j.status, j.reasons) == (Status.FAIL, (reason,))
+
+
+def test_an_instances_own_failure_is_reported_but_moves_no_latch() -> None:
+    # A new instance's first run fails (cold clients): 503 from it, but the region's latch
+    # neither counts it towards latching nor restarts a latched region's quiet time.
+    settings = TrackerSettings(fail_after=1, burst=0.0, quiet=120.0)
+    latched = LatchState(latched_at=0.0, last_bad=0.0, failures=1)
+    for latch in (LatchState(), latched):
+        j = judge(
+            instant=Status.FAIL,
+            window={},
+            latch=latch,
+            now=100.0,
+            held=False,
+            settings=settings,
+            own=True,
+        )
+        assert (j.status, j.latch) == (Status.FAIL, latch)
+    counted = judge(
+        instant=Status.FAIL, window={}, latch=LatchState(), now=100.0, held=False, settings=settings
+    )
+    assert counted.latch.latched

@@ -22,6 +22,7 @@ from service.verdict.rules import (
     gray_failing,
     gray_reason,
     latch_reason,
+    own_failure,
     shared_failure,
     window_counts,
     window_samples,
@@ -605,3 +606,13 @@ def test_a_gray_failure_latches_without_waiting_for_a_bursts_span() -> None:
     assert state.latched
     blip = advance_latch(LatchState(), False, EPOCH, settings=settings)
     assert not advance_latch(blip, False, EPOCH + 1.0, settings=settings).latched
+
+
+def test_own_failure_is_a_failure_of_discounted_checks_or_for_the_instances_own_reasons() -> None:
+    cold = CheckResult("db", F, 0.1, reason="connection", samples=(False,))
+    blocked = CheckResult("queue", F, 0.1, reason="blocked_loop", samples=(False,))
+    down = CheckResult("queue", F, 0.1, reason="connection", samples=(False,))
+    assert own_failure([cold, blocked], discounted={"db"})
+    assert not own_failure([cold, down], discounted={"db"})  # the queue is down: evidence
+    assert not own_failure([cold], discounted=())
+    assert not own_failure([_result("db")], discounted={"db"})  # nothing failed
