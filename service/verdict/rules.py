@@ -324,7 +324,9 @@ def gray_failing(counts: WindowCounts, settings: TrackerSettings) -> bool:
     - a ratio above the threshold: ``failures > threshold * total``;
     - evidence spread over time: failing buckets (:func:`failing_buckets`) more than one burst
       of ``burst`` seconds can touch (:func:`burst_buckets`), and at least ``spread`` of the
-      buckets holding samples. Evidence is counted per bucket, not per sample: one evaluation's
+      buckets holding samples;
+    - not one burst on top of background errors: without the buckets with the most failures
+      that a burst can fill, the rest still fails at more than half the threshold. Evidence is counted per bucket, not per sample: one evaluation's
       samples fail together, so twenty failed samples from seven evaluations in one second are
       one event.
 
@@ -337,7 +339,14 @@ def gray_failing(counts: WindowCounts, settings: TrackerSettings) -> bool:
     if total < settings.min_samples or counts.failures <= settings.threshold * total:
         return False
     failing = failing_buckets(counts, settings)
-    return failing > burst_buckets(settings) and failing >= settings.spread * len(counts.buckets)
+    if failing <= burst_buckets(settings) or failing < settings.spread * len(counts.buckets):
+        return False
+    # Without the buckets one burst can fill (the worst ones), the rest must still fail at more
+    # than half the threshold: a blip on top of background errors is not a partial failure.
+    worst = sorted(counts.buckets, key=lambda c: c[0], reverse=True)[: burst_buckets(settings)]
+    rest_failures = counts.failures - sum(f for f, _ in worst)
+    rest_total = total - sum(n for _, n in worst)
+    return rest_failures > settings.threshold / 2 * rest_total
 
 
 def gray_reason(check: str, counts: WindowCounts, settings: TrackerSettings) -> str:

@@ -145,6 +145,13 @@ def _spread(failures: int, total: int, buckets: int = 12) -> WindowCounts:
         # A bucket counts as failing above half the threshold of its own samples: one failure
         # among 30 is background noise there.
         pytest.param(WindowCounts(((1, 30),) * 6 + ((7, 30),) * 2), False, id="thin-buckets"),
+        # A blip's two buckets on top of background errors in four others: enough failing
+        # buckets and a ratio above 10 %, but without the blip the rest fails at 2 %.
+        pytest.param(
+            WindowCounts(((9, 18), (9, 18)) + ((1, 18),) * 4 + ((0, 18),) * 6),
+            False,
+            id="a-blip-on-background-errors",
+        ),
     ],
 )
 def test_gray_failing(counts: WindowCounts, expected: bool) -> None:
