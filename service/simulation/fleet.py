@@ -202,7 +202,7 @@ class _Fleet:
             now=t,
             held=False,
             settings=self.settings,
-            own=own_failure(results, discounted),
+            own=own_failure(results),
         )
         store.keep_latch_state(judgement.latch)
         return judgement.status is not Status.FAIL

@@ -173,7 +173,10 @@ class FleetTracker:
         held = local.held is not None or hold is not None
         status = Status.FAIL if drained else instant.status
         settings = self.settings
-        own = status is Status.FAIL and not drained and own_failure(results, discounted)
+        # Reasons only, not ``discounted``: a starved instance's timeouts (overdue, woke late)
+        # are no evidence for the window, but a region whose instances are all starved must
+        # still latch.
+        own = status is Status.FAIL and not drained and own_failure(results)
         before = latch_from(view.latch.state)
         judgement = judge(
             instant=status,

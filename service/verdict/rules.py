@@ -326,9 +326,10 @@ def gray_failing(counts: WindowCounts, settings: TrackerSettings) -> bool:
       of ``burst`` seconds can touch (:func:`burst_buckets`), and at least ``spread`` of the
       buckets holding samples;
     - not one burst on top of background errors: without the buckets with the most failures
-      that a burst can fill, the rest still fails at more than half the threshold. Evidence is counted per bucket, not per sample: one evaluation's
-      samples fail together, so twenty failed samples from seven evaluations in one second are
-      one event.
+      that a burst can fill, the rest still fails at more than half the threshold.
+
+    Evidence is counted per bucket, not per sample: one evaluation's samples fail together, so
+    twenty failed samples from seven evaluations in one second are one event.
 
     Args:
         counts: The check's window.
