@@ -1,5 +1,8 @@
 """``python -m deploy --pairs FILE [--dry-run | --rehearse] [--force]``: deploy region pairs.
 
+``python -m deploy twin PAIRS --drill NAME``: run what this would ship on a local twin of the
+pair instead (:mod:`deploy.twin`).
+
 Everything is validated before any AWS call (see :mod:`deploy.validate`). A real deploy goes
 pair by pair, region by region, and gates each region (see :mod:`deploy.gate`): a region that
 does not come up healthy stops the rollout before the next, unless ``--force``.
@@ -36,6 +39,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit code.
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["twin"]:
+        from deploy.twin.cli import main as twin_main
+
+        return twin_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         pairs = _select(_load(args.pairs, args.template), args.pair)
