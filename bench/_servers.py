@@ -81,7 +81,7 @@ def _launch(*args: str) -> Iterator[Server]:
 def deep_health(config: Path) -> AbstractContextManager[Server]:
     """``deep-health serve`` exactly as :func:`support.process.serve` runs it."""
     return _launch(
-        "-m", "service.cli", "serve", "--config", str(config), "--host", "127.0.0.1",
+        "-m", "service.cli.main", "serve", "--config", str(config), "--host", "127.0.0.1",
         "--log-level", "warning",
     )  # fmt: skip
 

@@ -1,7 +1,7 @@
 """The throughput baseline: one FastAPI route returning a constant small JSON.
 
 Served exactly as ``deep-health serve`` serves its app: ``uvicorn.run`` with
-``service.cli.UVICORN_SETTINGS``, log level ``warning``, on 127.0.0.1. Run
+``service.cli.main.UVICORN_SETTINGS``, log level ``warning``, on 127.0.0.1. Run
 ``python -m bench.bare_app --port P``; it stops on SIGTERM like uvicorn does.
 """
 
@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.responses import Response
 
-from service.cli import UVICORN_SETTINGS
+from service.cli.main import UVICORN_SETTINGS
 
 app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 

@@ -11,7 +11,7 @@ of this machine for one Lambda vCPU. CPU time, unlike wall time, hardly changes 
 processes share the machine, so the estimate holds on a busy host; wall times are printed
 beside it.
 
-The function is the shipped one: ``service.lambda_handler`` with ``deploy/health.lambda.toml``
+The function is the shipped one: ``service.faces.lambda_handler`` with ``deploy/health.lambda.toml``
 (a ``dynamodb_read`` and an ``sqs`` check) against a local moto server (real HTTP, no TLS), in
 packages built the way ``python -m deploy`` builds them, for this machine's Python:
 
@@ -23,7 +23,7 @@ packages built the way ``python -m deploy`` builds them, for this machine's Pyth
 
 To time pydantic, the AWS SDK and deep-health's modules apart, those three runs import them
 before the handler, so they miss what the handler sets up first (its collector pause, see
-``service.lambda_handler``); ``lean, one import`` runs the lean package as Lambda does, the
+``service.faces.lambda_handler``); ``lean, one import`` runs the lean package as Lambda does, the
 handler's import doing all of it: its estimate is the one to read.
 
 Each interpreter runs ``-S`` (no site-packages) with only the package on its path, as Lambda's
@@ -79,9 +79,9 @@ if split:
     import aiobotocore.session, aiobotocore.config, aioboto3
 mark("AWS SDK (aioboto3, aiobotocore, botocore, aiohttp)")
 if split:
-    import service.config, service.health, service.apigw
+    import service.config, service.engine.health, service.faces.apigw
 mark("deep-health modules (config, engine, routes)")
-import service.lambda_handler as handler
+import service.faces.lambda_handler as handler
 mark("deep-health init (config, checks, clients)")
 web = sorted({"fastapi", "starlette", "mangum"} & {m.split(".")[0] for m in sys.modules})
 event = json.load(open(sys.argv[1]))
@@ -91,7 +91,7 @@ handler.service.charge_deadline(0.0)
 first = handler.handler(event, None)["statusCode"]
 mark("first answer")
 reasons = list(handler.service.current().verdict.reasons)
-from service import snapstart
+from service.faces import snapstart
 snapstart.before_snapshot(handler.service)
 mark("before snapshot")
 snapstart.after_restore(handler.service)

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from bench._common import median, percentile, serve, table
-from service.terminal import progress
+from service.cli.terminal import progress
 
 TOKEN = "bench-details-token-0123456789"
 CHECK = 0.1  # seconds each workload check sleeps

@@ -30,6 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from bench._common import table
+from service.cli.terminal import progress
 from service.simulation.fleet import FleetConfig, run_fleet
 from service.simulation.report import format_summaries
 from service.simulation.route53 import Route53Config
@@ -42,8 +43,7 @@ from service.simulation.virtual import (
     scenario_by_name,
     standard_scenarios,
 )
-from service.terminal import progress
-from service.tracker import TrackerSettings
+from service.verdict.tracker import TrackerSettings
 
 Job = tuple[Scenario, str, tuple[int, ...]]
 FleetJob = tuple[Scenario, FleetConfig, tuple[int, ...]]

@@ -48,12 +48,12 @@ _NOTICED = {"killed", "timeout", "segfault"}
 class Mutant:
     """One mutant and its fate, as mutmut reports it."""
 
-    name: str  # e.g. service.policy.x_decide__mutmut_5
+    name: str  # e.g. service.verdict.policy.x_decide__mutmut_5
     status: str  # killed, survived, no tests, timeout, suspicious, skipped, ...
 
     @property
     def module(self) -> str:
-        """The mutated module's dotted name (``service.policy``)."""
+        """The mutated module's dotted name (``service.verdict.policy``)."""
         head = self.name.split("__mutmut_")[0]
         module, _, _function = head.rpartition(".")
         return module

@@ -100,7 +100,7 @@ def start(name: str, python: Path, directory: Path, work: str, k: int) -> Iterat
     if name == "deep-health":
         config = _deep_health_config(directory, work, k)
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests"), str(ROOT)])
-        argv = [sys.executable, "-m", "service.cli", "serve", "--config", str(config),
+        argv = [sys.executable, "-m", "service.cli.main", "serve", "--config", str(config),
                 "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
     elif name == "fastapi-health":
         argv = [str(python), str(ROOT / "bench" / "peer_apps.py"), "fastapi-health",

@@ -3,7 +3,7 @@
 Run ``python -m bench.throughput``. Target: deep-health at >= 70 % of the bare endpoint.
 
 Every server runs at once, each in a process of its own on 127.0.0.1 under the same uvicorn
-settings (``deep-health serve``: ``service.cli.UVICORN_SETTINGS``, log level warning):
+settings (``deep-health serve``: ``service.cli.main.UVICORN_SETTINGS``, log level warning):
 
 - bare: one FastAPI route returning a constant (:mod:`bench.bare_app`), the baseline;
 - deep-health, ``on-request`` mode with ``cache_ttl = 60``: every request answers from the cache;
@@ -30,7 +30,7 @@ from pathlib import Path
 from bench._common import median, table
 from bench._load import LoadResult, Request, run_load
 from bench._servers import Server, bare, constant, cpu_seconds, deep_health
-from service.terminal import progress
+from service.cli.terminal import progress
 
 TARGET = 0.70
 CHECKS = '[[checks]]\ntype = "support.misbehaving:Passing"\nname = "passing"\n'

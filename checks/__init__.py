@@ -4,7 +4,8 @@ Which module is which room:
 
 - the API: :mod:`~checks.base` (``Check``), :mod:`~checks.exceptions` (outcome signals and
   misuse), :mod:`~checks.result` (``Status``, ``CheckResult``, ``Observation``),
-  :mod:`~checks.registry` (config ``type`` → class), :mod:`~checks.testing` (``run_check``);
+  :mod:`~checks.registry` (config ``type`` → class), :mod:`~service.running.testing`
+  (``run_check``);
 - built-in checks, one module each: :mod:`~checks.aws` (any AWS API call), ``dynamodb_read``,
   ``s3_object``, ``sqs``, :mod:`~checks.http`, :mod:`~checks.dns`, :mod:`~checks.peer`,
   :mod:`~checks.authorizer`, :mod:`~checks.model`.

@@ -22,7 +22,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from checks.aws import AwsCheck, aws_errors, error_code
+from checks.aws import AwsCheck, aws_errors
+from checks.aws_client import error_code
 from checks.base import Observations
 from checks.exceptions import CheckFailed
 from checks.result import Observation

@@ -26,7 +26,8 @@ import datetime
 import time
 import uuid
 
-from checks.aws import AwsCheck, AwsClient, aws_errors
+from checks.aws import AwsCheck, aws_errors
+from checks.aws_client import AwsClient
 from checks.base import Endpoint, Observations
 from checks.exceptions import CheckWarning
 from checks.result import Observation

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from checks.aws_client import error_code
 from deploy.facts import HEALTHY_SHARE, MIN_CHECKER_REGIONS, MONITORING_REGION
 from deploy.pairs import Pair, PairsError, RegionStack, load_pairs
 
@@ -337,8 +338,8 @@ def read_live(pair: Pair, route53: Any) -> Live:
 
 
 def _error_code(error: Exception) -> str:
-    response = getattr(error, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", type(error).__name__))
+    code = error_code(error) if isinstance(getattr(error, "response", None), dict) else ""
+    return code or type(error).__name__
 
 
 def state_table_problem(code: str) -> str:

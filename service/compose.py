@@ -1,9 +1,11 @@
-"""The one composition point: build the health service for an entry point, listeners attached.
+"""The one composition point: build the health service for an entry point, its state store and
+listeners included.
 
-``deep-health serve`` (:mod:`service.cli`), the Lambda handler (:mod:`service.lambda_handler`)
-and a host application all build their service here, with the defaults of
-:data:`service.entrypoints.ENTRY_POINTS`; only transport stays with them (uvicorn, the API
-Gateway adapter :mod:`service.apigw`, a metrics port, the logging setup).
+``deep-health serve`` and ``check`` (:mod:`service.cli.main`), the Lambda handler
+(:mod:`service.faces.lambda_handler`) and a host application all build their service here, with
+the defaults of :data:`service.entrypoints.ENTRY_POINTS`; the state store comes from
+:mod:`service.state.registry` and is passed in. Only transport stays with the callers (uvicorn,
+the API Gateway adapter :mod:`service.faces.apigw`, a metrics port, the logging setup).
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from service.config import Config
+from service.engine.health import HealthService
 from service.entrypoints import ENTRY_POINTS, EntryPoint, enabled
-from service.health import HealthService
+from service.state.registry import factory
 
 if TYPE_CHECKING:
-    from service.metrics import Metrics
+    from service.listeners.metrics import Metrics
 
 __all__ = ["Composed", "compose"]
 
@@ -42,7 +45,7 @@ def compose(config: Config, entry_point: EntryPoint) -> Composed:
 
     Args:
         config: A validated configuration; its set switches beat the entry point's defaults.
-        entry_point: ``serve``, ``lambda`` or ``embedded``.
+        entry_point: ``serve``, ``lambda``, ``embedded`` or ``check``.
 
     Returns:
         The service and its metrics.
@@ -55,18 +58,21 @@ def compose(config: Config, entry_point: EntryPoint) -> Composed:
             "mode = %s is not possible on %s: evaluating %s", mode, entry_point, defaults.mode
         )
         mode = defaults.mode
-    service = HealthService(config, mode=mode)
+    store = factory(config.state.store)(config, timeout=config.state.timeout)
+    service = HealthService(config, store=store, mode=mode)
+    if not defaults.listeners:
+        return Composed(service, None)
     if defaults.logs:
-        from service.logs import LogListener
+        from service.listeners.logs import LogListener
 
         LogListener().attach(service)
     metrics = None
     if enabled(settings.metrics, defaults.metrics):
-        from service.metrics import Metrics
+        from service.listeners.metrics import Metrics
 
         metrics = Metrics(service)
     if enabled(settings.emf, defaults.emf):
-        from service.emf import EmfEmitter
+        from service.listeners.emf import EmfEmitter
 
         service.add_listener(
             EmfEmitter(namespace=settings.emf_namespace, service=settings.service_id)

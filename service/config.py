@@ -50,10 +50,11 @@ from checks.base import Check, CheckSpec
 from checks.exceptions import ConfigError
 from checks.registry import resolve
 from service.state.settings import StateSettings
-from service.tracker import TrackerSettings
+from service.verdict.rules import TrackerSettings
 
 __all__ = [
     "CONFIG_ENV",
+    "DEFAULT_MODE",
     "RELEASE_ID_ENV",
     "Config",
     "FailoverSettings",
@@ -69,6 +70,8 @@ RELEASE_ID_ENV = "DEEP_HEALTH_RELEASE_ID"
 MIN_TOKEN_LENGTH = 16
 _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 Mode = Literal["on-request", "background"]
+DEFAULT_MODE: Mode = "on-request"
+"""The mode of a service built without an entry point's default (a host application's own)."""
 """How evaluations are driven: by requests (single-flight plus TTL) or by a background loop."""
 _TOKEN_PATTERN = re.compile(r"[!-~]+\Z")  # printable ASCII, no space, no trailing newline
 # Words of every public body whatever the verdict; a marker inside one would be in unhealthy
@@ -155,7 +158,8 @@ _TRACKER = TrackerSettings()  # the one place the defaults live
 class FailoverSettings(BaseModel):
     """The ``[failover]`` table: gray-failure window, recovery hysteresis, operator switches.
 
-    Defaults are :class:`service.tracker.TrackerSettings`'s, chosen with the Route 53 simulator
+    Defaults are :class:`service.verdict.rules.TrackerSettings`'s, chosen with the Route 53
+    simulator
     (``python -m bench.failover``): a 15 % partial failure fails over within ~2 minutes under
     10 s polling, 1 % background errors never do.
     """

@@ -1,5 +1,6 @@
 """Per-entry-point defaults: what ``serve``, Lambda and embedded use choose when the config is
-silent. The one table; :func:`service.compose.compose` and :class:`service.health.HealthService`
+silent. The one table; :func:`service.compose.compose` and
+:class:`service.engine.health.HealthService`
 read it.
 
 ============  ==============================  =======  ====  ==========
@@ -8,11 +9,13 @@ entry point   mode                            metrics  EMF   JSON logs
 ``serve``     background                      on       off   on
 ``lambda``    on-request (always: see below)  off      on    on
 ``embedded``  on-request                      off      off   off (host)
+``check``     on-request (always)             never    never never
 ============  ==============================  =======  ====  ==========
 
 Lambda runs nothing between invocations, so background mode is impossible there: a configured
 ``mode = "background"`` is ignored with a warning. Embedded use is a host application calling
-:class:`~service.health.HealthService` or :func:`~service.app.create_app` itself; it owns its
+:class:`~service.engine.health.HealthService` or :func:`~service.faces.app.create_app` itself; it
+owns its
 logging.
 """
 
@@ -21,11 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from service.config import Mode
+from service.config import DEFAULT_MODE, Mode
 
 __all__ = ["ENTRY_POINTS", "EntryPoint", "EntryPointDefaults", "enabled"]
 
-EntryPoint = Literal["serve", "lambda", "embedded"]
+EntryPoint = Literal["serve", "lambda", "embedded", "check"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,6 +41,8 @@ class EntryPointDefaults:
         metrics: Prometheus metrics on.
         emf: CloudWatch EMF lines on stdout.
         logs: JSON logs of transitions and evaluations.
+        listeners: False: no listener at all, whatever the config sets (``deep-health check``
+            prints its one report; an EMF line or a log would mix into it).
     """
 
     mode: Mode
@@ -45,6 +50,7 @@ class EntryPointDefaults:
     metrics: bool
     emf: bool
     logs: bool
+    listeners: bool = True
 
 
 ENTRY_POINTS: Final[dict[EntryPoint, EntryPointDefaults]] = {
@@ -52,7 +58,10 @@ ENTRY_POINTS: Final[dict[EntryPoint, EntryPointDefaults]] = {
     "lambda": EntryPointDefaults(
         mode="on-request", mode_fixed=True, metrics=False, emf=True, logs=True
     ),
-    "embedded": EntryPointDefaults(mode="on-request", metrics=False, emf=False, logs=False),
+    "embedded": EntryPointDefaults(mode=DEFAULT_MODE, metrics=False, emf=False, logs=False),
+    "check": EntryPointDefaults(
+        mode="on-request", mode_fixed=True, metrics=False, emf=False, logs=False, listeners=False
+    ),
 }
 
 

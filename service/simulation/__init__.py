@@ -10,7 +10,7 @@ Two drivers share one model (:mod:`service.simulation.route53`):
   instances behind a balancer, churn, scale-out, the state in memory or shared), judged by the
   runtime's own tracking step.
 
-``deep-health simulate`` (:mod:`service.simulation.cli`) prints either as a table.
+``deep-health simulate`` (:mod:`service.cli.simulate`) prints either as a table.
 """
 
 from __future__ import annotations

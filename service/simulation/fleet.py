@@ -12,8 +12,9 @@ cache. This model adds to :mod:`service.simulation.virtual`:
 * ``shared``: the failover state (window and latch) in one store for the whole fleet, as the
   DynamoDB store keeps it; otherwise each instance judges its own memory.
 
-Every instance evaluates with the runtime's own rules: :func:`service.rules.combine_samples`,
-:func:`service.policy.decide`, and the tracking step :func:`service.state.tracking.judge`
+Every instance evaluates with the runtime's own rules:
+:func:`service.verdict.rules.combine_samples`,
+:func:`service.verdict.policy.decide`, and the tracking step :func:`service.state.tracking.judge`
 (window rule and latch). Route 53's side (checkers, 18 % rule, failover answer) is
 :mod:`service.simulation.route53`.
 
@@ -31,13 +32,13 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from checks.result import CheckResult, Scope, Status
-from service.policy import PolicySettings, decide
-from service.rules import LatchState, SampleOutcome, TrackerSettings, combine_samples
 from service.simulation.faults import RegionFaults
 from service.simulation.route53 import EndpointHealth, Route53Config
 from service.simulation.virtual import RunResult, Scenario, run_regions
 from service.state.memory import MemoryStore
 from service.state.tracking import judge, sample_counts
+from service.verdict.policy import PolicySettings, decide
+from service.verdict.rules import LatchState, SampleOutcome, TrackerSettings, combine_samples
 
 __all__ = ["FleetConfig", "run_fleet"]
 

@@ -6,9 +6,11 @@
   evaluation, verdict from that evaluation alone, no deadline (a slow dependency makes the
   checker time out), no notion of scope.
 * ``deep-health``: ``samples`` samples of the regional dependency per evaluation under the
-  runner's deadline, judged by the service's own rules: :func:`service.rules.combine_samples`
-  (more than half failed → the check fails), :func:`service.policy.decide`,
-  :func:`service.rules.window_samples` and the :class:`~service.tracker.Tracker` (gray-failure
+  runner's deadline, judged by the service's own rules:
+  :func:`service.verdict.rules.combine_samples`
+  (more than half failed → the check fails), :func:`service.verdict.policy.decide`,
+  :func:`service.verdict.rules.window_samples` and the :class:`~service.verdict.tracker.Tracker`
+  (gray-failure
   window and hysteresis). The shared dependency's check is ``scope = "global"``: it can only
   warn. Nothing here re-implements a rule.
 
@@ -21,11 +23,11 @@ import random
 from typing import Final, Protocol
 
 from checks.result import CheckResult, Scope, Status
-from service.policy import PolicySettings, decide
-from service.rules import SampleOutcome, combine_samples, window_samples
 from service.simulation.faults import RegionFaults
 from service.simulation.route53 import Route53Config
-from service.tracker import Tracker, TrackerSettings
+from service.verdict.policy import PolicySettings, decide
+from service.verdict.rules import SampleOutcome, combine_samples, window_samples
+from service.verdict.tracker import Tracker, TrackerSettings
 
 __all__ = ["STRATEGIES", "Deep", "DeepHealth", "Shallow", "Strategy", "make_strategy"]
 

@@ -16,7 +16,7 @@ from service.simulation.faults import Fault, Flapping, PartialFailure, RegionFau
 from service.simulation.route53 import PRIMARY, Answer, Route53Config
 from service.simulation.strategies import CHECK, DeepHealth, make_strategy
 from service.simulation.virtual import Scenario, _Endpoint, poll
-from service.tracker import TrackerSettings
+from service.verdict.rules import TrackerSettings
 
 __all__ = ["Trace", "TracePoint", "fault_level", "trace_run"]
 

@@ -40,7 +40,7 @@ from service.simulation.route53 import (
     failover_answer,
 )
 from service.simulation.strategies import Strategy, make_strategy
-from service.tracker import TrackerSettings
+from service.verdict.rules import TrackerSettings
 
 __all__ = [
     "CountingRegion",

@@ -9,6 +9,13 @@ recovery hold, and the operator switches must be the region's, not one process's
 - :class:`~service.state.dynamodb.DynamoDBStore`: a regional DynamoDB table every instance of
   the region shares.
 
+The store is chosen by name from :mod:`~service.state.registry` and passed in by
+:mod:`service.compose`. Beside the stores: :mod:`~service.state.fleet` (the store with the local
+fallback), :mod:`~service.state.tracking` (each evaluation judged with the rules),
+:mod:`~service.state.records` (stored records checked before use), :mod:`~service.state.switches`
+(drain and hold from the environment and files), :mod:`~service.state.settings` (``[state]``),
+:mod:`~service.state.instance` (this process's id).
+
 One evaluation makes one round trip: :meth:`StateStore.exchange` records its sample counts and
 reads the fleet's window, latch and switches back. Writing the latch is a conditional write that
 may trail the answer (:meth:`StateStore.save_latch`).
@@ -113,6 +120,10 @@ class StateStore(Protocol):
 
     kind: str
     """``"memory"`` or ``"dynamodb"``: named in details, logs and metrics."""
+
+    def describe(self) -> str:
+        """Where the state lives, for people (``deep-health switch status``)."""
+        ...
 
     async def start(self) -> None:
         """Create clients (once per process)."""

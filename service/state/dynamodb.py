@@ -34,7 +34,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from checks.aws import AwsClient
+from checks.aws_client import AwsClient, error_code, failure_reason
 from service.state import (
     SWITCHES,
     Counts,
@@ -56,8 +56,8 @@ __all__ = [
     "TTL_ATTRIBUTE",
     "DynamoDBStore",
     "create_table",
+    "from_config",
     "instance_id",
-    "shared_store",
     "store_errors",
 ]
 
@@ -73,43 +73,26 @@ _BUCKET = "w#"
 
 
 def instance_id() -> str:
-    """This instance's name in the store's ``by`` attributes (:mod:`service.instance`'s id,
+    """This instance's name in the store's ``by`` attributes (:mod:`service.state.instance`'s id,
     renewed on a SnapStart restore, so restored copies are told apart)."""
-    from service import instance
+    from service.state import instance
 
     return instance.instance_id()
 
 
-_REASONS = {
-    "ThrottlingException": "throttled",
-    "ProvisionedThroughputExceededException": "throttled",
-    "RequestLimitExceeded": "throttled",
-    "AccessDeniedException": "access_denied",
-    "UnrecognizedClientException": "credentials",
-    "ResourceNotFoundException": "not_found",
-}
-
-
 @contextmanager
 def store_errors() -> Iterator[None]:
-    """Translate botocore's exceptions into :class:`StoreUnavailable` with a reason code."""
-    from botocore import exceptions as bx
-
+    """Translate what a store call raises into :class:`StoreUnavailable` with a reason code
+    (:func:`checks.aws_client.failure_reason`'s, ``error`` for an AWS error it does not name)."""
     try:
         yield
-    except (bx.ConnectTimeoutError, bx.ReadTimeoutError) as exc:
-        raise StoreUnavailable("timeout", type(exc).__name__) from None
-    except (bx.ConnectionError, bx.HTTPClientError) as exc:
-        raise StoreUnavailable("connection", type(exc).__name__) from None
-    except bx.NoCredentialsError:
-        raise StoreUnavailable("credentials") from None
-    except bx.ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        raise StoreUnavailable(_REASONS.get(code, "error"), code) from None
-    except bx.BotoCoreError as exc:
-        raise StoreUnavailable("error", type(exc).__name__) from None
-    except OSError as exc:
-        raise StoreUnavailable("connection", type(exc).__name__) from None
+    except Exception as exc:
+        reason = failure_reason(exc, unknown="error")
+        if reason is None:
+            raise
+        code = error_code(exc) if isinstance(getattr(exc, "response", None), dict) else ""
+        code = code or type(exc).__name__
+        raise StoreUnavailable(reason, code) from None
 
 
 class DynamoDBStore:
@@ -153,6 +136,10 @@ class DynamoDBStore:
     @property
     def region(self) -> str:
         return self._aws.region
+
+    def describe(self) -> str:
+        """``dynamodb table <table>, fleet <fleet>``."""
+        return f"dynamodb table {self.table}, fleet {self.fleet}"
 
     async def start(self) -> None:
         """Create the client (idempotent)."""
@@ -364,15 +351,16 @@ def create_table(client: Any, name: str) -> None:
     )
 
 
-def shared_store(config: Config, *, timeout: float | None = None) -> DynamoDBStore | None:
-    """The configured shared store, or ``None`` when the state lives in memory.
+def from_config(config: Config, *, timeout: float) -> DynamoDBStore | None:
+    """The region's shared table ``[state]`` names (see :mod:`service.state.registry`); ``None``
+    when no table is set (an unset ``${DEEP_HEALTH_STATE_TABLE}``: this process's memory).
 
     Args:
         config: A validated configuration (its ``[state]`` and ``[failover]`` window).
-        timeout: Each call's timeout; ``None``: ``[state] timeout``.
+        timeout: Each call's timeout.
     """
     state = config.state
-    if state.store != "dynamodb" or state.table is None:
+    if state.table is None:
         return None
     return DynamoDBStore(
         table=state.table,
@@ -380,5 +368,5 @@ def shared_store(config: Config, *, timeout: float | None = None) -> DynamoDBSto
         window=config.failover.window,
         region=state.region,
         endpoint_url=state.endpoint_url,
-        timeout=state.timeout if timeout is None else timeout,
+        timeout=timeout,
     )

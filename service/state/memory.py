@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 from service.state import Counts, LatchRecord, Snapshot, SwitchName, SwitchRecord
 
 if TYPE_CHECKING:
-    from service.rules import LatchState
+    from service.config import Config
+    from service.verdict.rules import LatchState
 
-__all__ = ["MemoryStore"]
+__all__ = ["MemoryStore", "from_config"]
 
 
 class MemoryStore:
@@ -42,6 +43,10 @@ class MemoryStore:
         self._totals: dict[str, list[int]] = {}
         self._latch = LatchRecord()
         self._switches: dict[SwitchName, SwitchRecord] = {}
+
+    def describe(self) -> str:
+        """``memory of this process``."""
+        return "memory of this process"
 
     async def start(self) -> None:
         """Nothing to create."""
@@ -100,7 +105,7 @@ class MemoryStore:
 
     def latch_state(self) -> LatchState | None:
         """The latch's state as the rule's type (synchronous: the simulator's fleet model)."""
-        from service.state.tracking import latch_from
+        from service.state.records import latch_from
 
         return latch_from(self._latch.state) if self._latch.state is not None else None
 
@@ -118,3 +123,10 @@ class MemoryStore:
         _, failures, total = entries.popleft()
         totals[0] -= failures
         totals[1] -= total
+
+
+def from_config(config: Config, *, timeout: float) -> None:
+    """``[state] store = "memory"`` (see :mod:`service.state.registry`): no shared store; each
+    process keeps its own state (:class:`~service.state.fleet.FleetState`'s local memory)."""
+    del config, timeout
+    return

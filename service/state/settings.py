@@ -13,13 +13,9 @@ Layout::
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["StateSettings", "StoreKind"]
-
-StoreKind = Literal["memory", "dynamodb"]
+__all__ = ["StateSettings"]
 
 
 class StateSettings(BaseModel):
@@ -27,9 +23,10 @@ class StateSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    store: StoreKind = "memory"
-    """``memory``: this process's own state (one instance); ``dynamodb``: the fleet's, shared
-    by every instance of the region through ``table``."""
+    store: str = "memory"
+    """A name in :data:`service.state.registry.STORES`. ``memory``: this process's own state
+    (one instance); ``dynamodb``: the fleet's, shared by every instance of the region through
+    ``table``."""
     table: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$")
     """The region's own DynamoDB table (never a global table). Required with ``dynamodb``."""
     region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
@@ -43,6 +40,15 @@ class StateSettings(BaseModel):
     timeout: float = Field(default=0.3, gt=0, le=1.5)
     """Seconds the one store round trip may take per evaluation (also capped by what is left of
     the deadline); past it the evaluation uses local state."""
+
+    @field_validator("store")
+    @classmethod
+    def _a_known_store(cls, value: str) -> str:
+        from service.state.registry import STORES
+
+        if value not in STORES:
+            raise ValueError(f"must be one of: {', '.join(STORES)}")
+        return value
 
     @field_validator("table", "region", "endpoint_url", "fleet", mode="before")
     @classmethod

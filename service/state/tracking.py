@@ -2,8 +2,9 @@
 
 :func:`judge` is the pure part, the same for the runtime and the simulator's fleet model: the
 instant verdict, the window's counts and the latch's state in, the status, the reasons and the
-latch's next state out, by :mod:`service.rules` (:func:`~service.rules.gray_failing`,
-:func:`~service.rules.advance_latch`, :func:`~service.rules.latch_reason`).
+latch's next state out, by :mod:`service.verdict.rules`
+(:func:`~service.verdict.rules.gray_failing`,
+:func:`~service.verdict.rules.advance_latch`, :func:`~service.verdict.rules.latch_reason`).
 
 :class:`FleetTracker` is the I/O around it: the local switches (env, files), one exchange with
 the state store (:class:`~service.state.fleet.FleetState`, which falls back to local state and
@@ -24,8 +25,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from checks.result import CheckResult, Status
-from service.policy import Verdict
-from service.rules import (
+from service.state import Counts, SwitchName, SwitchRecord
+from service.state.fleet import FleetState
+from service.state.records import latch_from
+from service.state.switches import Switches
+from service.verdict.policy import Verdict
+from service.verdict.rules import (
     LatchState,
     TrackerSettings,
     advance_latch,
@@ -33,11 +38,8 @@ from service.rules import (
     latch_reason,
     window_samples,
 )
-from service.state import Counts, SwitchName, SwitchRecord
-from service.state.fleet import FleetState
-from service.switches import Switches
 
-__all__ = ["HOLD_ONLY", "FleetTracker", "Judgement", "judge", "latch_from", "sample_counts"]
+__all__ = ["HOLD_ONLY", "FleetTracker", "Judgement", "judge", "sample_counts"]
 
 HOLD_ONLY = TrackerSettings(fail_after=1, recover_after=1, min_hold=0.0, quiet=0.0)
 """The latch's tuning with the tracker off: it only remembers a failure for a hold."""
@@ -95,30 +97,9 @@ def judge(
     return Judgement(Status.FAIL, (*gray, *([waits] if waits else [])), after)
 
 
-def latch_from(state: Mapping[str, Any] | None) -> LatchState:
-    """The latch's state from its stored form; a fresh one for nothing or a damaged record."""
-    if not state:
-        return LatchState()
-    names = {field.name for field in dataclasses.fields(LatchState)}
-    try:
-        latch = LatchState(**{k: v for k, v in state.items() if k in names})
-    except TypeError:
-        return LatchState()
-    # A damaged record must not reach the rule: ``None + 1`` there would fail every
-    # evaluation of every instance that reads it.
-    times_ok = all(v is None or _is_number(v) for v in (latch.latched_at, latch.last_bad))
-    counts_ok = all(
-        _is_number(v) and isinstance(v, int) and v >= 0 for v in (latch.failures, latch.clean)
-    )
-    return latch if times_ok and counts_ok else LatchState()
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def sample_counts(results: Sequence[CheckResult]) -> dict[str, Counts]:
-    """Per check feeding the window (:func:`~service.rules.window_samples`), ``(failed, all)``."""
+    """Per check feeding the window (:func:`~service.verdict.rules.window_samples`), ``(failed,
+    all)``."""
     return {
         name: (sum(1 for ok in samples if not ok), len(samples))
         for name, samples in window_samples(results).items()

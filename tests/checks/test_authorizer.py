@@ -14,12 +14,12 @@ import pytest
 
 from checks import ConfigError, Observation, Status
 from checks.authorizer import Authorizer
-from checks.testing import run_check
 from service.config import parse_config
+from service.running.testing import run_check
 
-DEMO = Path(__file__).parents[2] / "service" / "demo_app"
-FUNCTION = "service.demo_app.authz:authorize"
-CASES = "service.demo_app:golden/authorizer.json"
+DEMO = Path(__file__).parents[2] / "service" / "demo" / "app"
+FUNCTION = "service.demo.app.authz:authorize"
+CASES = "service.demo.app:golden/authorizer.json"
 
 
 def write_cases(tmp_path: Path, cases: list[dict[str, Any]]) -> str:
@@ -83,9 +83,9 @@ async def test_async_function_is_awaited(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("function", "cases", "message"),
     [
-        ("service.demo_app.authz:nope", CASES, "no attribute"),
+        ("service.demo.app.authz:nope", CASES, "no attribute"),
         ("no_such_module_xyz:f", CASES, "cannot import"),
-        ("service.demo_app.authz", CASES, "import path"),
+        ("service.demo.app.authz", CASES, "import path"),
         (FUNCTION, "/nonexistent/cases.json", "cannot read"),
     ],
 )
@@ -184,8 +184,8 @@ async def test_a_plain_function_runs_in_a_worker_thread(tmp_path: Path) -> None:
 
 
 def test_the_function_must_be_callable() -> None:
-    with pytest.raises(ValueError, match=r"^'service.demo_app.authz:__all__' is not callable$"):
-        Authorizer(function="service.demo_app.authz:__all__", cases=CASES)
+    with pytest.raises(ValueError, match=r"^'service.demo.app.authz:__all__' is not callable$"):
+        Authorizer(function="service.demo.app.authz:__all__", cases=CASES)
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from checks import Check, CheckResult, Status
 from checks.dynamodb_read import DynamoDBRead
 from checks.s3_object import S3Object
 from checks.sqs import SQSQueue
-from service.runner import Runner
+from service.running.runner import Runner
 from support.emulator import Emulator, create_canary_table
 from support.proxy import FaultProxy
 

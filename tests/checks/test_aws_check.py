@@ -8,7 +8,7 @@ import pytest
 
 from checks import CheckResult, Status
 from service.config import parse_config
-from service.runner import Runner
+from service.running.runner import Runner
 from support.emulator import Emulator, create_canary_table
 from support.team_checks import Orders
 

@@ -1,4 +1,5 @@
-"""checks.aws without a network: which failure reason each botocore error becomes, the region
+"""checks.aws and checks.aws_client without a network: which failure reason each botocore error
+becomes, the region
 and endpoint a client uses, the client's timeouts and single attempt, and the AWS options every
 ``AwsCheck`` subclass accepts."""
 
@@ -13,11 +14,10 @@ import pytest
 from botocore import exceptions as bx
 
 from checks import CheckFailed, Observations
-from checks.aws import (
+from checks.aws import AwsCheck, aws_errors
+from checks.aws_client import (
     ENDPOINT_ENV,
-    AwsCheck,
     AwsClient,
-    aws_errors,
     endpoint_for,
     error_code,
     forget_sessions,

@@ -12,8 +12,8 @@ import pytest
 
 from checks import CheckFailed, ConfigError, Observation, Observations, Status
 from checks.dns import DnsCheck
-from checks.testing import run_check
 from service.config import parse_config
+from service.running.testing import run_check
 
 
 async def test_resolves_localhost_with_the_expected_address() -> None:

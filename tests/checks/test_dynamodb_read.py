@@ -12,8 +12,8 @@ import pytest
 
 from checks import Status
 from checks.dynamodb_read import DynamoDBRead
-from checks.testing import run_check
 from service.config import parse_config
+from service.running.testing import run_check
 from support.emulator import Emulator, create_canary_table
 from support.httpserver import QuietHandler, ThreadedHttpServer
 

@@ -13,7 +13,7 @@ import pytest
 from checks import Check, CheckFailed, CheckResult, ConfigError, Observation, Status
 from checks.http import HttpCheck
 from service.config import parse_config
-from service.runner import Runner
+from service.running.runner import Runner
 from support.httpserver import QuietHandler, ThreadedHttpServer
 from support.proxy import FaultProxy, StubHttpServer
 

@@ -13,15 +13,15 @@ from pydantic import BaseModel, model_validator
 
 from checks import ConfigError, Observation, Status
 from checks.model import ModelCheck, build_manifest
-from checks.testing import run_check
 from service.config import parse_config
+from service.running.testing import run_check
 
-DEMO = Path(__file__).parents[2] / "service" / "demo_app"
-MODEL = "service.demo_app.models:Account"
-SCHEMA = "service.demo_app:fixtures/account.schema.json"
+DEMO = Path(__file__).parents[2] / "service" / "demo" / "app"
+MODEL = "service.demo.app.models:Account"
+SCHEMA = "service.demo.app:fixtures/account.schema.json"
 FIXTURES = [
-    "service.demo_app:fixtures/account-team.json",
-    "service.demo_app:fixtures/account-free.json",
+    "service.demo.app:fixtures/account-team.json",
+    "service.demo.app:fixtures/account-free.json",
 ]
 
 
@@ -69,7 +69,7 @@ async def test_fixture_the_model_rejects_fails_as_invalid(
 
 
 async def test_intact_package_matches_its_manifest() -> None:
-    check = ModelCheck(model=MODEL, fixtures=FIXTURES, manifest="service.demo_app:manifest.json")
+    check = ModelCheck(model=MODEL, fixtures=FIXTURES, manifest="service.demo.app:manifest.json")
     result = await run_check(check)
     assert result.status is Status.PASS, result.error
     # Every file the manifest names was hashed, not merely "some".
@@ -98,7 +98,7 @@ def test_build_manifest_round_trips(package: Path) -> None:
     ("options", "message"),
     [
         (f'model = "{MODEL}"\njson_schema = "{SCHEMA}"', "exactly one"),
-        ('model = "service.demo_app.authz:authorize"', "not a pydantic model"),
+        ('model = "service.demo.app.authz:authorize"', "not a pydantic model"),
         (f'model = "{MODEL}"\nmanifest = "/nonexistent.json"', "cannot read"),
     ],
 )
@@ -140,7 +140,7 @@ def test_at_least_one_fixture() -> None:
 
 
 @pytest.mark.parametrize(
-    "model", ["service.demo_app.authz:authorize", "pathlib:Path"], ids=["function", "class"]
+    "model", ["service.demo.app.authz:authorize", "pathlib:Path"], ids=["function", "class"]
 )
 def test_a_model_must_be_a_pydantic_model(model: str) -> None:
     with pytest.raises(ValueError, match=f"^'{model}' is not a pydantic model$"):
@@ -183,7 +183,7 @@ def test_a_manifest_must_map_paths_to_hashes(tmp_path: Path, content: object) ->
 
 
 async def test_an_intact_package_reports_what_it_checked() -> None:
-    check = ModelCheck(model=MODEL, fixtures=FIXTURES, manifest="service.demo_app:manifest.json")
+    check = ModelCheck(model=MODEL, fixtures=FIXTURES, manifest="service.demo.app:manifest.json")
     result = await run_check(check)
     assert result.status is Status.PASS, result.error
     assert result.observations == {

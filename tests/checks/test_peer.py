@@ -8,8 +8,8 @@ import pytest
 
 from checks import Status
 from checks.peer import PeerCheck
-from checks.testing import run_check
 from service.config import parse_config
+from service.running.testing import run_check
 from support.proxy import FaultProxy, StubHttpServer
 
 HEALTHY = b'{"status":"pass","description":"DEEP-HEALTH-OK","checks":{}}'

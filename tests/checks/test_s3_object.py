@@ -10,7 +10,7 @@ import pytest
 
 from checks import Observation, Status
 from checks.s3_object import S3Object
-from checks.testing import run_check
+from service.running.testing import run_check
 from support.emulator import Emulator
 from support.httpserver import QuietHandler, ThreadedHttpServer
 from support.proxy import FaultProxy, StubHttpServer

@@ -12,7 +12,7 @@ import pytest
 from checks import Status
 from checks.result import Observation
 from checks.sqs import SQSQueue
-from checks.testing import run_check
+from service.running.testing import run_check
 from support.emulator import Emulator
 from support.proxy import FaultProxy
 

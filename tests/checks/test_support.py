@@ -11,7 +11,7 @@ import pytest
 
 from checks.support import data_path, endpoint_from_url, import_object, load_json
 
-DEMO = Path(__file__).parents[2] / "service" / "demo_app"
+DEMO = Path(__file__).parents[2] / "service" / "demo" / "app"
 
 # Written out, not imported: a wrong entry in the module's sets must fail here.
 GLOBAL_HOSTS = [
@@ -127,15 +127,15 @@ def test_import_object_refuses_what_it_cannot_find(path: str, message: str) -> N
 
 
 def test_data_path_finds_a_file_inside_a_package() -> None:
-    found = data_path("service.demo_app:golden/authorizer.json")
+    found = data_path("service.demo.app:golden/authorizer.json")
     assert found == DEMO / "golden" / "authorizer.json"
     assert found.is_file()
     # The package ends at the first colon; the rest is the file's path, colons and all.
-    assert data_path("service.demo_app:golden/a:b.json") == DEMO / "golden" / "a:b.json"
+    assert data_path("service.demo.app:golden/a:b.json") == DEMO / "golden" / "a:b.json"
 
 
 @pytest.mark.parametrize(
-    "spec", ["/etc/x.json", "relative/x.json", "dir/pkg:x.json", ":x.json", "service.demo_app:"]
+    "spec", ["/etc/x.json", "relative/x.json", "dir/pkg:x.json", ":x.json", "service.demo.app:"]
 )
 def test_data_path_is_a_plain_path_otherwise(spec: str) -> None:
     assert data_path(spec) == Path(spec)
@@ -146,7 +146,7 @@ def test_load_json_reads_a_file_or_says_why_not(tmp_path: Path) -> None:
     good.write_text(json.dumps({"é": [1, 2]}), encoding="utf-8")
     broken.write_text('{"a": ', encoding="utf-8")
     assert load_json(str(good)) == {"é": [1, 2]}
-    assert load_json("service.demo_app:golden/authorizer.json")[0]["name"]
+    assert load_json("service.demo.app:golden/authorizer.json")[0]["name"]
     absent = tmp_path / "absent.json"
     with pytest.raises(ValueError, match=f"^{re.escape(f'cannot read {absent}: ')}No such file"):
         load_json(str(absent))

@@ -100,7 +100,7 @@ WEB_AND_CLI = {
 def test_the_web_framework_and_the_terminal_output_go_pydantic_stays(
     tmp_path: Path, target: Path, checks: str
 ) -> None:
-    # The Lambda handler serves API Gateway events through service.apigw, not FastAPI.
+    # The Lambda handler serves API Gateway events through service.faces.apigw, not FastAPI.
     prune(target, needs(config(tmp_path, checks)))
     kept = left(target)
     assert not WEB_AND_CLI & kept

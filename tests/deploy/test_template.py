@@ -297,7 +297,7 @@ def test_function_runtime_handler_and_environment(sam: Template) -> None:
     properties = function["Properties"]
     assert properties["Runtime"] == "python3.12"
     assert properties["Architectures"] == ["arm64"]
-    assert properties["Handler"] == "service.lambda_handler.handler"
+    assert properties["Handler"] == "service.faces.lambda_handler.handler"
     assert properties["Timeout"] <= 3
     env = properties["Environment"]["Variables"]
     assert env["DEEP_HEALTH_RELEASE_ID"] == "abc123"

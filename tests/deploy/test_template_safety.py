@@ -16,7 +16,7 @@ import pytest
 from deploy.facts import TEMPLATE_DEFAULTS
 from deploy.plan import MONITORING_TEMPLATE
 from deploy.template import DEFAULT_TEMPLATE, failed_rules, load_template
-from service.emf import _CHECK_METRICS, _REGION_METRICS
+from service.listeners.emf import _CHECK_METRICS, _REGION_METRICS
 from tests.deploy.test_template import (
     CERT,
     RECORD,
@@ -198,7 +198,7 @@ def test_every_region_alarms_on_the_service_s_own_metrics_with_its_own_topic(
     for alarm in alarms.values():
         properties = alarm["Properties"]
         assert properties["Namespace"] == "DeepHealth"
-        assert properties["MetricName"] in EMF_METRICS  # what service/emf.py publishes
+        assert properties["MetricName"] in EMF_METRICS  # what service/listeners/emf.py publishes
         assert properties["AlarmActions"] == [topic]
         assert properties["TreatMissingData"] == "breaching"  # silence is not health
         dimensions = {d["Name"]: d["Value"] for d in properties["Dimensions"]}

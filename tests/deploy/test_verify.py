@@ -203,7 +203,7 @@ def rehearsed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, R
 
 def verify(url: str, path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "service.cli", "verify", "--pairs", str(path),
+        [sys.executable, "-m", "service.cli.main", "verify", "--pairs", str(path),
          "--pair", "api", "--endpoint-url", url],
         capture_output=True, text=True, check=False, cwd=ROOT,
         env={**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"},

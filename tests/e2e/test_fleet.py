@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from deploy.twin.alb import Balancer
-from service.cli import main
+from service.cli.main import main
 from service.simulation.realtime import RealtimeConfig, Timeline, watch
 from service.state.dynamodb import create_table
 from support.emulator import Emulator, create_canary_table

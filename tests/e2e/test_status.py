@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from service.cli import main
+from service.cli.main import main
 from support.process import serve
 
 pytestmark = pytest.mark.e2e

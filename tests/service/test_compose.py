@@ -6,9 +6,9 @@ import pytest
 
 from service.compose import compose
 from service.config import parse_config
-from service.emf import EmfEmitter
 from service.entrypoints import EntryPoint
-from service.logs import LogListener
+from service.listeners.emf import EmfEmitter
+from service.listeners.logs import LogListener
 
 CHECK = '[[checks]]\ntype = "support.misbehaving:Passing"\n'
 

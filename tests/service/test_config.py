@@ -8,9 +8,9 @@ import pytest
 
 from checks import Check, ConfigError
 from checks.base import CheckSpec
-from service.cli import main
+from service.cli.main import main
 from service.config import CONFIG_ENV, config_path, load_config, parse_config
-from service.rules import TrackerSettings
+from service.verdict.rules import TrackerSettings
 
 PASSING = "support.misbehaving:Passing"
 

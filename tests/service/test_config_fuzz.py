@@ -168,10 +168,10 @@ def test_accepted_configs_are_finite_checked_and_keep_the_marker_out_of_unhealth
     token: str | None,
     check: str,
 ) -> None:
-    from service.body import public_body
-    from service.health import Report
-    from service.policy import Verdict
-    from service.runner import Evaluation
+    from service.engine.health import Report
+    from service.output.body import public_body
+    from service.running.runner import Evaluation
+    from service.verdict.policy import Verdict
 
     table = dict(service)
     if marker is not None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from checks import ConfigError
-from service.cli import main
+from service.cli.main import main
 from service.config import parse_config
 
 PASSING = "support.misbehaving:Passing"

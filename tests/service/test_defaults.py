@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from checks import ConfigError
-from service.cli import main
+from service.cli.main import main
 from service.config import parse_config
 
 PASSING = "support.misbehaving:Passing"
@@ -75,7 +75,7 @@ def test_a_window_only_a_fleet_or_another_face_can_fill_is_a_loud_warning(
     assert any("failover.min_samples" in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.parametrize("path", ["deploy/health.lambda.toml", "service/demo.toml"])
+@pytest.mark.parametrize("path", ["deploy/health.lambda.toml", "service/demo/demo.toml"])
 def test_bundled_configs_fill_their_window(path: str, caplog: pytest.LogCaptureFixture) -> None:
     env = {
         "DEEP_HEALTH_TABLE": "t-1",

@@ -15,7 +15,7 @@ import pytest
 
 from checks import Status
 from service.config import parse_config
-from service.health import HealthService
+from service.engine.health import HealthService
 from support.observed import OUTCOMES, Clock
 
 FAILOVER = (

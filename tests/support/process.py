@@ -35,7 +35,7 @@ def serve(
         [
             sys.executable,
             "-m",
-            "service.cli",
+            "service.cli.main",
             "serve",
             "--config",
             str(config),
