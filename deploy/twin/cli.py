@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from deploy.__main__ import _load
     from deploy.validate import validate
-    from service.terminal import emit
+    from service.cli.terminal import emit
 
     try:
         pairs = _load(args.pairs, None)
@@ -92,7 +92,7 @@ def run_drills(
     """Play ``drills`` on one twin (built once), with progress on stderr."""
     from deploy.twin.dns import CHECKERS
     from deploy.twin.twin import twin
-    from service.terminal import emit, progress
+    from service.cli.terminal import emit, progress
 
     outcomes: list[Outcome] = []
 

@@ -179,11 +179,11 @@ DRILLS: tuple[Drill, ...] = (
     ),
     Drill(
         "deploy-both",
-        "outage; once moved, fault cleared and both regions redeployed at once (all cold)",
-        (_outage,),
-        (),
+        "both regions deployed at once (all cold); 15 % gray failure; both redeployed once moved",
+        (_gray,),
+        (_clear,),
         Expect(True),
-        when_moved=(_clear, _deploy_both),
+        when_moved=(_deploy_both,),
         cold=True,
     ),
     Drill(

@@ -172,6 +172,7 @@ class LambdaPool:
         self.throttled = 0
         self.timed_out = 0
         self.init_errors: list[bytes] = []
+        self.freezes = 0  # SIGSTOPs sent: the execution model at work
         self.extra_env: dict[str, str] = {}  # applies to the next container created only
         self._log = log
         self._lock = threading.Lock()
@@ -189,6 +190,7 @@ class LambdaPool:
             assert container is not None
             with self._lock:
                 container.freeze()
+                self.freezes += 1
                 container.busy = False
                 container.last_used = time.monotonic()
 
@@ -244,15 +246,22 @@ class LambdaPool:
         """Live containers."""
         return sum(1 for c in self.containers if c.alive)
 
-    def prewarm(self, count: int) -> None:
-        """Start containers until ``count`` are alive and idle (a scale-out ahead of demand)."""
-        started: list[Container] = []
+    def prewarm(self, count: int, *, wait: float = 60.0) -> None:
+        """Start containers until ``count`` are alive, and wait (up to ``wait`` seconds) until
+        each has initialised and answered one event: a fleet warmed ahead of demand."""
+        started: list[tuple[Container, Invocation]] = []
         with self._lock:
             while sum(1 for c in self.containers if c.alive) < count:
-                started.append(self._start())
-        for container in started:
-            container.api.assign(Invocation(b'{"warmup": true}', self.spec.timeout))
+                container = self._start()
+                warmup = Invocation(b'{"warmup": true}', self.spec.timeout)
+                container.api.assign(warmup)
+                started.append((container, warmup))
         self._on_change(self.size)
+        give_up = time.monotonic() + wait
+        for container, warmup in started:
+            warmup.done.wait(max(0.0, give_up - time.monotonic()))
+            if container.api.init_error is not None:
+                self.init_errors.append(container.api.init_error)
 
     def invoke(self, event: bytes) -> Invocation:
         """Run one event on a container, as Lambda's invoke does.
