@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,6 +132,9 @@ class HttpApi(LoopServer):
         self.requests = 0
         self.throttled = 0
         self.statuses: dict[int, int] = {}
+        # One waiting thread per invocation in flight: asyncio's default executor (a handful of
+        # threads) would queue requests behind slow invocations, which API Gateway never does.
+        self._invokers = ThreadPoolExecutor(max_workers=256, thread_name_prefix="invoke")
 
     def _bucket(self, method: str, path: str) -> TokenBucket:
         return self._buckets.get(f"{method} {path}", self._default)
@@ -165,7 +169,9 @@ class HttpApi(LoopServer):
             return 429, {"content-type": "application/json"}, b'{"message":"Too Many Requests"}'
         event = event_for(method, target, headers, body, api_id=self.api_id, region=self.region)
         try:
-            invocation = await asyncio.to_thread(self.pool.invoke, json.dumps(event).encode())
+            invocation = await asyncio.get_running_loop().run_in_executor(
+                self._invokers, self.pool.invoke, json.dumps(event).encode()
+            )
         except Throttled:
             return 503, {"content-type": "application/json"}, b'{"message":"Service Unavailable"}'
         result = invocation.result()
@@ -179,6 +185,11 @@ class HttpApi(LoopServer):
         payload = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
         out = {str(k).lower(): str(v) for k, v in (result.get("headers") or {}).items()}
         return int(result["statusCode"]), out, payload
+
+    def stop(self) -> None:
+        """Stop serving, and the invocation threads with it."""
+        super().stop()
+        self._invokers.shutdown(wait=False, cancel_futures=True)
 
     @property
     def region(self) -> str:

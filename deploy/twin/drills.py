@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from deploy.twin.faults import FaultProxy
     from deploy.twin.twin import Twin
 
 __all__ = ["DRILLS", "Drill", "Expect", "drill_by_name"]
@@ -53,6 +54,7 @@ class Drill:
         after: seconds after it.
         cold: start with no container at all (every first answer a cold start).
         prepare: actions before the settle phase (fleet size, a skewed clock).
+        uses_store: the drill means nothing unless the function calls its state store.
     """
 
     name: str
@@ -66,6 +68,7 @@ class Drill:
     after: float = 300.0
     cold: bool = False
     prepare: tuple[Action, ...] = field(default=())
+    uses_store: bool = False
 
 
 def _outage(twin: Twin) -> None:
@@ -87,7 +90,7 @@ def _both_down(twin: Twin) -> None:
 
 def _clear_both(twin: Twin) -> None:
     _clear(twin)
-    twin.secondary.front.dependency.clear()
+    _heal(twin.secondary.front.dependency)
 
 
 def _store_down(twin: Twin) -> None:
@@ -98,9 +101,15 @@ def _store_throttled(twin: Twin) -> None:
     twin.primary.front.store_throttled = True
 
 
+def _heal(proxy: FaultProxy) -> None:
+    """Every fault off; the counters kept (they tell what the drill did)."""
+    proxy.latency, proxy.fail_fraction = 0.0, 0.0
+    proxy.blackhole = proxy.reset = False
+
+
 def _clear(twin: Twin) -> None:
-    twin.primary.front.dependency.clear()
-    twin.primary.front.store.clear()
+    _heal(twin.primary.front.dependency)
+    _heal(twin.primary.front.store)
     twin.primary.front.store_throttled = False
 
 
@@ -153,7 +162,12 @@ DRILLS: tuple[Drill, ...] = (
         Expect(moves=False),
     ),
     Drill(
-        "store-down", "the primary's state store hangs", (_store_down,), (_clear,), Expect(False)
+        "store-down",
+        "the primary's state store hangs",
+        (_store_down,),
+        (_clear,),
+        Expect(False),
+        uses_store=True,
     ),
     Drill(
         "store-throttled",
@@ -161,6 +175,7 @@ DRILLS: tuple[Drill, ...] = (
         (_store_throttled,),
         (_clear,),
         Expect(False),
+        uses_store=True,
     ),
     Drill(
         "hold",

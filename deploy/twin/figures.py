@@ -42,6 +42,7 @@ class Outcome:
         timeline: the Route 53 model's timeline.
         settle: twin seconds before the incident; ``incident``: its length.
         verify: ``verify``'s verdict at the incident's end and the twin's DNS answer then.
+        store_calls: calls the primary's function made to its state store during the drill.
     """
 
     drill: Drill
@@ -59,6 +60,7 @@ class Outcome:
     settle: float
     incident: float
     verify: tuple[str, str] | None = None
+    store_calls: int = 0
 
     @property
     def verify_agrees(self) -> bool | None:
@@ -72,6 +74,8 @@ class Outcome:
     def passed(self) -> bool:
         """The drill's expectation met (moved or not; stayed once moved)."""
         if self.moves_before_incident or any(self.switch_exits) or self.verify_agrees is False:
+            return False
+        if self.drill.uses_store and not self.store_calls:
             return False
         if not self.drill.expect.moves:
             return self.moves == 0
@@ -87,6 +91,8 @@ class Outcome:
             return "switch failed"
         if self.verify_agrees is False:
             return "verify disagrees"
+        if self.drill.uses_store and not self.store_calls:
+            return "vacuous: the function never called a state store"
         if self.moves_before_incident:
             return "moved before the incident"
         if not self.drill.expect.moves:
@@ -108,6 +114,7 @@ def outcome(
     min_hold: float,
     switch_exits: tuple[int, ...],
     verify: tuple[str, str] | None = None,
+    store_calls: int = 0,
 ) -> Outcome:
     """Measure ``timeline`` against the drill's phases (twin seconds)."""
     end = settle + incident
@@ -137,6 +144,7 @@ def outcome(
         settle=settle,
         incident=incident,
         verify=verify,
+        store_calls=store_calls,
     )
 
 

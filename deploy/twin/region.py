@@ -56,6 +56,9 @@ class Region(Protocol):
     def scale(self, count: int) -> None:
         """Bring the fleet to ``count`` (Lambda: warm containers; tasks: running tasks)."""
 
+    def stats(self) -> str:
+        """What the region's front door saw, in one line."""
+
     def stop(self) -> None:
         """Stop everything of this region."""
 
@@ -117,6 +120,16 @@ class FunctionRegion:
         """Warm containers until ``count`` are alive (never above reserved concurrency)."""
         reserved = self.pool.spec.reserved
         self.pool.prewarm(min(count, reserved) if reserved else count)
+
+    def stats(self) -> str:
+        """Answers by status, containers created, invocations timed out, throttled."""
+        pool = self.pool
+        return (
+            f"HTTP API answers {dict(sorted(self.api.statuses.items()))}, stage throttled"
+            f" {self.api.throttled}; containers created {pool.created}, alive {pool.size},"
+            f" timed out {pool.timed_out}, Lambda-throttled {pool.throttled},"
+            f" freezes {pool.freezes}"
+        )
 
     def stop(self) -> None:
         """Stop the API, then every container."""
@@ -261,6 +274,13 @@ class TaskRegion:
         """Start tasks until ``count`` run behind the balancer."""
         while len(self.balancer.backends) < count:
             self.balancer.backends = [*self.balancer.backends, self._start()]
+
+    def stats(self) -> str:
+        """Requests per task, unanswered, tasks replaced."""
+        return (
+            f"ALB requests per task {self.balancer.requests}, unanswered"
+            f" {self.balancer.unanswered}; tasks replaced {self.replaced}"
+        )
 
     def stop(self) -> None:
         """Stop the balancer, every task and the front."""

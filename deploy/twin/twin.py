@@ -258,6 +258,8 @@ class Twin:
                 time.sleep(0.1)  # the drill's own clock ticks; DNS runs in its thread
         finally:
             timeline = dns.stop()
+        for region in (self.primary, self.secondary):
+            self.log(f"{region.name}: {region.stats()}")
         return outcome(
             drill,
             timeline,
@@ -269,6 +271,7 @@ class Twin:
             min_hold=self.durations["min_hold"],
             switch_exits=tuple(self.switch_exits),
             verify=verdict,
+            store_calls=self.primary.front.store.requests + self.primary.front.throttled,
         )
 
     def _verify(self, dns: Dns) -> tuple[str, str]:
