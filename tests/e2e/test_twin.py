@@ -5,9 +5,9 @@ for a new user's pair): every read of the primary's table fails for the incident
 function's containers (three warm) are ``awslambdaric`` processes frozen between invocations,
 behind the HTTP API stand-in; container path: three ``deep-health serve`` tasks of the
 installed wheel behind the ALB stand-in. The assertions are on outcomes - DNS moved to the
-backup during the incident, stayed there, never moved before it, came back only after the incident and not
-before ``min_hold``; ``verify`` on the twin's Route 53 says what the twin's DNS does - never on
-how long anything took. The rest of the drills are ``python -m bench.twin``.
+backup during the incident, stayed there, never moved before it, came back only after the
+incident and not before ``min_hold``; ``verify`` on the twin's Route 53 says what the twin's
+DNS does - never on how long anything took. The rest of the drills are ``python -m bench.twin``.
 """
 
 from __future__ import annotations
