@@ -16,7 +16,7 @@ import argparse
 import sys
 
 from bench._common import ROOT, table
-from deploy.__main__ import _load
+from deploy.template import load_pairs_file
 from deploy.twin.cli import run_drills
 from deploy.twin.drills import DRILLS, drill_by_name
 from deploy.twin.timescale import Timescale
@@ -33,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     drills = [drill_by_name(n) for n in args.drill] if args.drill else list(DRILLS)
     scale = Timescale(args.time_factor)
-    pairs = _load(ROOT / "deploy" / "twin" / "pairs.twin.toml", None)
+    pairs = load_pairs_file(ROOT / "deploy" / "twin" / "pairs.twin.toml", None)
     rows: list[list[str]] = []
     header: list[str] = []
     for fleet in args.fleet or FLEETS:

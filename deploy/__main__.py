@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from deploy.pairs import PairsError, PairsFile, RegionStack, load_pairs
+from deploy.pairs import PairsError, PairsFile, RegionStack
 from deploy.plan import build_steps, deploy_steps
 from deploy.validate import validate
 
@@ -110,19 +110,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(path: Path, template: Path | None) -> PairsFile:
-    from deploy.template import load_template, parameter_names
+    from deploy.template import load_pairs_file
 
-    pairs = load_pairs(path)
-    if template is not None:
-        pairs = dataclasses.replace(pairs, template=template.resolve())
-    try:
-        sam = load_template(pairs.template)
-    except OSError as error:
-        raise PairsError("defaults.template", f"cannot read {pairs.template}") from error
-    # Validate again, now that the template's parameter names are known.
-    return dataclasses.replace(
-        load_pairs(path, known_parameters=parameter_names(sam)), template=pairs.template
-    )
+    return load_pairs_file(path, template)
 
 
 def _default_config(pairs: PairsFile) -> str | None:

@@ -50,12 +50,12 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = parser().parse_args(argv)
-    from deploy.__main__ import _load
+    from deploy.template import load_pairs_file
     from deploy.validate import validate
     from service.cli.terminal import emit
 
     try:
-        pairs = _load(args.pairs, None)
+        pairs = load_pairs_file(args.pairs, None)
         validate(pairs)
         chosen = [p for p in pairs.pairs if args.pair in (None, p.name)]
         if not chosen:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.__main__ import _load
+from deploy.template import load_pairs_file
 from deploy.twin.drills import drill_by_name
 from deploy.twin.figures import Outcome
 from deploy.twin.lambda_pool import LambdaPool
@@ -34,7 +34,7 @@ FACTOR = Timescale(10)
 
 @pytest.fixture(params=["lambda", "tasks"])
 def deployed(request: pytest.FixtureRequest) -> Iterator[Twin]:
-    pairs = _load(PAIRS, None)
+    pairs = load_pairs_file(PAIRS, None)
     # Three warm containers: with one, a poll that meets it busy starts a cold one, and on two
     # shared cores a burst of cold starts starves every container (see docs/twin.md).
     size = 3
