@@ -63,6 +63,12 @@ class Outcome:
     store_calls: int = 0
 
     @property
+    def answer_at_end(self) -> str:
+        """DNS's answer when the incident ended."""
+        end = self.settle + self.incident
+        return [a for t, a in self.timeline.changes if t <= end][-1]
+
+    @property
     def verify_agrees(self) -> bool | None:
         """``verify`` names the answer the twin's DNS gives (None: not run)."""
         if self.verify is None:
@@ -77,6 +83,8 @@ class Outcome:
             return False
         if self.drill.uses_store and not self.store_calls:
             return False
+        if self.drill.expect.fails_open:
+            return self.answer_at_end == "primary" and self.verify_agrees is True
         if not self.drill.expect.moves:
             return self.moves == 0
         if self.moved_after is None:
@@ -95,6 +103,8 @@ class Outcome:
             return "vacuous: the function never called a state store"
         if self.moves_before_incident:
             return "moved before the incident"
+        if self.drill.expect.fails_open:
+            return f"answered {self.answer_at_end} at the incident's end"
         if not self.drill.expect.moves:
             return f"moved {self.moves}x"
         if self.moved_after is None:

@@ -59,6 +59,9 @@ class Region(Protocol):
     def stats(self) -> str:
         """What the region's front door saw, in one line."""
 
+    def reset_stats(self) -> None:
+        """Count from zero again (a new drill)."""
+
     def stop(self) -> None:
         """Stop everything of this region."""
 
@@ -130,6 +133,13 @@ class FunctionRegion:
             f" timed out {pool.timed_out}, Lambda-throttled {pool.throttled},"
             f" freezes {pool.freezes}"
         )
+
+    def reset_stats(self) -> None:
+        """Count from zero again (a new drill)."""
+        self.api.statuses.clear()
+        self.api.throttled = 0
+        pool = self.pool
+        pool.created = pool.timed_out = pool.throttled = pool.freezes = 0
 
     def stop(self) -> None:
         """Stop the API, then every container."""
@@ -281,6 +291,11 @@ class TaskRegion:
             f"ALB requests per task {self.balancer.requests}, unanswered"
             f" {self.balancer.unanswered}; tasks replaced {self.replaced}"
         )
+
+    def reset_stats(self) -> None:
+        """Count from zero again (a new drill)."""
+        self.balancer.requests.clear()
+        self.balancer.unanswered = self.replaced = 0
 
     def stop(self) -> None:
         """Stop the balancer, every task and the front."""

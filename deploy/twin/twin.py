@@ -217,6 +217,7 @@ class Twin:
                         key = {k: item[k] for k in ("pk", "sk") if k in item}
                         dynamodb.delete_item(TableName=table, Key=key)
             region.replace()
+            region.reset_stats()
 
     def run(self, drill: Drill, *, progress: Callable[[float], None] | None = None) -> Outcome:
         """Play ``drill`` and measure what DNS did (call :meth:`reset` between drills)."""
