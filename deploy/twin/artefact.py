@@ -137,7 +137,8 @@ def build_artefact(
         for step in build_steps(python=sys.executable, project_root=project_root):
             assert step.argv is not None
             argv = _substituted(step.argv, target, wheel_dir, plat, version)
-            log(f"{step.description} ({plat}, Python {version})")
+            described = step.description.replace("linux/arm64", "this machine")
+            log(f"{described} ({plat}, Python {version})")
             subprocess.run(argv, cwd=project_root, check=True, capture_output=True)
         _install_runtime(runtime, plat, version, project_root)
         stamp.write_text(key)
