@@ -43,6 +43,9 @@ class Outcome:
         settle: twin seconds before the incident; ``incident``: its length.
         verify: ``verify``'s verdict at the incident's end and the twin's DNS answer then.
         store_calls: calls the primary's function made to its state store during the drill.
+        starved: invocations that timed out (tasks: requests left unanswered) in the secondary,
+            which no drill but ``secondary-down`` touches: this machine's cores were too busy
+            for the twin, so a failed drill says nothing about the service.
     """
 
     drill: Drill
@@ -61,6 +64,7 @@ class Outcome:
     incident: float
     verify: tuple[str, str] | None = None
     store_calls: int = 0
+    starved: int = 0
 
     @property
     def answer_at_end(self) -> str:
@@ -95,6 +99,8 @@ class Outcome:
         """``ok`` or what went wrong."""
         if self.passed:
             return "ok"
+        if self.starved and not self.drill.expect.fails_open:
+            return f"inconclusive: host starved ({self.starved} timeouts in the secondary)"
         if any(self.switch_exits):
             return "switch failed"
         if self.verify_agrees is False:
@@ -125,6 +131,7 @@ def outcome(
     switch_exits: tuple[int, ...],
     verify: tuple[str, str] | None = None,
     store_calls: int = 0,
+    starved: int = 0,
 ) -> Outcome:
     """Measure ``timeline`` against the drill's phases (twin seconds)."""
     end = settle + incident
@@ -155,6 +162,7 @@ def outcome(
         incident=incident,
         verify=verify,
         store_calls=store_calls,
+        starved=starved,
     )
 
 

@@ -62,6 +62,10 @@ class Region(Protocol):
     def reset_stats(self) -> None:
         """Count from zero again (a new drill)."""
 
+    @property
+    def starved(self) -> int:
+        """Requests the region could not answer for want of CPU (timeouts, unanswered)."""
+
     def stop(self) -> None:
         """Stop everything of this region."""
 
@@ -133,6 +137,11 @@ class FunctionRegion:
             f" timed out {pool.timed_out}, Lambda-throttled {pool.throttled},"
             f" freezes {pool.freezes}"
         )
+
+    @property
+    def starved(self) -> int:
+        """Invocations that outran the function's ``Timeout``."""
+        return self.pool.timed_out
 
     def reset_stats(self) -> None:
         """Count from zero again (a new drill)."""
@@ -291,6 +300,11 @@ class TaskRegion:
             f"ALB requests per task {self.balancer.requests}, unanswered"
             f" {self.balancer.unanswered}; tasks replaced {self.replaced}"
         )
+
+    @property
+    def starved(self) -> int:
+        """Requests no task answered."""
+        return self.balancer.unanswered
 
     def reset_stats(self) -> None:
         """Count from zero again (a new drill)."""

@@ -273,6 +273,7 @@ class Twin:
             switch_exits=tuple(self.switch_exits),
             verify=verdict,
             store_calls=self.primary.front.store.requests + self.primary.front.throttled,
+            starved=self.secondary.starved,
         )
 
     def _verify(self, dns: Dns) -> tuple[str, str]:

@@ -152,3 +152,13 @@ def test_a_store_drill_that_never_reached_a_store_is_not_a_pass() -> None:
     )  # fmt: skip
     assert not result.passed
     assert result.verdict().startswith("vacuous")
+
+
+def test_a_failed_drill_on_a_starved_host_says_it_proves_nothing() -> None:
+    timeline = Timeline(changes=[(0.0, "primary"), (14.0, "secondary"), (20.0, "primary")])
+    result = outcome(
+        drill_by_name("outage"), timeline, path="lambda", size=5, scale=Timescale(10),
+        settle=9.0, incident=30.0, min_hold=18.0, switch_exits=(), starved=12,
+    )  # fmt: skip
+    assert not result.passed
+    assert result.verdict().startswith("inconclusive: host starved")
