@@ -146,7 +146,10 @@ class RuntimeApi:
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # a killed container: nobody to answer
 
             def _body(self) -> bytes:
                 length = int(self.headers.get("Content-Length") or 0)
