@@ -264,7 +264,7 @@ class TaskRegion:
         finally:
             if output is not subprocess.DEVNULL:
                 output.close()  # type: ignore[union-attr]
-        wait_for_port(port, proc=process)
+        wait_for_port(port, timeout=120.0, proc=process)  # a busy host starts slowly
         with self._lock:
             self.tasks[port] = process
         return port
