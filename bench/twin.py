@@ -16,7 +16,7 @@ import argparse
 import sys
 
 from bench._common import ROOT, table
-from deploy.template import load_pairs_file
+from deploy.loading import load_pairs_file
 from deploy.twin.cli import run_drills
 from deploy.twin.drills import DRILLS, drill_by_name
 from deploy.twin.timescale import Timescale

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy.pairs import PairsError, PairsFile, RegionStack
-from deploy.plan import build_steps, deploy_steps
+from deploy.plan import Step, build_steps, deploy_steps
 from deploy.validate import validate
 
 __all__ = ["main"]
@@ -55,8 +56,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     release_id = args.release_id or _release_id()
     if args.rehearse:
         return _rehearse(pairs, args.endpoint_url, release_id)
+    # The Lambda package is built only when some region runs the standalone function (an ECS
+    # region runs an image built beforehand, see docs/deploy-ecs.md).
+    builds = any(
+        stack.platform == "lambda" and pair.values(stack).get("Mode") == "standalone"
+        for pair in pairs.pairs
+        for stack in pair.stacks
+    )
     steps = [
-        *build_steps(python=sys.executable, project_root=PROJECT_ROOT),
+        *(
+            build_steps(python=sys.executable, project_root=PROJECT_ROOT)
+            if builds
+            else [Step("work in the project", f"cd {shlex.quote(str(PROJECT_ROOT))}")]
+        ),
         *deploy_steps(pairs, default_config, release_id=release_id, project_root=PROJECT_ROOT),
     ]
     if args.dry_run:
@@ -110,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(path: Path, template: Path | None) -> PairsFile:
-    from deploy.template import load_pairs_file
+    from deploy.loading import load_pairs_file
 
     return load_pairs_file(path, template)
 

@@ -17,14 +17,13 @@ from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
 from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-untyped]
 
-from deploy.pairs import DEFAULT_TEMPLATE, PairsError, PairsFile, load_pairs
+from deploy.pairs import DEFAULT_TEMPLATE
 
 __all__ = [
     "DEFAULT_TEMPLATE",
     "FUNCTION_ID",
     "evaluate_conditions",
     "failed_rules",
-    "load_pairs_file",
     "load_template",
     "parameter_names",
     "transform",
@@ -193,24 +192,3 @@ def _evaluator(
         return done[name]
 
     return condition, named
-
-
-def load_pairs_file(path: Path, template: Path | None = None) -> PairsFile:
-    """Load a pairs file and check its parameters against its template's (or ``template``).
-
-    Raises:
-        PairsError: the file is invalid, or the template cannot be read.
-    """
-    import dataclasses
-
-    pairs = load_pairs(path)
-    if template is not None:
-        pairs = dataclasses.replace(pairs, template=template.resolve())
-    try:
-        sam = load_template(pairs.template)
-    except OSError as error:
-        raise PairsError("defaults.template", f"cannot read {pairs.template}") from error
-    # Validate again, now that the template's parameter names are known.
-    return dataclasses.replace(
-        load_pairs(path, known_parameters=parameter_names(sam)), template=pairs.template
-    )

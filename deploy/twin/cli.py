@@ -50,7 +50,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = parser().parse_args(argv)
-    from deploy.template import load_pairs_file
+    from deploy.loading import load_pairs_file
     from deploy.validate import validate
     from service.cli.terminal import emit
 

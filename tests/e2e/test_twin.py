@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.template import load_pairs_file
+from deploy.loading import load_pairs_file
 from deploy.twin.drills import drill_by_name
 from deploy.twin.figures import Outcome
 from deploy.twin.lambda_pool import LambdaPool
