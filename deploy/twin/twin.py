@@ -126,7 +126,9 @@ class Twin:
         values = self.values[stack.role]
         name = "primary" if stack.role == "PRIMARY" else "secondary"
         env = environment(values, stack.region)
-        state_table = f"twin-{stack.region}-StateTable" if env["DEEP_HEALTH_STATE_TABLE"] else ""
+        state_table = (
+            f"twin-{stack.region}-StateTable" if env.get("DEEP_HEALTH_STATE_TABLE", "") else ""
+        )
         if state_table:
             env["DEEP_HEALTH_STATE_TABLE"] = state_table
         port = int(self.emulator.rsplit(":", 1)[1])
@@ -134,10 +136,10 @@ class Twin:
         provision(
             self.emulator,
             stack.region,
-            table=env["DEEP_HEALTH_TABLE"] or None,
-            canary_key=env["DEEP_HEALTH_CANARY_KEY"],
+            table=env.get("DEEP_HEALTH_TABLE", "") or None,
+            canary_key=env.get("DEEP_HEALTH_CANARY_KEY", "canary"),
             state_table=state_table or None,
-            token_parameter=env["DEEP_HEALTH_DETAILS_TOKEN_PARAMETER"] or None,
+            token_parameter=env.get("DEEP_HEALTH_DETAILS_TOKEN_PARAMETER", "") or None,
             token=TOKEN,
         )
         env = twin_environment(env, front)
