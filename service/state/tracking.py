@@ -161,9 +161,10 @@ class FleetTracker:
             )
         if view.problem is not None:
             reasons.append(view.problem)
+        reasons.extend(view.damage)
         status = Status.FAIL if drained else instant.status
         settings = self.settings
-        before = latch_from(view.latch.state)
+        before = latch_from(view.latch.state, now)
         judgement = judge(
             instant=status, window=view.window, latch=before, now=now, held=held, settings=settings
         )
@@ -172,7 +173,7 @@ class FleetTracker:
             again = judge(
                 instant=status,
                 window=view.window,
-                latch=latch_from(state),
+                latch=latch_from(state, now),
                 now=now,
                 held=held,
                 settings=settings,
