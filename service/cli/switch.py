@@ -11,7 +11,10 @@ Every instance of the region reads the records with its next evaluation (one eva
 interval) and shows who/when/why in ``/health/details`` and its logs; a record survives restarts
 and redeploys. ``hold``: once the region fails, it stays failed over until released (whether or
 not the tracker is enabled). ``drain``: the region reports unhealthy. The environment and file
-switches (:mod:`service.state.switches`) keep working beside these, for one process.
+switches (:mod:`service.state.switches`) keep working beside these, for ONE PROCESS only: the
+region's other instances do not see them, so this command is the one to use for a region.
+``status`` also prints each damaged record it read (:mod:`service.state.records`) and a clock
+that is off from the store's.
 
 Exit codes: 0 done, 1 the store did not answer, 2 configuration error (no shared store).
 """
@@ -90,6 +93,13 @@ def run_switch(args: argparse.Namespace) -> int:
                 lines.append(f"latch: {latch.state or 'never written'} (version {latch.version})")
                 for check, (failures, total) in sorted(snapshot.window.items()):
                     lines.append(f"window {check}: {failures}/{total} samples failed")
+                # What a damaged record was read as is above; what was wrong with it, here.
+                lines += [f"DAMAGED record: {damage}" for damage in snapshot.damage]
+                if snapshot.clock_skew is not None:
+                    lines.append(
+                        f"CLOCK: this host's clock is {snapshot.clock_skew:+.1f}s off the "
+                        "store's (an instance this far off does not feed the window)"
+                    )
                 return "\n".join(lines)
             record = SwitchRecord(
                 name=args.switch,
@@ -107,5 +117,10 @@ def run_switch(args: argparse.Namespace) -> int:
         print(asyncio.run(act()))
     except StoreUnavailable as exc:
         print(f"deep-health: switch: the state store did not answer ({exc})", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a store's bug: one line, not a traceback (its text may hold an ARN)
+        print(
+            f"deep-health: switch: the state store failed ({type(exc).__name__})", file=sys.stderr
+        )
         return 1
     return 0

@@ -364,7 +364,7 @@ class DynamoDBStore:
         if not wrong:
             return LatchRecord(state, version or 0), None
         fixed = dataclasses.asdict(latch) if latch is not None else None
-        text = f"{'; '.join(wrong)}; the next write replaces it"
+        text = f"record: {'; '.join(wrong)}; the next write replaces it"
         return LatchRecord(fixed, version or 0, damaged=True), Damage("latch", text)
 
     async def load_latch(self) -> LatchRecord:

@@ -97,7 +97,7 @@ def check_latch(
     if state is None:
         return LatchState(), None
     if not isinstance(state, Mapping):
-        return LatchState(), Damage("latch", "state is not a mapping: read as never latched")
+        return LatchState(), Damage("latch", "record: state is not a mapping: read as blank")
     safe = now if now is not None else 0.0
     fixed: dict[str, Any] = {}
     wrong: list[str] = []
@@ -118,7 +118,7 @@ def check_latch(
     latch = LatchState(**fixed)
     if not wrong:
         return latch, None
-    return latch, Damage("latch", f"{', '.join(wrong)}: replaced by its safe value")
+    return latch, Damage("latch", f"record: {', '.join(wrong)}: replaced by safe values")
 
 
 def latch_from(state: Mapping[str, Any] | None, now: float | None = None) -> LatchState:
