@@ -235,8 +235,14 @@ class HealthService:
 
     async def _judge(self, evaluation: Evaluation, budget: float) -> Report:
         instant = decide(evaluation.results, evaluation.duration, self._policy)
+        began = time.perf_counter()  # real time, whatever clock the watchdog is given
         verdict = await self._tracker.track(instant, evaluation.results, budget)
-        report = Report(evaluation=evaluation, verdict=verdict, settings=self.settings)
+        report = Report(
+            evaluation=evaluation,
+            verdict=verdict,
+            settings=self.settings,
+            state_duration=time.perf_counter() - began,
+        )
         self._publish(report)
         return report
 

@@ -39,10 +39,12 @@ from service.state import (
 )
 from service.state.memory import MemoryStore
 
-__all__ = ["ATTEMPTS", "STATE_STORE", "FleetState", "View"]
+__all__ = ["ATTEMPTS", "STATE_RECORD", "STATE_STORE", "FleetState", "View"]
 
 STATE_STORE = "state_store"
 """The reason code's prefix when an evaluation used local state."""
+STATE_RECORD = "state_record"
+"""The reason's prefix naming a damaged record the store returned."""
 ATTEMPTS = 5
 """Conditional latch writes per evaluation at most (one per lost race)."""
 _MAX_PENDING = 4  # trailing writes in flight at most: a slow store must not pile them up
@@ -302,7 +304,7 @@ class FleetState:
                     self._damage_seen.clear()
                 self._damage_seen.add(found)
                 logger.error("state record damaged: %s", found)
-        return tuple(f"state_record: {found}" for found in damage)
+        return tuple(f"{STATE_RECORD}: {found}" for found in damage)
 
     def _recovered(self) -> None:
         if self._problem is not None:

@@ -118,12 +118,12 @@ async def test_a_damaged_latch_is_replaced_and_a_hold_keeps_the_region_failed(
     await service.astart()
     OUTCOMES[key] = "connection"
     first = await evaluate(service, clock)
-    assert any(r.startswith("state_record: latch record: ") for r in first.verdict.reasons)
     await evaluate(service, clock)  # fail_after = 2: latched
     OUTCOMES[key] = "pass"
     held = await evaluate(service, clock, step=600.0)
     assert held.verdict.status is Status.FAIL
     assert "held" in held.verdict.reasons
+    assert any(r.startswith("state_record: latch record: ") for r in first.verdict.reasons)
     item = get(emulator, table, "z#latch")
     assert json.loads(item["state"]["S"])["latched_at"] is not None
     assert int(item["v"]["N"]) >= 1
