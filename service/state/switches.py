@@ -81,6 +81,11 @@ class Switches:
         self._hold_file = Path(hold_file) if hold_file else None
         self._last = {"drain": False, "hold": False}  # each file's last known state
 
+    def from_environment(self) -> tuple[str, ...]:
+        """The switch variables that are on (``DEEP_HEALTH_HOLD``...): fixed for this process."""
+        on = ((DRAIN_ENV, self._drain_env), (HOLD_ENV, self._hold_env))
+        return tuple(name for name, flag in on if flag)
+
     def read(self) -> SwitchState:
         """The switches now; never raises."""
         unreadable: list[str] = []

@@ -129,6 +129,14 @@ class FleetTracker:
         self._switches = switches
         self._clock = clock
         self._seen: dict[SwitchName, SwitchRecord] = {}
+        if state.store is not None:
+            for name in switches.from_environment():
+                logger.warning(
+                    "%s applies to this process only, not to the region's other instances: "
+                    "for the region, use `deep-health switch %s on`",
+                    name,
+                    "hold" if name.endswith("HOLD") else "drain",
+                )
 
     async def track(
         self, instant: Verdict, results: Sequence[CheckResult], budget: float
