@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench mutation clean
+.PHONY: run test lint docs bench mutation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The site first: it takes seconds, and a broken link or sample fails it (see mkdocs.yml).
+# Never with --quiet: mkdocs 1.6 then drops the warnings and --strict passes whatever they say.
 test: $(STAMP) lint
+	$(BIN)/mkdocs build --strict
 	$(BIN)/pytest -q
+
+# The documentation site (docs/, mkdocs.yml) into site/: a broken link or sample fails it.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
@@ -31,4 +38,4 @@ mutation: $(STAMP)
 	$(BIN)/python -m bench.mutation
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants site

@@ -24,7 +24,7 @@ def median(values: list[float]) -> float:
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
-    """A Markdown table, ready for the README."""
+    """A Markdown table, ready for the docs (docs/benchmarks.md)."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)

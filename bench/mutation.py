@@ -19,8 +19,8 @@ its PID at the end) and hands it to the tests through ``DEEP_HEALTH_TEST_EMULATO
     python -m bench.mutation --report   # report the last run again
     python -m bench.mutation --min 90   # exit 1 when a module kills fewer than 90 %
 
-Surviving mutants judged equivalent (the program behaves the same) or harmless are listed in the
-README's "Mutation testing" section with the reason; every other survivor is a missing test.
+Surviving mutants judged equivalent (the program behaves the same) or harmless are listed in
+docs/mutation-testing.md with the reason; every other survivor is a missing test.
 """
 
 from __future__ import annotations

@@ -48,11 +48,12 @@ async def _round(
 ) -> tuple[list[float], float]:
     import httpx
 
+    from service.compose import compose
     from service.config import parse_config
-    from service.engine.health import HealthService
     from service.faces.app import create_app
 
-    service = HealthService(parse_config(_config(store, table_name, endpoint)))
+    # Built as a host application would: compose builds the configured store and passes it in.
+    service = compose(parse_config(_config(store, table_name, endpoint)), "embedded").service
     await service.astart()
     app = create_app(service)
     times: list[float] = []

@@ -15,7 +15,7 @@ unpacked and every imported module is read before the first answer:
 - prometheus-client unless ``metrics = true`` (nothing scrapes a Lambda function);
 - the AWS SDK (aioboto3, aiobotocore, botocore, boto3, aiohttp, ...) unless an AWS check is
   configured, and otherwise botocore's service models except those of the configured
-  services (botocore ships about 400 of them: 25 MB of the 28 MB package).
+  services (botocore ships hundreds of them: most of the package's size).
 
 A check given as ``package.module:Class`` may need anything: with one configured, only the
 server and the deploy tooling are removed.

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from service.config import Config
 from service.engine.health import HealthService
 from service.entrypoints import ENTRY_POINTS, EntryPoint, enabled
-from service.state.registry import build_store
+from service.state.registry import factory
 
 if TYPE_CHECKING:
     from service.listeners.metrics import Metrics
@@ -58,7 +58,8 @@ def compose(config: Config, entry_point: EntryPoint) -> Composed:
             "mode = %s is not possible on %s: evaluating %s", mode, entry_point, defaults.mode
         )
         mode = defaults.mode
-    service = HealthService(config, store=build_store(config), mode=mode)
+    store = factory(config.state.store)(config, timeout=config.state.timeout)
+    service = HealthService(config, store=store, mode=mode)
     if not defaults.listeners:
         return Composed(service, None)
     if defaults.logs:

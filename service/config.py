@@ -167,11 +167,11 @@ class FailoverSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     enabled: bool = True
+    """Track evaluations over time; ``false``: each evaluation's verdict stands alone."""
     samples: int = Field(default=3, ge=1, le=10)
     """Samples per evaluation of each critical regional check that does not set its own
     ``samples`` (the checks that feed the window): 3 fill a 60 s window with ~80-110 samples at
     a 2 s background interval or under Route 53 fast polling."""
-    """Track evaluations over time; ``false``: each evaluation's verdict stands alone."""
     window: float = Field(default=_TRACKER.window, gt=0, le=3600)
     """Seconds of sample history per critical regional check."""
     threshold: float = Field(default=_TRACKER.threshold, ge=0, lt=1)

@@ -60,7 +60,7 @@ def run_switch(args: argparse.Namespace) -> int:
     from service.cli.common import EXIT_CONFIG
     from service.cli.common import load_or_exit as _load
     from service.state import SWITCHES, StoreUnavailable, SwitchRecord
-    from service.state.registry import build_store
+    from service.state.registry import factory
 
     if args.switch != "status" and args.state is None:
         print("deep-health: switch: say on or off", file=sys.stderr)
@@ -69,7 +69,7 @@ def run_switch(args: argparse.Namespace) -> int:
         print("deep-health: switch: --reason is required to switch on", file=sys.stderr)
         return EXIT_CONFIG
     config = _load(args.config)
-    store = build_store(config, timeout=_TIMEOUT)
+    store = factory(config.state.store)(config, timeout=_TIMEOUT)
     if store is None:
         print(
             "deep-health: configuration error: state.store: the switch command needs store = "

@@ -3,7 +3,7 @@
 The policy turns one evaluation into an *instantaneous* verdict. That is not enough to drive
 Route 53 well:
 
-* a partial ("gray") failure -- 10-15 % of reads failing -- passes most single evaluations, so
+* a partial ("gray") failure, a share of reads failing, passes most single evaluations, so
   the region never fails over (OneLogin's outage);
 * once failed over, a region that passes one evaluation must not fail straight back: Route 53's
   ``FailureThreshold`` applies both ways, so recovery is symmetric unless we add asymmetry.
@@ -12,26 +12,16 @@ Route 53 well:
 window (bounded in memory); :class:`Hysteresis` fails fast and recovers slowly; :class:`Tracker`
 combines both. The rules themselves (the window's threshold, the latch's transitions) are pure
 functions in :mod:`service.verdict.rules`; these classes hold their state in memory for one
-process. The
-caller passes the clock in, so tests need no I/O and the Route 53 simulator can run it in
-virtual time.
+process. The caller passes the clock in, so tests need no I/O and the Route 53 simulator can run
+it in virtual time.
 
 Example:
     >>> tracker = Tracker(TrackerSettings())
     >>> tracker.observe("pass", {"accounts-table": [True, True, False]}, now=0.0).status
     'pass'
 
-Defaults (see :class:`TrackerSettings`) were chosen with ``python -m bench.failover``. Under
-Route 53 "fast" polling (15 checkers, 10 s, FailureThreshold 3, 1 s result cache, 3 samples per
-evaluation) the service runs ~0.6 evaluations/s, so a 60 s window holds ~110 samples:
-
-* 15 % partial failure: failed over in 100/100 seeds, median 67 s, p99 103 s, max 116 s
-  (in 1,000 seeds, 6 took longer than 2 minutes, at most 157 s);
-* 1 % background errors: no failover in 240 simulated hours per strategy; the chance that a
-  window exceeds 10 % is 1.6e-8, about one trip per century per region;
-* recovery: the answer returns ~195 s after a full outage ends (window drain ~55 s + ``quiet``
-  120 s + Route 53's FailureThreshold x interval ~25 s), and a dependency that flaps (down 60 s,
-  up 120 s) moves the answer once instead of 18 times.
+Defaults (see :class:`TrackerSettings`) were chosen with the Route 53 simulator
+(``python -m bench.failover``); its figures are in the docs (the failover rules' page).
 
 Composition with Route 53: its FailureThreshold applies both ways and debounces single bad
 evaluations, so this module reports every unhealthy evaluation at once (fail fast) and only

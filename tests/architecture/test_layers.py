@@ -133,6 +133,7 @@ def test_the_checker_sees_a_deferred_import_and_ignores_type_checking() -> None:
     """The reader itself: a function-level import counts, a TYPE_CHECKING one does not."""
     source = ROOT / "service" / "state" / "registry.py"
     found = set(imports(source, "service.state.registry", set(modules())))
-    assert "service.config" not in found  # only under TYPE_CHECKING there
+    assert "service.state" not in found  # only under TYPE_CHECKING there
     switch = ROOT / "service" / "cli" / "switch.py"
     assert "service.state.registry" in set(imports(switch, "service.cli.switch", set(modules())))
+    assert "service.state" not in set(imports(source, "service.state.registry", set(modules())))

@@ -69,7 +69,7 @@ def readme_orders(table: str, endpoint: str, cls: str = "OrdersAsReadme") -> str
 
 @pytest.mark.parametrize("cls", ["OrdersAsReadme", "NarrowOrders"])
 def test_endpoint_url_and_region_work_for_a_subclass_that_does_not_declare_them(cls: str) -> None:
-    # The README documents both options for every AwsCheck; its own example's __init__ takes
+    # The docs document both options for every AwsCheck; their own example's __init__ takes
     # only region. This was "checks[0].endpoint_url: unknown key".
     (check,) = parse_config(readme_orders("t", "http://127.0.0.1:9", cls)).checks
     (endpoint,) = check.endpoints()

@@ -1,4 +1,4 @@
-"""A team's own AWS check, written as the README shows: a subclass of ``AwsCheck``."""
+"""A team's own AWS check, written as the docs show: a subclass of ``AwsCheck``."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class Orders(AwsCheck):
 
 
 class OrdersAsReadme(AwsCheck):
-    """Exactly the README's example: ``__init__`` takes ``region`` only, not ``endpoint_url``."""
+    """The docs' example (docs/examples/mypkg/orders.py): ``__init__`` takes ``region`` only."""
 
     name = "orders-readme"
     aws_service = "dynamodb"

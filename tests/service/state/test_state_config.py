@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from checks import ConfigError
 from service.cli.main import main
-from service.config import parse_config
+from service.config import Config, parse_config
 from service.state.dynamodb import create_table
-from service.state.registry import build_store as shared_store
+from service.state.registry import factory
 from support.emulator import Emulator
+
+
+def shared_store(config: Config, *, timeout: float | None = None) -> Any:
+    """The store compose would build for ``config``."""
+    return factory(config.state.store)(
+        config, timeout=config.state.timeout if timeout is None else timeout
+    )
+
 
 # Every configuration needs a check (one without would always report healthy).
 CHECK = '[[checks]]\ntype = "support.misbehaving:Passing"\n'

@@ -12,11 +12,19 @@ from typing import Any
 import pytest
 from botocore import exceptions as bx
 
-from service.config import parse_config
+from service.config import Config, parse_config
 from service.state import LatchRecord, StoreUnavailable, SwitchRecord
 from service.state.dynamodb import BUCKETS_PER_WINDOW, DynamoDBStore, store_errors
 from service.state.records import MAX_CLOCK_SKEW
-from service.state.registry import build_store as shared_store
+from service.state.registry import factory
+
+
+def shared_store(config: Config, *, timeout: float | None = None) -> Any:
+    """The store compose would build for ``config``."""
+    return factory(config.state.store)(
+        config, timeout=config.state.timeout if timeout is None else timeout
+    )
+
 
 NOW = 1_800_000_000.0
 

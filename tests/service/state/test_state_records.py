@@ -25,7 +25,7 @@ from service.engine.health import HealthService
 from service.state import LatchRecord, SwitchRecord
 from service.state.dynamodb import DynamoDBStore, create_table
 from service.state.fleet import FleetState
-from service.state.registry import build_store
+from service.state.registry import factory
 from support.emulator import Emulator
 from support.httpserver import QuietHandler, ThreadedHttpServer
 from support.observed import OUTCOMES, Clock
@@ -78,7 +78,8 @@ async def make(emulator: Emulator, table: str) -> AsyncIterator[Make]:
 
     def build(key: str, clock: Clock) -> HealthService:
         config = parse_config(config_text(emulator.endpoint, table, key))
-        service = HealthService(config, store=build_store(config), clock=clock, wall_clock=clock)
+        store = factory("dynamodb")(config, timeout=config.state.timeout)
+        service = HealthService(config, store=store, clock=clock, wall_clock=clock)
         made.append(service)
         return service
 

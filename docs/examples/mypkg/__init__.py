@@ -1,0 +1,1 @@
+"""An application's own checks, as a team writes them (the docs include these files)."""
