@@ -140,7 +140,9 @@ async def test_of_two_instances_repairing_one_damaged_latch_one_wins_and_the_oth
 ) -> None:
     put(emulator, table, "z#latch", **damaged)
     stores = [
-        DynamoDBStore(table=table, fleet=FLEET, window=30, endpoint_url=emulator.endpoint)
+        DynamoDBStore(
+            table=table, fleet=FLEET, window=30, endpoint_url=emulator.endpoint, timeout=5.0
+        )
         for _ in range(2)
     ]
     try:
@@ -204,7 +206,9 @@ async def test_buckets_from_a_clock_ahead_are_not_counted_until_their_time(
     instance's window (a 33 % gray failure there diluted to 8 %: never detected)."""
     now = time.time()
     ahead, honest = (
-        DynamoDBStore(table=table, fleet=FLEET, window=30, endpoint_url=emulator.endpoint)
+        DynamoDBStore(
+            table=table, fleet=FLEET, window=30, endpoint_url=emulator.endpoint, timeout=5.0
+        )
         for _ in range(2)
     )
     try:
@@ -228,6 +232,7 @@ async def test_an_instance_whose_clock_is_off_says_so_and_does_not_feed_the_wind
         fleet=FLEET,
         window=30,
         endpoint_url=emulator.endpoint,
+        timeout=5.0,
         clock=lambda: time.time() + 600,
     )
     fleet = FleetState(skewed, window=30, timeout=5.0)
@@ -254,7 +259,12 @@ async def test_a_window_in_many_pages_still_reads_the_latch_and_switches_sorted_
     """The ``z#`` items sort after every bucket: a query answered in several pages (DynamoDB
     pages at 1 MB; here ``Limit`` 2) must be followed to its end."""
     store = DynamoDBStore(
-        table=table, fleet=FLEET, window=30, endpoint_url=emulator.endpoint, page_size=2
+        table=table,
+        fleet=FLEET,
+        window=30,
+        endpoint_url=emulator.endpoint,
+        page_size=2,
+        timeout=5.0,
     )
     try:
         now = time.time()
@@ -346,7 +356,9 @@ async def test_an_endpoint_answering_200_with_no_dynamodb_answer_is_a_store_faul
     table (no drain)."""
     handler = type("Handler", (NotDynamoDB,), {"body": body})
     with ThreadedHttpServer(handler) as server:
-        store = DynamoDBStore(table="t-1", fleet=FLEET, window=30, endpoint_url=server.url)
+        store = DynamoDBStore(
+            table="t-1", fleet=FLEET, window=30, endpoint_url=server.url, timeout=5.0
+        )
         fleet = FleetState(store, window=30, timeout=5.0)
         await fleet.start(time.time())  # logged, never raised
         view = await fleet.read({"db": (0, 1)}, time.time(), budget=5.0)
