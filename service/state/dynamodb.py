@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 from checks.aws_client import AwsClient, error_code, failure_reason
 from service.state import (
     SWITCHES,
+    Counts,
     Damage,
     LatchRecord,
     Snapshot,
@@ -56,7 +57,6 @@ from service.state import (
     SwitchName,
     SwitchRecord,
 )
-from service.state import Counts as Counts
 from service.state.records import (
     check_latch,
     check_switch,
