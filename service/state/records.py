@@ -206,11 +206,12 @@ def future_bucket(where: str, start: float, now: float) -> Damage | None:
     an instance whose clock is ahead wrote it), else ``None``."""
     if start <= now + MAX_CLOCK_SKEW:
         return None
-    ahead = start - now
+    # No figure in the text: it would change with every evaluation, and each text is logged
+    # once. The bucket's name says when it starts.
     return Damage(
         "bucket",
-        f"{where}: starts {ahead:.0f}s after this clock's now: not counted (an instance's "
-        "clock is ahead?)",
+        f"{where}: starts more than {MAX_CLOCK_SKEW:g}s after this clock's now: not counted "
+        "(an instance's clock is ahead?)",
     )
 
 
