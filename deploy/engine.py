@@ -7,7 +7,8 @@ What matters is which checks exist:
 - **Generated** (the pair names no ``config``): a check exists only where its resource is
   given - ``dynamodb_read`` with ``TableName``, ``sqs`` with ``QueueName`` (its round trip with
   ``ProbeQueueName``, its age warning with ``QueueMaxOldestAge``), ``s3_object`` with
-  ``BucketName`` and ``ObjectKey``, ``peer`` with ``PeerHealthUrl``.
+  ``BucketName`` and ``ObjectKey``, ``peer`` with ``PeerHealthUrl``, ``http`` (named
+  ``application``) with ``ApplicationHealthUrl``.
 - **Its own** (``config`` in the pair or ``[defaults]``): it is loaded with each region's
   environment exactly as the function will load it, and refused when a check uses a resource
   whose parameter is empty there (it would fail in that region: with both regions failing,
@@ -43,6 +44,7 @@ RESOURCE_VARIABLES = {
     "DEEP_HEALTH_BUCKET": "BucketName",
     "DEEP_HEALTH_OBJECT_KEY": "ObjectKey",
     "DEEP_HEALTH_PEER_URL": "PeerHealthUrl",
+    "DEEP_HEALTH_APP_URL": "ApplicationHealthUrl",
 }
 """Environment variable (as the template sets it) to the parameter naming its resource."""
 
@@ -107,6 +109,11 @@ def generated_config(pair: Pair) -> str:
             '[[checks]]\ntype = "s3_object"\nname = "object"\n'
             'bucket = "${DEEP_HEALTH_BUCKET}"\nkey = "${DEEP_HEALTH_OBJECT_KEY}"\n'
         )
+    # The application itself, on this region's own host: it can fail while its tables are fine.
+    if _given(values, "ApplicationHealthUrl"):
+        blocks.append(
+            '[[checks]]\ntype = "http"\nname = "application"\nurl = "${DEEP_HEALTH_APP_URL}"\n'
+        )
     # The peer check only where both regions know the other's URL (each checks the other).
     if _given(values, "PeerHealthUrl") and _given(pair.values(pair.secondary), "PeerHealthUrl"):
         name = values["PeerCheckName"]
@@ -170,6 +177,7 @@ def function_environment(values: Mapping[str, str], region: str) -> dict[str, st
         "DEEP_HEALTH_BUCKET": value("BucketName"),
         "DEEP_HEALTH_OBJECT_KEY": value("ObjectKey"),
         "DEEP_HEALTH_PEER_URL": value("PeerHealthUrl"),
+        "DEEP_HEALTH_APP_URL": value("ApplicationHealthUrl"),
         "DEEP_HEALTH_DETAILS_TOKEN_PARAMETER": value("DetailsTokenParameter"),
         "DEEP_HEALTH_STATE_STORE": value("StateStore", "dynamodb"),
         # The table the stack creates has a generated name; an existing one is a parameter.

@@ -15,6 +15,8 @@ Layout (see ``deploy/pairs.example.toml``)::
     routing_mode = "failover"        # or "latency"
     details_token_ssm = "/deep-health/api/details-token"   # optional SecureString name
     health_only_name = false         # true: record_name serves nothing but health
+    records_elsewhere = false        # true: no alias target, the records are managed elsewhere
+    arc_safety_rule = true           # routing controls in both regions: ARC's "at least one ON"
     config = "api.health.toml"       # optional: this pair's own engine config
     [pairs.parameters]               # both regions of this pair
     TableName = "accounts"
@@ -89,6 +91,8 @@ _PAIR_KEYS = frozenset(
         "stack_name",
         "details_token_ssm",
         "health_only_name",
+        "records_elsewhere",
+        "arc_safety_rule",
         "config",
         "parameters",
         "primary",
@@ -141,6 +145,11 @@ class Pair:
         health_only_name: ``record_name`` serves nothing but health (the stack may map it to
             the health API); ``False`` refuses that.
         config: this pair's engine config (``None``: the file's default, else generated).
+        records_elsewhere: the pair's failover records are created outside its stacks (a stack
+            without an alias target then creates none, knowingly); ``False`` refuses that.
+        arc_safety_rule: with routing controls in both regions, the monitoring stack creates
+            ARC's safety rule "at least one routing control ON"; ``False``: the control panel
+            has one already.
     """
 
     name: str
@@ -153,6 +162,33 @@ class Pair:
     secondary: RegionStack
     health_only_name: bool = False
     config: Path | None = None
+    records_elsewhere: bool = False
+    arc_safety_rule: bool = True
+
+    def checked_host(self, stack: RegionStack) -> str | None:
+        """The host the stack's Route 53 health check polls, where the parameters name it.
+
+        ``None``: the stack's own generated ``execute-api`` host (unique to that stack).
+        """
+        values = self.values(stack)
+        if values.get("Mode") == "embedded":
+            return values.get("EmbeddedHealthHost") or None
+        if values.get("CertificateArn") and values.get("RegionalDomainName"):
+            return values["RegionalDomainName"]
+        return None
+
+    @property
+    def routing_controls(self) -> tuple[str, str] | None:
+        """Both regions' routing controls when both use one and the pair wants the safety rule."""
+        if not self.arc_safety_rule:
+            return None
+        controls = []
+        for stack in self.stacks:
+            values = self.values(stack)
+            if values.get("OperatorControl") != "routing-control":
+                return None
+            controls.append(values.get("RoutingControlArn", ""))
+        return controls[0], controls[1]
 
     @property
     def stacks(self) -> tuple[RegionStack, RegionStack]:
@@ -342,6 +378,12 @@ def _pair(
     health_only = raw.get("health_only_name", False)
     if not isinstance(health_only, bool):
         raise PairsError(f"{key}.health_only_name", "must be true or false")
+    elsewhere = raw.get("records_elsewhere", False)
+    if not isinstance(elsewhere, bool):
+        raise PairsError(f"{key}.records_elsewhere", "must be true or false")
+    safety_rule = raw.get("arc_safety_rule", True)
+    if not isinstance(safety_rule, bool):
+        raise PairsError(f"{key}.arc_safety_rule", "must be true or false")
     config = raw.get("config")
     return Pair(
         name=name,
@@ -354,6 +396,8 @@ def _pair(
         secondary=secondary,
         health_only_name=health_only,
         config=base / _string(config, f"{key}.config") if config is not None else None,
+        records_elsewhere=elsewhere,
+        arc_safety_rule=safety_rule,
     )
 
 

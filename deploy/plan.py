@@ -27,6 +27,7 @@ from deploy.pairs import Pair, PairsFile, RegionStack
 __all__ = [
     "BUILD_DIR",
     "CONFIG_IN_PACKAGE",
+    "MONITORED_OUTPUT",
     "MONITORING_TEMPLATE",
     "Step",
     "build_steps",
@@ -228,11 +229,17 @@ def monitoring_stack_name(pair: Pair) -> str:
     return f"{pair.primary.stack_name}-monitoring"
 
 
+MONITORED_OUTPUT = "RecordHealthCheckId"
+"""The stack output the monitoring stack alarms on: the check the records carry (with an
+operator control, the calculated one), so the alarm follows what DNS follows."""
+
+
 def monitoring_argv(pair: Pair, primary_check: str, secondary_check: str) -> tuple[str, ...]:
     """``sam deploy`` of the pair's monitoring stack, given the two health check ids."""
     email = pair.primary.parameters.get("AlarmEmail") or pair.secondary.parameters.get(
         "AlarmEmail", ""
     )
+    controls = pair.routing_controls
     values = {
         "PairName": pair.name,
         "RecordName": pair.record_name,
@@ -241,6 +248,12 @@ def monitoring_argv(pair: Pair, primary_check: str, secondary_check: str) -> tup
         "SecondaryHealthCheckId": secondary_check,
         "SecondaryRegion": pair.secondary.region,
         **({"AlarmEmail": email} if email else {}),
+        # ARC's safety rule "at least one ON" (deploy/monitoring.yaml's SafetyRule).
+        **(
+            {"PrimaryRoutingControlArn": controls[0], "SecondaryRoutingControlArn": controls[1]}
+            if controls
+            else {}
+        ),
     }
     return (
         "sam", "deploy",
@@ -261,7 +274,7 @@ def monitoring_step(pair: Pair) -> Step:
     display = shlex.join(argv)
     for role, stack in (("P", pair.primary), ("S", pair.secondary)):
         quoted = shlex.quote(f"{'Primary' if role == 'P' else 'Secondary'}HealthCheckId=@@{role}@@")
-        substitution = output_command(stack.stack_name, stack.region, "HealthCheckId")
+        substitution = output_command(stack.stack_name, stack.region, MONITORED_OUTPUT)
         display = display.replace(
             quoted,
             f"{'Primary' if role == 'P' else 'Secondary'}HealthCheckId={substitution}",

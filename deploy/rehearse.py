@@ -33,7 +33,13 @@ import boto3
 
 from deploy.facts import MONITORING_REGION
 from deploy.pairs import Pair, PairsFile, RegionStack
-from deploy.plan import MONITORING_TEMPLATE, monitoring_argv, monitoring_stack_name, overrides
+from deploy.plan import (
+    MONITORED_OUTPUT,
+    MONITORING_TEMPLATE,
+    monitoring_argv,
+    monitoring_stack_name,
+    overrides,
+)
 from deploy.template import Template, load_template, transform
 
 __all__ = [
@@ -208,7 +214,7 @@ def _create_monitoring(
     """The pair's us-east-1 alarm stack, with the ids the two regional stacks output."""
     primary, secondary = created
     argv = monitoring_argv(
-        pair, primary.outputs["HealthCheckId"], secondary.outputs["HealthCheckId"]
+        pair, primary.outputs[MONITORED_OUTPUT], secondary.outputs[MONITORED_OUTPUT]
     )
     start = argv.index("--parameter-overrides") + 1
     values = dict(item.split("=", 1) for item in argv[start:])

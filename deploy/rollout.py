@@ -14,7 +14,7 @@ from pathlib import Path
 from deploy.facts import MONITORING_REGION
 from deploy.gate import Gate
 from deploy.pairs import Pair, RegionStack
-from deploy.plan import Step, monitoring_argv
+from deploy.plan import MONITORED_OUTPUT, Step, monitoring_argv
 
 __all__ = ["Outputs", "Runner", "rollback_instructions", "rollout"]
 
@@ -77,8 +77,8 @@ def rollout(
                 run(
                     monitoring_argv(
                         pair,
-                        outputs(pair.primary)["HealthCheckId"],
-                        outputs(pair.secondary)["HealthCheckId"],
+                        outputs(pair.primary)[MONITORED_OUTPUT],
+                        outputs(pair.secondary)[MONITORED_OUTPUT],
                     )
                 )
         except subprocess.CalledProcessError as error:

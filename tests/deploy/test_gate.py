@@ -6,6 +6,8 @@ the commands the rollout would run are recorded instead of run (no ``sam`` here)
 
 from __future__ import annotations
 
+import inspect
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -83,6 +85,7 @@ def run_rollout(
         return {
             "HealthUrl": regions[stack.region].url,
             "HealthCheckId": f"check-{stack.region}",
+            "RecordHealthCheckId": f"record-check-{stack.region}",
             "FunctionName": f"fn-{stack.region}",
             "PreviousVersion": "41",
         }
@@ -91,7 +94,7 @@ def run_rollout(
         steps,
         run=recorder,
         outputs=outputs,
-        gate=Gate(attempts=3, interval=7.0, sleep=sleeps.append, route53=route53, timeout=5),
+        gate=Gate(attempts=3, interval=7.0, sleep=sleeps.append, route53=route53),
         project_root=tmp_path,
         force=force,
         pairs_path=EXAMPLE,
@@ -114,8 +117,10 @@ def test_healthy_regions_roll_out_in_order_then_the_alarms(
         "deep-health-api-monitoring@us-east-1",
     ]
     monitoring = recorder.commands[-1]
-    assert "PrimaryHealthCheckId=check-us-east-1" in monitoring
-    assert "SecondaryHealthCheckId=check-eu-west-1" in monitoring
+    # The alarms watch the check the records carry (the calculated one with an operator
+    # control), not the deep check behind it.
+    assert "PrimaryHealthCheckId=record-check-us-east-1" in monitoring
+    assert "SecondaryHealthCheckId=record-check-eu-west-1" in monitoring
     bundled = tmp_path / "build/lambda/config/health.toml"
     assert 'type = "dynamodb_read"' in bundled.read_text(encoding="utf-8")
 
@@ -210,6 +215,84 @@ def test_route_53_s_view_follows_the_18_percent_rule(
     statuses = ["Success: HTTP Status Code 200"] * healthy + ["Failure: 503"] * (total - healthy)
     gate = Gate(attempts=1, route53=Checkers(statuses))
     assert gate.check(regions["us-east-1"].url, "DEEP-HEALTH-OK", "c").healthy is passes
+
+
+class Slow(ThreadedHttpServer):
+    """Answers only once released: a region slower than Route 53's timeouts, without sleeps."""
+
+    def __init__(self, *, hold_status: bool) -> None:
+        self.release = threading.Event()
+        server = self
+
+        class Handler(QuietHandler):
+            def do_GET(self) -> None:
+                if hold_status:
+                    server.release.wait(30)
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(HEALTHY)))
+                self.end_headers()
+                self.wfile.flush()
+                if not hold_status:
+                    server.release.wait(30)
+                self.wfile.write(HEALTHY)
+
+        super().__init__(Handler)
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        super().__exit__(*exc)
+
+
+def region_url(server: ThreadedHttpServer, path: str = "/health") -> str:
+    return f"http://127.0.0.1:{server.port}{path}"
+
+
+def test_the_probe_gives_the_status_line_route_53_s_time_and_no_more() -> None:
+    with Slow(hold_status=True) as slow:
+        ok, seen = probe(region_url(slow), "DEEP-HEALTH-OK", status_timeout=0.2)
+    assert not ok
+    assert seen.endswith("no status line within 0.2 s (Route 53 would count a failure)")
+
+
+def test_the_probe_gives_the_body_route_53_s_time_and_no_more() -> None:
+    with Slow(hold_status=False) as slow:
+        ok, seen = probe(region_url(slow), "DEEP-HEALTH-OK", body_timeout=0.2)
+    assert not ok
+    assert "no body within 0.2 s of the status line" in seen
+
+
+def test_the_probe_waits_as_long_as_route_53_by_default() -> None:
+    defaults = inspect.signature(probe).parameters
+    assert (
+        defaults["connect_timeout"].default,
+        defaults["status_timeout"].default,
+        defaults["body_timeout"].default,
+    ) == (4.0, 2.0, 2.0)
+
+
+def test_the_probe_does_not_follow_a_redirect() -> None:
+    # The redirect's target would carry the marker; Route 53 reads the 302's own body only.
+    class Target(QuietHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(HEALTHY)))
+            self.end_headers()
+            self.wfile.write(HEALTHY)
+
+    with ThreadedHttpServer(Target) as target:
+
+        class Redirect(QuietHandler):
+            def do_GET(self) -> None:
+                self.send_response(302)
+                self.send_header("Location", region_url(target))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        with ThreadedHttpServer(Redirect) as redirect:
+            ok, seen = probe(region_url(redirect), "DEEP-HEALTH-OK")
+    assert not ok
+    assert seen.endswith("answered 302 without the marker 'DEEP-HEALTH-OK' (Route 53 does not"
+                         " follow redirects)")  # fmt: skip
 
 
 def test_probe_says_why(regions: dict[str, Region]) -> None:

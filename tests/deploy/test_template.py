@@ -158,7 +158,8 @@ def test_without_a_certificate_there_is_no_record(sam: Template) -> None:
 def test_failover_records_carry_the_health_check_role_and_set_identifier(
     sam: Template, role: str, region: str
 ) -> None:
-    resources = resolved(sam, standalone(role, region), region)
+    dual = standalone(role, region, DualStack="true", AaaaHealthCheck="same-as-a")
+    resources = resolved(sam, dual, region)
     records = {
         key: value["Properties"]
         for key, value in of_type(resources, "AWS::Route53::RecordSet").items()
@@ -203,7 +204,9 @@ def test_set_identifiers_and_roles_differ_between_the_regions(sam: Template) -> 
 
 
 def test_latency_mode_records_carry_the_region_not_a_failover_role(sam: Template) -> None:
-    parameters = standalone("PRIMARY", "eu-west-1", RoutingMode="latency")
+    parameters = standalone(
+        "PRIMARY", "eu-west-1", RoutingMode="latency", DualStack="true", AaaaHealthCheck="same-as-a"
+    )
     resources = resolved(sam, parameters, "eu-west-1")
     for key in ("RecordA", "RecordAAAA"):
         record = resources[key]["Properties"]

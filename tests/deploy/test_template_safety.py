@@ -15,7 +15,7 @@ import pytest
 
 from deploy.facts import TEMPLATE_DEFAULTS
 from deploy.plan import MONITORING_TEMPLATE
-from deploy.template import DEFAULT_TEMPLATE, failed_rules, load_template
+from deploy.template import DEFAULT_TEMPLATE, evaluate_conditions, failed_rules, load_template
 from service.listeners.emf import _CHECK_METRICS, _REGION_METRICS
 from tests.deploy.test_template import (
     CERT,
@@ -332,3 +332,75 @@ def test_monitoring_refuses_any_region_but_us_east_1(
         "SecondaryRegion": "y",
     }
     assert ("OnlyInUsEast1" in failed_rules(monitoring, values, region=region)) is refused
+
+
+# ------------------------------------------------------------------ issue 22
+
+
+def test_the_access_logs_go_under_vendedlogs(sam: Template) -> None:
+    resources = resolved(sam, production("PRIMARY", "eu-west-1"), "eu-west-1")
+    name = resources["ApiAccessLogGroup"]["Properties"]["LogGroupName"]
+    assert name == {"Fn::Sub": "/aws/vendedlogs/deep-health/${AWS::StackName}/api-access"}
+
+
+def aaaa_check(resources: dict[str, Template]) -> Any:
+    return resources["RecordAAAA"]["Properties"]["HealthCheckId"]
+
+
+def test_no_aaaa_records_unless_their_evidence_is_chosen(sam: Template) -> None:
+    assert "RecordAAAA" not in rendered(sam, production("PRIMARY", "eu-west-1"), "eu-west-1")
+    silent = production("PRIMARY", "eu-west-1", DualStack="true")
+    assert "AaaaRecordsNeedTheirCheck" in failed_rules(sam, silent, region="eu-west-1")
+    knowingly = {**silent, "AaaaHealthCheck": "same-as-a"}
+    assert failed_rules(sam, knowingly, region="eu-west-1") == {}
+    resources = resolved(sam, knowingly, "eu-west-1")
+    assert aaaa_check(resources) == {"Ref": "HealthCheck"}
+    assert "HealthCheckV6" not in resources
+
+
+def test_an_ipv6_address_gives_the_aaaa_records_a_check_over_ipv6(sam: Template) -> None:
+    parameters = production("PRIMARY", "eu-west-1", DualStack="true", AaaaHealthCheck="2001:db8::1")
+    resources = resolved(sam, parameters, "eu-west-1")
+    v6 = resources["HealthCheckV6"]["Properties"]["HealthCheckConfig"]
+    v4 = resources["HealthCheck"]["Properties"]["HealthCheckConfig"]
+    assert v6["IPAddress"] == "2001:db8::1"
+    # Same host (SNI and Host header), path, marker, interval and threshold as the IPv4 check.
+    assert {k: v for k, v in v6.items() if k != "IPAddress"} == v4
+    assert aaaa_check(resources) == {"Ref": "HealthCheckV6"}
+    assert resources["RecordA"]["Properties"]["HealthCheckId"] == {"Ref": "HealthCheck"}
+    operated = resolved(
+        sam,
+        {**parameters, "OperatorControl": "standby-alarm",
+         "StandbyAlarmArn": "arn:aws:cloudwatch:us-east-1:111122223333:alarm:standby"},
+        "eu-west-1",
+    )  # fmt: skip
+    assert aaaa_check(operated) == {"Ref": "CombinedHealthCheckV6"}
+    children = operated["CombinedHealthCheckV6"]["Properties"]["HealthCheckConfig"]
+    assert children["ChildHealthChecks"] == [
+        {"Ref": "HealthCheckV6"},
+        {"Ref": "OperatorHealthCheck"},
+    ]
+    assert children["HealthThreshold"] == 2
+
+
+def test_the_monitoring_stack_holds_arc_s_safety_rule_over_both_controls(
+    monitoring: Template,
+) -> None:
+    rule = monitoring["Resources"]["SafetyRule"]
+    assert rule["Type"] == "AWS::Route53RecoveryControl::SafetyRule"
+    assert rule["Condition"] == "HasRoutingControls"
+    properties = rule["Properties"]
+    assert properties["AssertionRule"]["AssertedControls"] == [
+        {"Ref": "PrimaryRoutingControlArn"},
+        {"Ref": "SecondaryRoutingControlArn"},
+    ]
+    assert properties["RuleConfig"] == {"Type": "ATLEAST", "Threshold": 1, "Inverted": False}
+    values = {
+        "PairName": "api", "RecordName": RECORD, "PrimaryHealthCheckId": "a",
+        "SecondaryHealthCheckId": "b", "PrimaryRegion": "x", "SecondaryRegion": "y",
+    }  # fmt: skip
+    assert (
+        evaluate_conditions(monitoring, values, region="us-east-1")["HasRoutingControls"] is False
+    )
+    both = {**values, "PrimaryRoutingControlArn": "p", "SecondaryRoutingControlArn": "s"}
+    assert evaluate_conditions(monitoring, both, region="us-east-1")["HasRoutingControls"] is True

@@ -24,6 +24,8 @@ from deploy.verify import (
     Live,
     StateTable,
     assess,
+    judge_state_table,
+    monitoring_warnings,
     state_table_line,
     state_table_problem,
 )
@@ -292,3 +294,196 @@ def test_verify_refuses_bad_input_with_exit_2(
     result = verify(url, broken)
     assert result.returncode == 2
     assert result.stderr.startswith("deep-health verify: pairs[0].record_name")
+
+
+# ------------------------------------------------------------------ issue 22: the record's check
+
+ARN = "arn:aws:route53-recovery-control::111122223333:controlpanel/p1/routingcontrol/"
+
+
+def operated(primary_control: list[str], secondary_control: list[str]) -> Live:
+    """Both records carry a calculated check: the deep check AND a routing control."""
+    base = live()
+    records = tuple({**r, "HealthCheckId": f"calc-{r['HealthCheckId']}"} for r in base.records)
+    checks = dict(base.checks)
+    observations = dict(base.observations)
+    for side, control in (("p", primary_control), ("s", secondary_control)):
+        checks[f"calc-{side}"] = {
+            "Type": "CALCULATED",
+            "ChildHealthChecks": [side, f"rc-{side}"],
+            "HealthThreshold": 2,
+        }
+        checks[f"rc-{side}"] = {"Type": "RECOVERY_CONTROL", "RoutingControlArn": ARN + side}
+        if control:
+            observations[f"rc-{side}"] = tuple(control)
+    return Live(records, checks, observations)
+
+
+def test_both_routing_controls_off_is_not_armed_although_both_deep_checks_pass(api: Pair) -> None:
+    verdict = assess(api, operated([DOWN] * 3, [DOWN] * 3))
+    assert not verdict.armed
+    assert "both unhealthy: fails open" in verdict.answer
+    assert verdict.problems == (
+        "SECONDARY eu-west-1 is not healthy to Route 53: failover is disarmed",
+    )
+    secondary = verdict.regions[1]
+    assert secondary.health_check_id == "calc-s"
+    assert any(f"routing control {ARN}s (rc-s): OFF" in line for line in secondary.detail)
+    assert any("1 of 2 children healthy, needs 2" in line for line in secondary.detail)
+
+
+def test_a_routing_control_on_keeps_its_region_healthy(api: Pair) -> None:
+    verdict = assess(api, operated([DOWN] * 3, [OK] * 3))
+    assert verdict.armed, verdict.problems
+    assert verdict.answer == "SECONDARY eu-west-1 (failed over)"
+
+
+def test_an_unreadable_routing_control_cannot_confirm_failover_is_armed(api: Pair) -> None:
+    verdict = assess(api, operated([OK] * 3, []))
+    assert not verdict.armed
+    assert "Route 53's view of it cannot be read" in verdict.problems[-1]
+    assert any("state unreadable" in warning for warning in verdict.warnings)
+
+
+def test_the_deep_child_of_a_calculated_check_is_still_compared_with_the_pairs_file(
+    api: Pair,
+) -> None:
+    found = operated([OK] * 3, [OK] * 3)
+    checks = {**found.checks, "s": check("health-euw1.example.com", SearchString="OTHER")}
+    verdict = assess(api, Live(found.records, checks, found.observations))
+    assert any("marker is 'OTHER'" in problem for problem in verdict.problems)
+
+
+def with_secondary(**changes: Any) -> Live:
+    """The example's records and checks, with the secondary's A record changed."""
+    base = live()
+    records = tuple(
+        {**r, **changes} if r.get("Failover") == "SECONDARY" else r for r in base.records
+    )
+    return Live(records, base.checks, base.observations)
+
+
+def test_a_region_checking_the_other_region_s_host_is_not_armed(api: Pair) -> None:
+    verdict = assess(api, with_secondary(HealthCheckId="p"))  # the primary's deep check
+    assert not verdict.armed
+    assert (
+        "SECONDARY eu-west-1: its health check polls health-use1.example.com, the PRIMARY's"
+        " host too: the record follows the other region's health" in verdict.problems
+    )
+    assert any("the pairs file names health-euw1.example.com" in p for p in verdict.problems)
+
+
+def test_a_health_check_on_another_region_s_api_is_not_armed(api: Pair) -> None:
+    base = live()
+    elsewhere = check("abc123.execute-api.us-east-1.amazonaws.com")
+    verdict = assess(api, Live(base.records, {**base.checks, "s": elsewhere}, base.observations))
+    assert any("API Gateway in us-east-1: the record follows" in p for p in verdict.problems)
+
+
+@pytest.mark.parametrize(
+    ("target", "armed", "words"),
+    [
+        ("d-2.execute-api.eu-west-1.amazonaws.com.", True, ""),
+        ("dualstack.app-1.us-east-1.elb.amazonaws.com.", False, "a Load Balancer"),
+        ("d111111abcdef8.cloudfront.net.", True, "CloudFront"),
+    ],
+)
+def test_the_alias_target_s_region_is_read_from_its_name(
+    api: Pair, target: str, armed: bool, words: str
+) -> None:
+    verdict = assess(api, with_secondary(AliasTarget={"DNSName": target}))
+    assert verdict.armed is armed, verdict.problems
+    if not armed:
+        assert any(
+            "its record points at dualstack.app-1.us-east-1.elb.amazonaws.com, an Application or"
+            " Classic Load Balancer in us-east-1" in p
+            for p in verdict.problems
+        ), verdict.problems
+    elif words:
+        assert any("CloudFront" in w and "global service" in w for w in verdict.warnings)
+
+
+def with_aaaa(check_id: str | None, extra: dict[str, Any] | None = None) -> Live:
+    base = live()
+    aaaa: dict[str, Any] = {"Name": "api.example.com.", "Type": "AAAA", "Failover": "SECONDARY"}
+    if check_id:
+        aaaa["HealthCheckId"] = check_id
+    checks = {**base.checks, **(extra or {})}
+    observations = {**base.observations, **dict.fromkeys(extra or {}, (OK,) * 16)}
+    return Live((*base.records, aaaa), checks, observations)
+
+
+def test_aaaa_records_on_the_ipv4_check_are_said_so(api: Pair) -> None:
+    verdict = assess(api, with_aaaa("s"))
+    assert verdict.armed
+    assert any("Route 53 runs over IPv4 only" in w for w in verdict.warnings)
+
+
+def test_an_aaaa_record_without_a_check_is_not_armed(api: Pair) -> None:
+    verdict = assess(api, with_aaaa(None))
+    assert not verdict.armed
+    assert "SECONDARY eu-west-1: its AAAA record carries no health check" in verdict.problems[0]
+
+
+def test_an_aaaa_record_with_its_own_ipv6_check_is_armed_without_a_warning(api: Pair) -> None:
+    v6 = check("health-euw1.example.com", IPAddress="2001:db8::1")
+    verdict = assess(api, with_aaaa("s6", {"s6": v6}))
+    assert verdict.armed, verdict.problems
+    assert not any("IPv4" in w for w in verdict.warnings)
+    by_name = check("health-euw1.example.com")
+    assert not assess(api, with_aaaa("s6", {"s6": by_name})).armed  # no IPAddress: IPv4
+
+
+def test_a_replicated_state_table_disarms_failover(api: Pair) -> None:
+    table = {
+        "TableName": "state",
+        "TableStatus": "ACTIVE",
+        "Replicas": [{"RegionName": "us-east-1"}, {"RegionName": "eu-west-1"}],
+    }
+    ttl = {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires"}
+    state = judge_state_table(api, api.secondary, table, ttl)
+    assert state.disarms
+    assert state_table_line(state).startswith(
+        "  NOT ARMED: pair api, SECONDARY eu-west-1: state table state is a global table"
+        " (replicas in us-east-1): its items (the latch, the drain and hold switches"
+    )
+    regional = judge_state_table(api, api.secondary, {**table, "Replicas": []}, ttl)
+    assert regional.fine
+    assert not regional.disarms
+    shared = judge_state_table(
+        api, api.secondary, {**table, "Replicas": [], "TableName": "accounts"}, ttl
+    )
+    assert shared.disarms  # the table the dynamodb_read check reads
+
+
+def test_alarms_on_another_check_than_the_record_carries_are_a_warning(api: Pair) -> None:
+    verdict = assess(api, operated([OK] * 3, [OK] * 3))
+    deep = {"PrimaryHealthCheckId": "p", "SecondaryHealthCheckId": "s"}  # an older deploy's
+    assert monitoring_warnings(verdict, deep) == (
+        "PRIMARY us-east-1: the monitoring stack's alarm watches health check p, but the record"
+        " carries calc-p: the alarm does not follow what DNS follows (redeploy the pair to"
+        " update it)",
+        "SECONDARY eu-west-1: the monitoring stack's alarm watches health check s, but the"
+        " record carries calc-s: the alarm does not follow what DNS follows (redeploy the pair"
+        " to update it)",
+    )
+    same = {"PrimaryHealthCheckId": "calc-p", "SecondaryHealthCheckId": "calc-s"}
+    assert monitoring_warnings(verdict, same) == ()
+
+
+def test_routing_control_states_read_from_arc_decide_when_route_53_reports_none(
+    api: Pair,
+) -> None:
+    unread = operated([], [])  # no observations for either control
+    on = Live(
+        unread.records, unread.checks, unread.observations, {ARN + "p": True, ARN + "s": True}
+    )
+    assert assess(api, on).armed
+    off = Live(
+        unread.records, unread.checks, unread.observations, {ARN + "p": True, ARN + "s": False}
+    )
+    verdict = assess(api, off)
+    assert verdict.problems == (
+        "SECONDARY eu-west-1 is not healthy to Route 53: failover is disarmed",
+    )
+    assert any(f"routing control {ARN}s (rc-s): OFF" in line for line in verdict.regions[1].detail)
