@@ -120,3 +120,83 @@ def test_a_switch_with_text_by_and_why_is_cut_to_256_characters() -> None:
     assert record.reason == ""
     assert damage is not None
     assert "by or why is not text" in damage.text
+
+
+def test_the_offset_is_the_midpoints_difference() -> None:
+    # The answer was made within the round trip and within Date's second: midpoints of both.
+    assert clock_skew(NOW + 600.0, NOW + 600.0, NOW) == 599.5
+    assert clock_skew(NOW - 600.0, NOW - 599.0, NOW) == -600.0
+
+
+def test_a_failure_counter_without_its_total_is_damage() -> None:
+    counts, damage = counts_from("w#9", {"f_db": 1, "f_queue": 2, "n_queue": 2})
+    assert counts == {"queue": (2, 2)}
+    assert damage is not None
+    assert damage.kind == "bucket"
+    assert damage.text == (
+        "w#9: 1 check(s) with counters that are not whole numbers >= 0: left out"
+    )
+
+
+def test_the_report_counts_every_damaged_check_of_a_bucket() -> None:
+    _, damage = counts_from("w#9", {"f_a": 0.5, "n_a": 2, "f_b": 1, "n_b": -2, "n_c": 3})
+    assert damage is not None
+    assert damage.text.startswith("w#9: 2 check(s) ")
+
+
+def test_texts_a_person_reads() -> None:
+    latch, damage = check_latch([1, 2], NOW)  # type: ignore[arg-type]
+    assert latch == LatchState()
+    assert damage is not None
+    assert (damage.kind, damage.text) == ("latch", "record: state is not a mapping: read as blank")
+    _, damage = check_latch({"latched_at": "x", "failures": -1}, NOW)
+    assert damage is not None
+    assert damage.text == (
+        "record: latched_at is not a time up to now, failures is not a whole number >= 0: "
+        "replaced by safe values"
+    )
+    _, damage = check_switch("drain", {"on": "maybe", "at": -1, "by": 7, "why": "x"}, NOW)
+    assert damage is not None
+    assert (damage.kind, damage.text) == (
+        "switch",
+        "drain: on is neither true nor false: read as ON (the operator's action); "
+        "at is not a time up to now: shown as unknown; by or why is not text",
+    )
+    bucket = future_bucket("w#9", NOW + 60, NOW)
+    assert bucket is not None
+    assert (bucket.kind, bucket.text) == (
+        "bucket",
+        "w#9: starts more than 2s after this clock's now: not counted (an instance's clock is "
+        "ahead?)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("on", "read_as", "said"),
+    [
+        ("false", False, "on is not a boolean: read as off"),
+        (0, False, "on is not a boolean: read as off"),
+        ("on", True, "on is not a boolean: read as on"),
+        (1, True, "on is not a boolean: read as on"),
+        (2, True, "on is neither true nor false: read as ON (the operator's action)"),
+        (0.5, True, "on is neither true nor false: read as ON (the operator's action)"),
+        (None, True, "on is neither true nor false: read as ON (the operator's action)"),
+    ],
+)
+def test_the_switch_type_rule(on: object, read_as: bool, said: str) -> None:
+    record, damage = check_switch("hold", {"on": on, "at": 5}, NOW)
+    assert record.on is read_as
+    assert damage is not None
+    assert damage.text == f"hold: {said}"
+
+
+def test_a_bad_by_or_why_alone_is_replaced() -> None:
+    record, _ = check_switch("hold", {"on": True, "at": 5, "by": 7, "why": "drill"}, NOW)
+    assert (record.by, record.reason) == ("?", "drill")
+    record, _ = check_switch("hold", {"on": True, "at": 5, "by": "al", "why": ["x"]}, NOW)
+    assert (record.by, record.reason) == ("al", "")
+
+
+def test_without_now_a_damaged_time_is_the_clocks_origin() -> None:
+    # Types only (a store read without the evaluation's time): 0, long past any hold.
+    assert check_latch({"latched_at": "x"})[0] == LatchState(latched_at=0.0)
