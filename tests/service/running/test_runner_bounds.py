@@ -147,3 +147,61 @@ async def test_a_run_closing_its_connection_gets_a_grace_not_a_hung_verdict(
     assert check.closed.is_set()
     assert (second.status, second.reason) == (Status.PASS, None)
     assert check.runs == 2
+
+
+class Refused(Check):
+    """A non-critical global check with three samples whose ``start()`` always fails."""
+
+    name = "refused"
+    critical = False
+    scope = "global"
+    samples = 3
+
+    async def start(self) -> None:
+        raise ConnectionError("no route")
+
+    async def run(self) -> None:
+        return None
+
+
+async def test_a_refused_check_keeps_its_kind_and_fails_every_sample(
+    runners: list[Runner],
+) -> None:
+    """A refusal (here ``start_failed``) is the check's result like any other: its criticality
+    and scope decide the verdict, and every sample counts as failed in the window."""
+    critical = StartHangsOnRetry()
+    runner = started(runners, Refused(), critical)
+    evaluation = await runner.evaluate()
+    refused, hung = evaluation.results
+    assert (refused.reason, refused.critical, refused.scope) == ("start_failed", False, "global")
+    assert refused.samples == (False, False, False)
+    assert (hung.reason, hung.critical, hung.scope) == ("start_failed", True, "regional")
+    assert hung.samples == (False,)
+    assert refused.time == hung.time == evaluation.time
+    assert refused.duration == 0.0
+
+
+async def test_the_overdue_answer_says_so(runners: list[Runner]) -> None:
+    """When the supervisor itself misses the deadline (a starved machine), the caller's own
+    answer: numbered -1, timed from the evaluation's start, every unanswered check a timeout
+    naming the supervisor."""
+    check = Sampled()
+    runner = started(runners, check, deadline=0.2)
+    supervisor = runner._loop
+    assert supervisor is not None
+    gate = threading.Event()
+    supervisor.call_soon_threadsafe(gate.wait, 10)  # starve the supervisor
+    try:
+        evaluation = await runner.evaluate()
+    finally:
+        gate.set()
+    (result,) = evaluation.results
+    assert evaluation.number == -1
+    assert evaluation.duration >= 0.2
+    assert result.time == evaluation.time
+    assert (result.status, result.reason, result.critical) == (Status.FAIL, "timeout", True)
+    assert result.error is not None
+    assert "no answer within 0.200s (the runner's supervisor did not answer in time" in (
+        result.error
+    )
+    assert result.duration == evaluation.duration
