@@ -205,3 +205,49 @@ async def test_the_overdue_answer_says_so(runners: list[Runner]) -> None:
         result.error
     )
     assert result.duration == evaluation.duration
+
+
+class Stopping(Check):
+    """Its ``stop()`` is counted, raises, or never ends, as ``how`` says."""
+
+    def __init__(self, name: str, how: str) -> None:
+        self.check_name_ = name
+        self.how = how
+        self.stopped = 0
+
+    @property
+    def check_name(self) -> str:  # type: ignore[override]
+        return self.check_name_
+
+    async def stop(self) -> None:
+        self.stopped += 1
+        if self.how == "raises":
+            raise OSError("socket already closed")
+        if self.how == "hangs":
+            await asyncio.Event().wait()
+
+    async def run(self) -> None:
+        return None
+
+
+def test_close_stops_every_check_once_and_logs_each_that_does_not_stop_cleanly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    checks = [
+        Stopping("clean", "returns"),
+        Stopping("raises", "raises"),
+        Stopping("hangs", "hangs"),
+    ]
+    runner = Runner(checks, deadline=1.0, cache_ttl=0.0)
+    runner.start()
+    runner.close(timeout=1.0)  # stop() hooks get half of it
+    assert [c.stopped for c in checks] == [1, 1, 1]
+    troubles = {
+        r.fields["check"]: (r.getMessage(), r.fields["reason"], r.fields["type"])  # type: ignore[attr-defined]
+        for r in caplog.records
+        if hasattr(r, "fields")
+    }
+    assert troubles == {
+        "raises": ("check raises did not stop cleanly: OSError", "stop_failed", "OSError"),
+        "hangs": ("check hangs did not stop cleanly: timeout", "stop_failed", "timeout"),
+    }
