@@ -229,8 +229,12 @@ _CLIENT_ERROR_REASONS = {
 
 
 def error_code(exc: Any) -> str:
-    """The AWS error code of a botocore ``ClientError`` (``NoSuchKey``, ``InvalidRange``, ...)."""
-    return str(exc.response.get("Error", {}).get("Code", ""))
+    """The AWS error code of a botocore ``ClientError`` (``NoSuchKey``, ``InvalidRange``, ...);
+    ``""`` for an error without one (a timeout's ``response`` is ``None``)."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return ""
+    return str(response.get("Error", {}).get("Code", ""))
 
 
 def failure_reason(exc: BaseException, *, unknown: str) -> str | None:

@@ -15,6 +15,11 @@ Modules, one job each:
 - :mod:`deploy.package`: keep the Lambda package lean (what the checks never import goes).
 - :mod:`deploy.gate` and :mod:`deploy.rollout`: run the steps; a region that does not come up
   healthy stops the rollout before the next.
+- :mod:`deploy.container`: the container path (``deploy/ecs.yaml``, a region with
+  ``platform = "ecs"``): its parameters, its engine config, its deploy command, its refusals.
+- :mod:`deploy.alarms`: each region's alarms stack and the pair's dashboard, and the refusal of
+  alarms that would notify nobody.
+- :mod:`deploy.platforms`: those refusals, called once from :mod:`deploy.validate`.
 - :mod:`deploy.rehearse`: create every stack in a local moto server and read Route 53 back.
 - :mod:`deploy.verify`: ``deep-health verify``, read-only: is failover armed?
 - :mod:`deploy.ui`: progress for people (``rich`` on a terminal when installed).

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy.pairs import PairsError, PairsFile, RegionStack, load_pairs
-from deploy.plan import build_steps, deploy_steps
+from deploy.plan import Step, build_steps, deploy_steps
 from deploy.validate import validate
 
 __all__ = ["main"]
@@ -47,8 +48,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     release_id = args.release_id or _release_id()
     if args.rehearse:
         return _rehearse(pairs, args.endpoint_url, release_id)
+    # The Lambda package is built only when some region runs the standalone function (an ECS
+    # region runs an image built beforehand, see docs/deploy-ecs.md).
+    builds = any(
+        stack.platform == "lambda" and pair.values(stack).get("Mode") == "standalone"
+        for pair in pairs.pairs
+        for stack in pair.stacks
+    )
     steps = [
-        *build_steps(python=sys.executable, project_root=PROJECT_ROOT),
+        *(
+            build_steps(python=sys.executable, project_root=PROJECT_ROOT)
+            if builds
+            else [Step("work in the project", f"cd {shlex.quote(str(PROJECT_ROOT))}")]
+        ),
         *deploy_steps(pairs, default_config, release_id=release_id, project_root=PROJECT_ROOT),
     ]
     if args.dry_run:
@@ -102,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(path: Path, template: Path | None) -> PairsFile:
+    from deploy.container import ecs_parameter_names
     from deploy.template import load_template, parameter_names
 
     pairs = load_pairs(path)
@@ -111,10 +124,10 @@ def _load(path: Path, template: Path | None) -> PairsFile:
         sam = load_template(pairs.template)
     except OSError as error:
         raise PairsError("defaults.template", f"cannot read {pairs.template}") from error
-    # Validate again, now that the template's parameter names are known.
-    return dataclasses.replace(
-        load_pairs(path, known_parameters=parameter_names(sam)), template=pairs.template
-    )
+    # Validate again, now that the templates' parameter names are known (a region on ECS
+    # takes deploy/ecs.yaml's; deploy.container refuses a name its own template lacks).
+    known = parameter_names(sam) | ecs_parameter_names()
+    return dataclasses.replace(load_pairs(path, known_parameters=known), template=pairs.template)
 
 
 def _default_config(pairs: PairsFile) -> str | None:

@@ -8,12 +8,15 @@ What matters is which checks exist:
   given - ``dynamodb_read`` with ``TableName``, ``sqs`` with ``QueueName`` (its round trip with
   ``ProbeQueueName``, its age warning with ``QueueMaxOldestAge``), ``s3_object`` with
   ``BucketName`` and ``ObjectKey``, ``peer`` with ``PeerHealthUrl``, ``http`` (named
-  ``application``) with ``ApplicationHealthUrl``.
+  ``application``) with ``ApplicationHealthUrl``. Its ``[state]`` is the stack's: the store,
+  table and region the template gives the function (:data:`STATE_BLOCK`).
 - **Its own** (``config`` in the pair or ``[defaults]``): it is loaded with each region's
   environment exactly as the function will load it, and refused when a check uses a resource
   whose parameter is empty there (it would fail in that region: with both regions failing,
   Route 53 answers the primary anyway), or a resource the stack's IAM does not grant, or when a
-  resource parameter is set that no check uses (IAM would grant it for nothing).
+  resource parameter is set that no check uses (IAM would grant it for nothing), or when it
+  keeps the fleet's failover state in each container's memory while the pair did not opt out
+  (``StateStore = "memory"``): Lambda runs many containers, and each would judge alone.
 """
 
 from __future__ import annotations
@@ -29,11 +32,13 @@ from deploy.pairs import Pair, PairsError, RegionStack
 
 __all__ = [
     "RESOURCE_VARIABLES",
+    "STATE_BLOCK",
     "STATE_TABLE_PLACEHOLDER",
     "check_engine_config",
     "engine_config",
     "function_environment",
     "generated_config",
+    "region_environment",
 ]
 
 RESOURCE_VARIABLES = {
@@ -67,6 +72,17 @@ service_id = "{service_id}"
 """
 
 
+STATE_BLOCK = """\
+# The region's failover state, shared by every container of the function: what the stack
+# creates and grants (template.yaml's StateStore, StateTable), through the function's environment.
+[state]
+store = "${DEEP_HEALTH_STATE_STORE:-dynamodb}"
+table = "${DEEP_HEALTH_STATE_TABLE:-}"
+region = "${AWS_REGION:-}"
+"""
+"""The generated config's ``[state]``: ``StateStore = "memory"`` makes it this process's own."""
+
+
 def _given(values: Mapping[str, str], name: str) -> bool:
     return values.get(name, "") not in _EMPTY
 
@@ -89,7 +105,8 @@ def generated_config(pair: Pair) -> str:
             pair=pair.name,
             namespace=values["MetricsNamespace"],
             service_id=values["MetricsServiceId"],
-        )
+        ),
+        STATE_BLOCK,
     ]
     if _given(values, "TableName"):
         blocks.append(
@@ -180,9 +197,11 @@ def function_environment(values: Mapping[str, str], region: str) -> dict[str, st
         "DEEP_HEALTH_APP_URL": value("ApplicationHealthUrl"),
         "DEEP_HEALTH_DETAILS_TOKEN_PARAMETER": value("DetailsTokenParameter"),
         "DEEP_HEALTH_STATE_STORE": value("StateStore", "dynamodb"),
-        # The table the stack creates has a generated name; an existing one is a parameter.
-        "DEEP_HEALTH_STATE_TABLE": value("StateTableName")
-        or (STATE_TABLE_PLACEHOLDER if value("StateStore", "dynamodb") == "dynamodb" else ""),
+        # The table the stack creates has a generated name; an existing one is a parameter;
+        # with StateStore = memory there is none, whatever StateTableName says.
+        "DEEP_HEALTH_STATE_TABLE": (value("StateTableName") or STATE_TABLE_PLACEHOLDER)
+        if value("StateStore", "dynamodb") == "dynamodb"
+        else "",
         "AWS_STS_REGIONAL_ENDPOINTS": "regional",
         "AWS_REGION": region,  # set by Lambda itself
     }
@@ -246,6 +265,61 @@ def check_engine_config(
                 " uses it: the stack would grant access for nothing. Remove it, or add the"
                 " check.",
             )
+    _state_shared(config.state, environment, values, key, where, source)
+
+
+def _state_shared(
+    state: Any,
+    environment: Mapping[str, str],
+    values: Mapping[str, str],
+    key: str,
+    where: str,
+    source: str,
+) -> None:
+    """The fleet's state lives where the stack keeps it: the table it creates and grants, or, when
+    the pair opts out (``StateStore = "memory"``), each container's own memory.
+
+    Lambda runs a region as many containers, created and recycled as requests come; with the
+    state in memory each judges alone (its own window, latch and switches), and a fresh one
+    answers healthy for a region the others hold failed over.
+    """
+    table = state.table if state.store == "dynamodb" else None
+    if values.get("StateStore", "dynamodb") == "memory":
+        if table is not None:
+            raise PairsError(
+                f"{key}.parameters.StateStore",
+                f"{where}: the engine config ({source}) keeps the failover state in table"
+                f" {table!r}, but StateStore = 'memory': the stack creates no table and grants"
+                " nothing. Remove [state] from the config, or set StateStore = 'dynamodb'.",
+            )
+        return
+    if table is None:
+        raise PairsError(
+            f"{key}.config",
+            f"{where}: the engine config ({source}) keeps the failover state in each Lambda"
+            f" container's memory ([state] store = {state.store!r}): every container would"
+            " judge alone, and a new one answer healthy for a region the others hold failed"
+            " over. Set [state]"
+            ' store = "${DEEP_HEALTH_STATE_STORE}" and table = "${DEEP_HEALTH_STATE_TABLE}"'
+            " (the table the stack creates), or opt out with StateStore = 'memory' in the"
+            " pair's parameters.",
+        )
+    granted = environment["DEEP_HEALTH_STATE_TABLE"]
+    if table != granted:
+        raise PairsError(
+            f"{key}.config",
+            f"{where}: the engine config ({source}) keeps the failover state in table"
+            f" {table!r} ([state] table), but the stack creates and grants"
+            f" {'its own table' if granted == STATE_TABLE_PLACEHOLDER else repr(granted)}:"
+            ' use table = "${DEEP_HEALTH_STATE_TABLE}".',
+        )
+    if state.region not in (None, environment["AWS_REGION"]):
+        raise PairsError(
+            f"{key}.config",
+            f"{where}: the engine config ({source}) reads the failover state in region"
+            f" {state.region!r} ([state] region): a region's state is its own, in its own"
+            ' region. Use region = "${AWS_REGION}", or leave it out.',
+        )
 
 
 def _granted(
@@ -292,6 +366,10 @@ def _region(region: str) -> Iterator[None]:
             del os.environ["AWS_REGION"]
         else:
             os.environ["AWS_REGION"] = before
+
+
+region_environment = _region
+"""``AWS_REGION`` set to a region while a config is loaded (AWS checks read it when built)."""
 
 
 def _alarmed(config: Any, values: Mapping[str, str], key: str, where: str, source: str) -> None:

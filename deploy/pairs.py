@@ -18,6 +18,8 @@ Layout (see ``deploy/pairs.example.toml``)::
     records_elsewhere = false        # true: no alias target, the records are managed elsewhere
     arc_safety_rule = true           # routing controls in both regions: ARC's "at least one ON"
     config = "api.health.toml"       # optional: this pair's own engine config
+    platform = "lambda"              # or "ecs" (deploy/ecs.yaml); a region may say its own
+    no_alarm_destination = false     # true: the alarms may notify nobody (see docs/alarms.md)
     [pairs.parameters]               # both regions of this pair
     TableName = "accounts"
     [pairs.primary]                  # role PRIMARY
@@ -46,6 +48,7 @@ from deploy.facts import TEMPLATE_DEFAULTS
 __all__ = [
     "DEFAULT_TEMPLATE",
     "MANAGED_PARAMETERS",
+    "PLATFORMS",
     "Pair",
     "PairsError",
     "PairsFile",
@@ -97,9 +100,13 @@ _PAIR_KEYS = frozenset(
         "parameters",
         "primary",
         "secondary",
+        "platform",
+        "no_alarm_destination",
     }
 )
-_REGION_KEYS = frozenset({"region", "stack_name", "parameters"})
+_REGION_KEYS = frozenset({"region", "stack_name", "parameters", "platform"})
+PLATFORMS = ("lambda", "ecs")
+"""What runs the service in a region: ``template.yaml`` (Lambda) or ``deploy/ecs.yaml``."""
 
 
 class PairsError(ValueError):
@@ -121,12 +128,14 @@ class RegionStack:
         stack_name: the CloudFormation stack name.
         parameters: template parameters for this stack (merged, as strings), without the
             managed ones (see :data:`MANAGED_PARAMETERS`).
+        platform: ``lambda`` (``template.yaml``) or ``ecs`` (``deploy/ecs.yaml``).
     """
 
     region: str
     role: Role
     stack_name: str
     parameters: Mapping[str, str]
+    platform: Literal["lambda", "ecs"] = "lambda"
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,8 @@ class Pair:
         health_only_name: ``record_name`` serves nothing but health (the stack may map it to
             the health API); ``False`` refuses that.
         config: this pair's engine config (``None``: the file's default, else generated).
+        no_alarm_destination: the pair says its alarms may notify nobody (else a destination
+            is required in both regions, see :mod:`deploy.alarms`).
         records_elsewhere: the pair's failover records are created outside its stacks (a stack
             without an alias target then creates none, knowingly); ``False`` refuses that.
         arc_safety_rule: with routing controls in both regions, the monitoring stack creates
@@ -162,16 +173,18 @@ class Pair:
     secondary: RegionStack
     health_only_name: bool = False
     config: Path | None = None
+    no_alarm_destination: bool = False
     records_elsewhere: bool = False
     arc_safety_rule: bool = True
 
     def checked_host(self, stack: RegionStack) -> str | None:
         """The host the stack's Route 53 health check polls, where the parameters name it.
 
-        ``None``: the stack's own generated ``execute-api`` host (unique to that stack).
+        ``None``: the stack's own generated ``execute-api`` host, or its own ALB's DNS name
+        (``platform = "ecs"``), unique to that stack.
         """
         values = self.values(stack)
-        if values.get("Mode") == "embedded":
+        if values.get("Mode") == "embedded" and stack.platform == "lambda":
             return values.get("EmbeddedHealthHost") or None
         if values.get("CertificateArn") and values.get("RegionalDomainName"):
             return values["RegionalDomainName"]
@@ -216,6 +229,9 @@ class Pair:
             "RecordIsHealthOnly": "true" if self.health_only_name else "false",
             "DetailsTokenParameter": self.details_token_ssm or "",
         }
+        if stack.platform == "ecs":
+            # deploy/ecs.yaml creates A records only (its ALB is IPv4): no AAAA to check.
+            values["DualStack"] = "false"
         if "PeerHealthUrl" not in stack.parameters:
             peer = self.other(stack).parameters
             host = peer.get("EmbeddedHealthHost") or (
@@ -263,6 +279,11 @@ def load_pairs(path: Path, *, known_parameters: Iterable[str] | None = None) -> 
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise PairsError(str(path), f"cannot read: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        byte = error.object[error.start]
+        raise PairsError(
+            str(path), f"not UTF-8 text (byte {byte:#04x} at offset {error.start}); TOML is UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise PairsError(str(path), f"not valid TOML: {error}") from error
     return parse_pairs(data, path=path, known_parameters=known_parameters)
@@ -365,11 +386,18 @@ def _pair(
         raise PairsError(f"{key}.secondary", "missing: a PRIMARY region needs its SECONDARY")
     if not has_primary:
         raise PairsError(f"{key}.primary", "missing: a pair needs [primary] and [secondary]")
+    platform = _platform(raw.get("platform", "lambda"), f"{key}.platform")
     primary = _region(
-        raw["primary"], f"{key}.primary", "PRIMARY", stack_name, pair_parameters, known
+        raw["primary"], f"{key}.primary", "PRIMARY", stack_name, pair_parameters, known, platform
     )
     secondary = _region(
-        raw["secondary"], f"{key}.secondary", "SECONDARY", stack_name, pair_parameters, known
+        raw["secondary"],
+        f"{key}.secondary",
+        "SECONDARY",
+        stack_name,
+        pair_parameters,
+        known,
+        platform,
     )
     if primary.region == secondary.region:
         raise PairsError(
@@ -378,6 +406,9 @@ def _pair(
     health_only = raw.get("health_only_name", False)
     if not isinstance(health_only, bool):
         raise PairsError(f"{key}.health_only_name", "must be true or false")
+    unalarmed = raw.get("no_alarm_destination", False)
+    if not isinstance(unalarmed, bool):
+        raise PairsError(f"{key}.no_alarm_destination", "must be true or false")
     elsewhere = raw.get("records_elsewhere", False)
     if not isinstance(elsewhere, bool):
         raise PairsError(f"{key}.records_elsewhere", "must be true or false")
@@ -396,9 +427,18 @@ def _pair(
         secondary=secondary,
         health_only_name=health_only,
         config=base / _string(config, f"{key}.config") if config is not None else None,
+        no_alarm_destination=unalarmed,
         records_elsewhere=elsewhere,
         arc_safety_rule=safety_rule,
     )
+
+
+def _platform(raw: Any, key: str) -> Literal["lambda", "ecs"]:
+    if raw == "lambda":
+        return "lambda"
+    if raw == "ecs":
+        return "ecs"
+    raise PairsError(key, f"must be 'lambda' or 'ecs', not {raw!r}")
 
 
 def _region(
@@ -408,6 +448,7 @@ def _region(
     default_stack_name: Any,
     pair_parameters: Mapping[str, str],
     known: frozenset[str] | None,
+    platform: Literal["lambda", "ecs"] = "lambda",
 ) -> RegionStack:
     table = _table(raw, key)
     _no_unknown_keys(table, _REGION_KEYS, key)
@@ -425,7 +466,13 @@ def _region(
         **pair_parameters,
         **_parameters(table.get("parameters", {}), f"{key}.parameters", known),
     }
-    return RegionStack(region=region, role=role, stack_name=stack_name, parameters=parameters)
+    return RegionStack(
+        region=region,
+        role=role,
+        stack_name=stack_name,
+        parameters=parameters,
+        platform=_platform(table.get("platform", platform), f"{key}.platform"),
+    )
 
 
 def _no_collisions(pairs: tuple[Pair, ...]) -> None:

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import shlex
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.alarms import has_alarms_stack
 from deploy.engine import engine_config
 from deploy.facts import MONITORING_REGION
 from deploy.pairs import Pair, PairsFile, RegionStack
@@ -30,7 +31,9 @@ __all__ = [
     "MONITORED_OUTPUT",
     "MONITORING_TEMPLATE",
     "Step",
+    "alarms_argv",
     "build_steps",
+    "dashboard_argv",
     "deploy_steps",
     "monitoring_argv",
     "monitoring_stack_name",
@@ -66,6 +69,8 @@ class Step:
         gate: ``(pair, stack)``: check that region before going on (see :mod:`deploy.gate`).
         monitoring: the pair whose us-east-1 alarm stack to deploy (its argv needs the health
             check ids the two regional stacks output).
+        deferred: a command built at run time from deployed stacks' outputs (given the
+            function that reads them), e.g. a region's alarms stack.
     """
 
     description: str
@@ -75,6 +80,7 @@ class Step:
     write: tuple[str, Path] | None = None
     gate: tuple[Pair, RegionStack] | None = None
     monitoring: Pair | None = None
+    deferred: Callable[[Callable[[RegionStack], Mapping[str, str]]], tuple[str, ...]] | None = None
 
 
 def wheel_name(project_root: Path) -> str:
@@ -290,16 +296,152 @@ def monitoring_step(pair: Pair) -> Step:
 def pair_steps(
     pairs: PairsFile, pair: Pair, default_config: str | None, *, release_id: str, project_root: Path
 ) -> list[Step]:
-    """One pair's steps: bundle its config, then each region deployed and gated, then alarms."""
-    has_function = any(pair.values(stack)["Mode"] == "standalone" for stack in pair.stacks)
+    """One pair's steps: bundle its config, then each region deployed (its alarms stack beside
+    it) and gated, then the pair's monitoring stack and dashboard."""
+    has_function = any(
+        pair.values(stack)["Mode"] == "standalone" and stack.platform == "lambda"
+        for stack in pair.stacks
+    )
     steps = bundle_steps(pair, default_config, project_root=project_root) if has_function else []
     for stack in pair.stacks:
-        steps.append(
-            deploy_step(pairs, pair, stack, release_id=release_id, project_root=project_root)
-        )
+        if stack.platform == "ecs":
+            steps.append(ecs_step(pair, stack, default_config, release_id=release_id))
+        else:
+            steps.append(
+                deploy_step(pairs, pair, stack, release_id=release_id, project_root=project_root)
+            )
+        if has_alarms_stack(pair, stack):
+            steps.append(alarms_step(pair, stack))
         steps.append(gate_step(pair, stack))
     steps.append(monitoring_step(pair))
+    steps.append(dashboard_step(pair))
     return steps
+
+
+def _stack_argv(
+    template: Path,
+    stack_name: str,
+    region: str,
+    tags: tuple[str, ...],
+    values: Mapping[str, str],
+    *,
+    iam: bool = False,
+) -> tuple[str, ...]:
+    """``sam deploy`` of a plain template (no build), run in the project."""
+    return (
+        "sam", "deploy",
+        "--template-file", _shown(template, _PROJECT),
+        "--stack-name", stack_name,
+        "--region", region,
+        *(("--capabilities", "CAPABILITY_IAM") if iam else ()),
+        "--no-confirm-changeset",
+        "--no-fail-on-empty-changeset",
+        "--tags", "project=deep-health", *tags,
+        "--parameter-overrides", *(_override(name, value) for name, value in values.items()),
+    )  # fmt: skip
+
+
+def _reading_outputs(argv: tuple[str, ...], read: Mapping[str, tuple[RegionStack, str]]) -> str:
+    """``argv`` as printed, each ``Name=@@Name@@`` a substitution reading that stack output
+    (what the rollout passes at run time)."""
+    text = shlex.join(argv)
+    for parameter, (stack, output) in read.items():
+        text = text.replace(
+            shlex.quote(f"{parameter}=@@{parameter}@@"),
+            f"{parameter}={output_command(stack.stack_name, stack.region, output)}",
+        )
+    return text
+
+
+def ecs_step(
+    pair: Pair, stack: RegionStack, default_config: str | None, *, release_id: str
+) -> Step:
+    """Deploy an ECS region (``deploy/ecs.yaml``; no build: the image exists beforehand)."""
+    from deploy.container import ECS_TEMPLATE, ecs_engine_config, ecs_overrides
+
+    values = ecs_overrides(
+        overrides(pair, stack, release_id=release_id),
+        engine_config=ecs_engine_config(pair, stack, default_config),
+    )
+    tags = (f"pair={pair.name}", f"role={stack.role}", "platform=ecs")
+    argv = _stack_argv(ECS_TEMPLATE, stack.stack_name, stack.region, tags, values, iam=True)
+    return Step(
+        f"deploy {stack.stack_name} ({stack.role}, ECS Fargate behind an ALB) to {stack.region}",
+        shlex.join(argv),
+        argv=argv,
+    )
+
+
+def alarms_argv(pair: Pair, stack: RegionStack, found: Mapping[str, str]) -> tuple[str, ...]:
+    """``sam deploy`` of a region's alarms stack, given the region's stack outputs."""
+    from deploy.alarms import ALARMS_TEMPLATE, alarms_stack_name, alarms_values
+
+    tags = (f"pair={pair.name}", f"role={stack.role}-ALARMS")
+    values = alarms_values(pair, stack, found)
+    return _stack_argv(ALARMS_TEMPLATE, alarms_stack_name(stack), stack.region, tags, values)
+
+
+def alarms_step(pair: Pair, stack: RegionStack) -> Step:
+    """A region's alarms stack (``deploy/alarms.yaml``), from its stack's outputs."""
+    from deploy.alarms import ALARMS_FROM_OUTPUTS, alarms_stack_name
+
+    values = pair.values(stack)
+    has_topic = bool(values.get("AlarmEmail") or values.get("AlarmTopicArn"))
+    read = {
+        parameter: (stack, output)
+        for parameter, output in ALARMS_FROM_OUTPUTS[stack.platform].items()
+        if parameter != "AlarmTopicArn" or has_topic
+    }
+    placeholders = {output: f"@@{parameter}@@" for parameter, (_, output) in read.items()}
+    return Step(
+        f"deploy {alarms_stack_name(stack)} (alarms on the {stack.platform} path) to"
+        f" {stack.region}",
+        _reading_outputs(alarms_argv(pair, stack, placeholders), read),
+        deferred=lambda outputs: alarms_argv(pair, stack, outputs(stack)),
+    )
+
+
+def dashboard_argv(
+    pair: Pair, primary: Mapping[str, str], secondary: Mapping[str, str]
+) -> tuple[str, ...]:
+    """``sam deploy`` of the pair's dashboard stack, given both regions' stack outputs."""
+    from deploy.alarms import DASHBOARD_TEMPLATE, dashboard_stack_name, dashboard_values
+
+    tags = (f"pair={pair.name}", "role=DASHBOARD")
+    values = dashboard_values(pair, primary, secondary)
+    return _stack_argv(
+        DASHBOARD_TEMPLATE, dashboard_stack_name(pair), MONITORING_REGION, tags, values
+    )
+
+
+def dashboard_step(pair: Pair) -> Step:
+    """The pair's dashboard (``deploy/dashboard.yaml``) in us-east-1, after both regions."""
+    from deploy.alarms import dashboard_stack_name
+
+    argv = dashboard_argv(
+        pair,
+        {
+            "RecordHealthCheckId": "@@PrimaryHealthCheckId@@",
+            "HealthCheckId": "@@PrimaryDeepCheckId@@",
+        },
+        {
+            "RecordHealthCheckId": "@@SecondaryHealthCheckId@@",
+            "HealthCheckId": "@@SecondaryDeepCheckId@@",
+        },
+    )
+    read = {
+        "PrimaryHealthCheckId": (pair.primary, "RecordHealthCheckId"),
+        "SecondaryHealthCheckId": (pair.secondary, "RecordHealthCheckId"),
+        "PrimaryDeepCheckId": (pair.primary, "HealthCheckId"),
+        "SecondaryDeepCheckId": (pair.secondary, "HealthCheckId"),
+    }
+    return Step(
+        f"deploy {dashboard_stack_name(pair)} (the pair's dashboard) to {MONITORING_REGION}",
+        _reading_outputs(argv, read),
+        deferred=lambda outputs: dashboard_argv(
+            pair, outputs(pair.primary), outputs(pair.secondary)
+        ),
+    )
 
 
 def deploy_steps(

@@ -31,9 +31,21 @@ from typing import Any
 
 import boto3
 
+from deploy.alarms import (
+    ALARMS_TEMPLATE,
+    DASHBOARD_TEMPLATE,
+    alarms_stack_name,
+    alarms_values,
+    dashboard_stack_name,
+    dashboard_values,
+    has_alarms_stack,
+)
+from deploy.container import ECS_TEMPLATE, ecs_engine_config, ecs_overrides
+from deploy.engine import engine_config
 from deploy.facts import MONITORING_REGION
 from deploy.pairs import Pair, PairsFile, RegionStack
 from deploy.plan import (
+    CONFIG_IN_PACKAGE,
     MONITORED_OUTPUT,
     MONITORING_TEMPLATE,
     monitoring_argv,
@@ -64,6 +76,41 @@ EMULATED_TYPES = frozenset(
     }
 )
 """Resource types the rehearsal creates in moto; the others get stand-ins."""
+
+ECS_EMULATED_TYPES = EMULATED_TYPES | frozenset(
+    {
+        "AWS::CloudWatch::Dashboard",
+        "AWS::EC2::SecurityGroup",
+        "AWS::ECS::Cluster",
+        "AWS::ECS::Service",
+        "AWS::ECS::TaskDefinition",
+        "AWS::ElasticLoadBalancingV2::Listener",
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+    }
+)
+"""On the ECS path (``deploy/ecs.yaml``) and for the dashboard, moto creates these too."""
+
+_MOTO_LACKS: dict[tuple[str, str], Callable[[str], Any]] = {
+    # What CloudFormation derives from the ARN, derived from the ARN (moto does not).
+    ("AWS::ElasticLoadBalancingV2::LoadBalancer", "LoadBalancerFullName"): lambda name: {
+        "Fn::Select": [1, {"Fn::Split": ["loadbalancer/", {"Ref": name}]}]
+    },
+    ("AWS::ElasticLoadBalancingV2::TargetGroup", "TargetGroupFullName"): lambda name: {
+        "Fn::Select": [5, {"Fn::Split": [":", {"Ref": name}]}]
+    },
+    # ELB's own zone id per region; a labelled stand-in here.
+    ("AWS::ElasticLoadBalancingV2::LoadBalancer", "CanonicalHostedZoneID"): lambda name: (
+        "ZREHEARSALELB"
+    ),
+}
+"""Attributes of resources moto creates but does not implement, and what stands for them."""
+
+NETWORK_PARAMETERS = ("VpcId", "AlbSubnetIds", "TaskSubnetIds")
+"""An ECS region's network, replaced in the rehearsal by a VPC and subnets created in moto."""
+
+REHEARSAL_CODE_BUCKET = "aws-sam-cli-managed-default-samclisourcebucket-r"
+"""The prefix of the rehearsal's code bucket per region (SAM's managed bucket's name form)."""
 
 _CREDENTIALS = {"aws_access_key_id": "rehearsal", "aws_secret_access_key": "rehearsal"}
 _SUB_REFERENCE = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.([A-Za-z0-9.]+))?\}")
@@ -100,6 +147,8 @@ class Rehearsal:
         zones: hosted zone id in the pairs file to the emulator's zone id.
         stacks: the created stacks.
         monitoring: each pair's monitoring stack.
+        alarms: each region's alarms stack (``deploy/alarms.yaml``).
+        dashboards: each pair's dashboard stack (``deploy/dashboard.yaml``).
         record_sets: every record set of every rehearsed zone, as Route 53 returns them.
         health_checks: health check id to its ``HealthCheckConfig``.
     """
@@ -107,6 +156,8 @@ class Rehearsal:
     zones: dict[str, str] = field(default_factory=dict)
     stacks: list[StackResult] = field(default_factory=list)
     monitoring: list[StackResult] = field(default_factory=list)
+    alarms: list[StackResult] = field(default_factory=list)
+    dashboards: list[StackResult] = field(default_factory=list)
     record_sets: list[dict[str, Any]] = field(default_factory=list)
     health_checks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -137,6 +188,7 @@ def rehearse(
     sam = template if template is not None else load_template(pairs.template)
     result = Rehearsal()
     route53 = _client("route53", endpoint_url, "us-east-1")
+    default = pairs.config.read_text(encoding="utf-8") if pairs.config is not None else None
     for pair in pairs.pairs:
         if pair.hosted_zone_id not in result.zones:
             zone = route53.create_hosted_zone(
@@ -145,13 +197,21 @@ def rehearse(
             result.zones[pair.hosted_zone_id] = zone["HostedZone"]["Id"].rsplit("/", 1)[-1]
             emulated = result.zones[pair.hosted_zone_id]
             log(f"zone {pair.zone_name} ({pair.hosted_zone_id}) -> {emulated}")
-        created = [
-            _create_stack(sam, pair, stack, result.zones[pair.hosted_zone_id], endpoint_url,
-                          release_id, log)
-            for stack in pair.stacks
-        ]  # fmt: skip
+        bundled, _ = engine_config(pair, default)
+        created = []
+        for stack in pair.stacks:
+            zone = result.zones[pair.hosted_zone_id]
+            one = (
+                _create_ecs_stack(pair, stack, zone, endpoint_url, release_id, log, default)
+                if stack.platform == "ecs"
+                else _create_stack(sam, pair, stack, zone, endpoint_url, release_id, log, bundled)
+            )
+            created.append(one)
+            if has_alarms_stack(pair, stack):
+                result.alarms.append(_create_alarms(pair, stack, one, endpoint_url, log))
         result.stacks.extend(created)
         result.monitoring.append(_create_monitoring(pair, created, endpoint_url, log))
+        result.dashboards.append(_create_dashboard(pair, created, endpoint_url, log))
     for emulated_zone in sorted(set(result.zones.values())):
         records = route53.list_resource_record_sets(HostedZoneId=emulated_zone)
         result.record_sets.extend(records["ResourceRecordSets"])
@@ -177,8 +237,9 @@ def _create_stack(
     endpoint_url: str,
     release_id: str,
     log: Callable[[str], None],
+    bundled: str,
 ) -> StackResult:
-    code_uri = _upload_stand_in_code(endpoint_url, stack.region)
+    code_uri = _upload_stand_in_code(endpoint_url, stack, bundled)
     values = {**overrides(pair, stack, release_id=release_id), "HostedZoneId": zone_id}
     transformed = transform(sam, values, region=stack.region, code_uri=code_uri)
     adapted, stand_ins = for_emulator(transformed, region=stack.region, seed=stack.stack_name)
@@ -188,6 +249,115 @@ def _create_stack(
     )  # fmt: skip
     _apply_time_to_live(adapted, stack, endpoint_url)
     return created
+
+
+def _create_ecs_stack(
+    pair: Pair,
+    stack: RegionStack,
+    zone_id: str,
+    endpoint_url: str,
+    release_id: str,
+    log: Callable[[str], None],
+    default_config: str | None,
+) -> StackResult:
+    """An ECS region: ``deploy/ecs.yaml`` as is (no transform), in a VPC made in moto."""
+    base = overrides(pair, stack, release_id=release_id)
+    values = {
+        **ecs_overrides(base, engine_config=ecs_engine_config(pair, stack, default_config)),
+        "HostedZoneId": zone_id,
+        **_network(endpoint_url, stack.region, log),
+    }
+    if values.get("CertificateArn"):
+        values["CertificateArn"] = _certificate(endpoint_url, stack.region, pair, values, log)
+    adapted, stand_ins = for_emulator(
+        load_template(ECS_TEMPLATE),
+        region=stack.region,
+        seed=stack.stack_name,
+        emulated=ECS_EMULATED_TYPES,
+    )
+    created = _create(
+        adapted, values, stand_ins, pair, stack.region, stack.role, stack.stack_name,
+        endpoint_url, log,
+    )  # fmt: skip
+    _apply_time_to_live(adapted, stack, endpoint_url)
+    return created
+
+
+def _network(endpoint_url: str, region: str, log: Callable[[str], None]) -> dict[str, str]:
+    """A VPC with two subnets in two zones, for the ALB and the tasks (the pairs file's ids
+    name a real account's network, which moto does not have)."""
+    ec2 = _client("ec2", endpoint_url, region)
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{i}.0/24", AvailabilityZone=f"{region}{z}")[
+            "Subnet"
+        ]["SubnetId"]
+        for i, z in enumerate("ab")
+    ]
+    log(f"network {region}: {vpc} with subnets {', '.join(subnets)} (stands in for the file's)")
+    joined = ",".join(subnets)
+    return {"VpcId": vpc, "AlbSubnetIds": joined, "TaskSubnetIds": joined}
+
+
+def _certificate(
+    endpoint_url: str,
+    region: str,
+    pair: Pair,
+    values: Mapping[str, str],
+    log: Callable[[str], None],
+) -> str:
+    """A certificate in moto's ACM of the region, for the ALB's HTTPS listener (moto checks that
+    it exists; the file's ARN names a real account's)."""
+    acm = _client("acm", endpoint_url, region)
+    domain = values.get("RegionalDomainName") or pair.record_name
+    arn: str = acm.request_certificate(DomainName=domain)["CertificateArn"]
+    log(f"certificate {region}: {arn} for {domain} (stands in for the file's)")
+    return arn
+
+
+def _create_alarms(
+    pair: Pair,
+    stack: RegionStack,
+    created: StackResult,
+    endpoint_url: str,
+    log: Callable[[str], None],
+) -> StackResult:
+    """A region's alarms stack, with what the region's stack output."""
+    values = alarms_values(pair, stack, created.outputs)
+    name = alarms_stack_name(stack)
+    return _create_plain(
+        ALARMS_TEMPLATE, name, values, pair, stack.region, f"{stack.role}-ALARMS", endpoint_url,
+        log,
+    )  # fmt: skip
+
+
+def _create_dashboard(
+    pair: Pair, created: list[StackResult], endpoint_url: str, log: Callable[[str], None]
+) -> StackResult:
+    """The pair's dashboard in us-east-1 (moto creates dashboards for real)."""
+    primary, secondary = created
+    values = dashboard_values(pair, primary.outputs, secondary.outputs)
+    name = dashboard_stack_name(pair)
+    return _create_plain(
+        DASHBOARD_TEMPLATE, name, values, pair, MONITORING_REGION, "DASHBOARD", endpoint_url, log
+    )
+
+
+def _create_plain(
+    template_path: Any,
+    name: str,
+    values: Mapping[str, str],
+    pair: Pair,
+    region: str,
+    role: str,
+    endpoint_url: str,
+    log: Callable[[str], None],
+) -> StackResult:
+    """Create a plain CloudFormation stack (alarms, dashboard) with its parameters."""
+    adapted, stand_ins = for_emulator(
+        load_template(template_path), region=region, seed=name, emulated=ECS_EMULATED_TYPES
+    )
+    return _create(adapted, values, stand_ins, pair, region, role, name, endpoint_url, log)
 
 
 def _apply_time_to_live(adapted: Template, stack: RegionStack, endpoint_url: str) -> None:
@@ -274,10 +444,14 @@ def _wait_for_stack(cloudformation: Any, name: str, attempts: int = 100) -> dict
     raise RuntimeError(f"{name}: still in progress after {attempts} polls")
 
 
-def _upload_stand_in_code(endpoint_url: str, region: str) -> str:
-    """Upload a tiny zip as the function code (moto stores it; nothing runs it)."""
+def _upload_stand_in_code(endpoint_url: str, stack: RegionStack, bundled: str) -> str:
+    """Upload a tiny zip as the function code (moto stores it; nothing runs it), with the engine
+    config the real package bundles where the function reads it (``verify`` reads it back)."""
+    region = stack.region
     s3 = _client("s3", endpoint_url, region)
-    bucket = f"deep-health-rehearsal-{region}"
+    # Named like the bucket `sam deploy --resolve-s3` manages (what the operator's policy,
+    # deploy/operator-policy.json, lets `verify` read the package from).
+    bucket = f"{REHEARSAL_CODE_BUCKET}-{region}"
     with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
         if region == "us-east-1":
             s3.create_bucket(Bucket=bucket)
@@ -288,17 +462,26 @@ def _upload_stand_in_code(endpoint_url: str, region: str) -> str:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("README.txt", "deep-health rehearsal stand-in code package\n")
-    s3.put_object(Bucket=bucket, Key="deep-health.zip", Body=buffer.getvalue())
-    return f"s3://{bucket}/deep-health.zip"
+        archive.writestr(str(CONFIG_IN_PACKAGE), bundled)
+    key = f"{stack.stack_name}.zip"  # one per stack: pairs bundle different configs
+    s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+    return f"s3://{bucket}/{key}"
 
 
-def for_emulator(template: Template, *, region: str, seed: str) -> tuple[Template, tuple[str, ...]]:
+def for_emulator(
+    template: Template,
+    *,
+    region: str,
+    seed: str,
+    emulated: frozenset[str] = EMULATED_TYPES,
+) -> tuple[Template, tuple[str, ...]]:
     """Drop resources moto cannot create and put stand-ins where they are referenced.
 
     Args:
         template: a transformed (plain CloudFormation) template; not modified.
         region: the stack's region.
         seed: makes stand-in ids differ per stack (the stack name).
+        emulated: the resource types moto creates (the others get stand-ins).
 
     Returns:
         The adapted template and the logical ids that were replaced.
@@ -307,7 +490,7 @@ def for_emulator(template: Template, *, region: str, seed: str) -> tuple[Templat
     dropped = {
         logical_id: spec["Type"]
         for logical_id, spec in resources.items()
-        if spec["Type"] not in EMULATED_TYPES
+        if spec["Type"] not in emulated
     }
 
     def stand_in(logical_id: str, attribute: str | None) -> str:
@@ -335,6 +518,9 @@ def for_emulator(template: Template, *, region: str, seed: str) -> tuple[Templat
             name, attribute = target if isinstance(target, list) else target.split(".", 1)
             if name in dropped:
                 return stand_in(name, attribute)
+            derived = _MOTO_LACKS.get((resources.get(name, {}).get("Type", ""), attribute))
+            if derived is not None:
+                return derived(name)
         if set(node) == {"Fn::Sub"}:
             return {"Fn::Sub": _rewrite_sub(node["Fn::Sub"], dropped, stand_in, rewrite)}
         return {key: rewrite(value) for key, value in node.items()}

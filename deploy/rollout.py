@@ -72,6 +72,8 @@ def rollout(
                 pair, stack = step.gate
                 if not _pass_gate(pair, stack, outputs, gate, force, pairs_path, log, warn):
                     return 1
+            elif step.deferred is not None:
+                run(step.deferred(outputs))
             elif step.monitoring is not None:
                 pair = step.monitoring
                 run(

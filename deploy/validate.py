@@ -42,6 +42,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from deploy.capacity import capacity_needed
+from deploy.container import aliases_own_alb
 from deploy.engine import _region as region_environment
 from deploy.engine import check_engine_config, engine_config, function_environment
 from deploy.facts import (
@@ -52,6 +53,7 @@ from deploy.facts import (
     host_region,
 )
 from deploy.pairs import Pair, PairsError, PairsFile, RegionStack
+from deploy.platforms import validate_platforms
 
 __all__ = ["validate"]
 
@@ -76,6 +78,7 @@ def validate(pairs: PairsFile) -> None:
             raise PairsError(
                 "defaults.config", f"cannot read {pairs.config}: {error.strerror}"
             ) from error
+    validate_platforms(pairs, default)  # the ECS path and the alarms' destinations
     for index, pair in enumerate(pairs.pairs):
         try:
             text, source = engine_config(pair, default)
@@ -185,7 +188,12 @@ def _pair_rules(pair: Pair, stack: RegionStack, values: Mapping[str, str], key: 
     standalone = values.get("Mode") == "standalone"
     alias = values.get("AliasTargetDnsName", "")
     shared_domain = standalone and bool(values.get("CertificateArn")) and pair.health_only_name
-    if not alias and not shared_domain and not pair.records_elsewhere:
+    if (
+        not alias
+        and not shared_domain
+        and not pair.records_elsewhere
+        and not aliases_own_alb(pair, stack)
+    ):
         refuse(
             "AliasTargetDnsName",
             f"empty, so the stack creates no record for {pair.record_name} and nothing fails"

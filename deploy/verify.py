@@ -11,6 +11,11 @@ region healthy). A record's check is judged as Route 53 follows it: a calculated
 control) by its children, each routing control's state where readable (:mod:`deploy.judge`).
 Each fail-open risk is named.
 
+It also reads what each region's deployed function will really use for the fleet's failover
+state (:mod:`deploy.deployed`: its environment and the engine config its package bundles): a
+function whose containers each keep their own state is **not armed**, naming why (a warning
+when the pair chose ``StateStore = "memory"``).
+
 It also reads each region's failover state table (the stack's ``StateTableName`` output, with
 DynamoDB in that region): a replicated (global) table, or the table a check reads, is a reason
 for "not armed" (one region's latch and switches would be the other's); a table that is
@@ -19,8 +24,9 @@ their own state, so the fleet shares none, but the region is not failed for it. 
 the pair's monitoring stack (us-east-1): alarms watching another check than the records carry
 are a warning.
 
-Exit codes: 0 every pair armed, 1 a pair is not armed, 2 bad input (the pairs file, or Route 53
-cannot be read at all).
+Exit codes: 0 every pair armed, 1 a pair is not armed, 2 bad input (the pairs file, an
+argument), 3 could not check (Route 53 cannot be read at all: no credentials, access denied, no
+connection), 130 interrupted.
 
 :func:`assess` is pure (records, checks and observations in, verdict out); :func:`read_live`
 does the reading.
@@ -44,6 +50,7 @@ __all__ = [
     "EXIT_ARMED",
     "EXIT_BAD_INPUT",
     "EXIT_NOT_ARMED",
+    "EXIT_UNCHECKED",
     "Live",
     "PairVerdict",
     "RegionVerdict",
@@ -64,6 +71,8 @@ __all__ = [
 EXIT_ARMED = 0
 EXIT_NOT_ARMED = 1
 EXIT_BAD_INPUT = 2
+EXIT_UNCHECKED = 3
+"""Route 53 could not be read (credentials, access, network): nothing is known either way."""
 
 
 @dataclass(frozen=True)
@@ -491,8 +500,7 @@ _OPERATOR_TYPES = ("RECOVERY_CONTROL", "CLOUDWATCH_METRIC")
 
 
 def _error_code(error: Exception) -> str:
-    code = error_code(error) if isinstance(getattr(error, "response", None), dict) else ""
-    return code or type(error).__name__
+    return error_code(error) or type(error).__name__
 
 
 def state_table_problem(code: str) -> str:
@@ -648,6 +656,7 @@ def verify(
                 state_table_line(s).strip().removeprefix("NOT ARMED: ") for s in tables if s.disarms
             )
             verdict = replace(verdict, state_tables=tables, problems=verdict.problems + disarming)
+            verdict = _with_shared_state(verdict, pair, clients)
             watched = read_monitoring(pair, clients("cloudformation", MONITORING_REGION))
             if watched is not None:
                 verdict = replace(
@@ -655,6 +664,30 @@ def verify(
                 )
         verdicts.append(verdict)
     return verdicts
+
+
+def _with_shared_state(
+    verdict: PairVerdict, pair: Pair, clients: Callable[[str, str], Any]
+) -> PairVerdict:
+    """Add whether each region's deployed function shares the fleet's state (see
+    :mod:`deploy.deployed`): not shared is a problem, unreadable or opted out a warning."""
+    from deploy.deployed import read_shared_state
+
+    found = [
+        read_shared_state(
+            pair,
+            stack,
+            clients("cloudformation", stack.region),
+            clients("lambda", stack.region),
+            clients("s3", stack.region),
+        )
+        for stack in pair.stacks
+    ]
+    return replace(
+        verdict,
+        problems=verdict.problems + tuple(f.problem for f in found if f.problem),
+        warnings=verdict.warnings + tuple(f.warning for f in found if f.warning),
+    )
 
 
 def read_monitoring(pair: Pair, cloudformation: Any) -> Mapping[str, str] | None:
@@ -694,12 +727,20 @@ def add_verify_parser(commands: Any) -> None:
     """Add ``verify`` to the ``deep-health`` command's subparsers."""
     parser = commands.add_parser(
         "verify",
-        help="read-only: is failover armed for every pair? exit 0 armed, 1 not, 2 bad input",
+        help="read-only: is failover armed for every pair? exit 0 armed, 1 not, 2 bad input, "
+        "3 could not check",
+        description="Read-only: read each pair's live records, health checks and checker "
+        "observations and say whether failover is armed. Exit 0 every pair armed, 1 a pair "
+        "is not, 2 bad input, 3 could not check (Route 53 unreadable), 130 interrupted.",
     )
     parser.add_argument("--pairs", type=Path, required=True, help="the region-pairs TOML file")
     parser.add_argument("--pair", action="append", metavar="NAME", help="only this pair")
+    from service.cli.common import http_url
+
     parser.add_argument(
-        "--endpoint-url", help="one endpoint for every AWS call (tests: a moto server)"
+        "--endpoint-url",
+        type=http_url,
+        help="one endpoint for every AWS call (tests: a moto server)",
     )
     parser.add_argument(
         "--arc-endpoint",
@@ -743,7 +784,10 @@ def run_verify(args: argparse.Namespace) -> int:
     try:
         verdicts = verify(pairs, route53, clients, arc)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
-        print(f"deep-health verify: cannot read Route 53: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        print(
+            f"deep-health verify: could not check, Route 53 cannot be read: {error}",
+            file=sys.stderr,
+        )
+        return EXIT_UNCHECKED
     print("\n\n".join(render(verdict) for verdict in verdicts))
     return EXIT_ARMED if all(v.armed for v in verdicts) else EXIT_NOT_ARMED

@@ -34,6 +34,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import json
 import logging
 import os
 import re
@@ -63,6 +64,7 @@ __all__ = [
     "config_path",
     "load_config",
     "parse_config",
+    "token_problem",
 ]
 
 CONFIG_ENV = "DEEP_HEALTH_CONFIG"
@@ -240,6 +242,12 @@ def load_config(
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(file), f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            str(file),
+            f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+            f"offset {exc.start}); TOML files are UTF-8",
+        ) from None
     return parse_config(text, environ=environ, source=str(file))
 
 
@@ -450,6 +458,18 @@ def _error_key(prefix: str, error: Mapping[str, Any]) -> str:
     return ".".join(parts)
 
 
+_LIST_TYPES = ("list_type", "tuple_type", "set_type", "frozen_set_type")
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    """Pydantic's message, with what to write instead where it can say (a list for a scalar)."""
+    message = str(error["msg"])
+    value = error.get("input")
+    if error["type"] in _LIST_TYPES and isinstance(value, str | int | float | bool):
+        return f"{message}: write [{json.dumps(value)}], not {json.dumps(value)}"
+    return message
+
+
 def _raise_first(
     prefix: str, exc: ValidationError, known: typing.Iterable[str] = ()
 ) -> typing.NoReturn:
@@ -483,7 +503,7 @@ def _raise_first(
         elif error["type"] == "extra_forbidden":
             found.append((key, _unknown_key_message(key, known)))
         else:
-            found.append((key, error["msg"]))
+            found.append((key, _message(error)))
     (key, message), *rest = found
     raise ConfigError(key, message, more=rest) from None
 
@@ -496,19 +516,28 @@ def _validate_settings(service: dict[str, Any]) -> Settings:
     except TypeError as exc:
         raise ConfigError("service", str(exc)) from None
     token = settings.details_token
-    if token and not _TOKEN_PATTERN.match(token):
-        raise ConfigError(
-            "service.details_token",
-            "use printable ASCII without spaces (no blank, padded or non-ASCII token: a client "
-            "cannot send it reliably in an Authorization header)",
-        )
-    if token and len(token) < MIN_TOKEN_LENGTH:
-        raise ConfigError(
-            "service.details_token", f"too short: use at least {MIN_TOKEN_LENGTH} characters"
-        )
+    problem = token_problem(token) if token else None
+    if problem is not None:
+        raise ConfigError("service.details_token", problem)
     if not token and token is not None:
         settings = settings.model_copy(update={"details_token": None})
     return settings
+
+
+def token_problem(token: str) -> str | None:
+    """What is wrong with a details token (the config's, or one a client will send), or None.
+
+    One rule for the service and its clients (``deep-health status``): printable ASCII without
+    spaces, at least :data:`MIN_TOKEN_LENGTH` characters.
+    """
+    if not _TOKEN_PATTERN.match(token):
+        return (
+            "use printable ASCII without spaces (no blank, padded or non-ASCII token: a client "
+            "cannot send it reliably in an Authorization header)"
+        )
+    if len(token) < MIN_TOKEN_LENGTH:
+        return f"too short: use at least {MIN_TOKEN_LENGTH} characters"
+    return None
 
 
 def _options_model(cls: type[Check]) -> type[BaseModel]:

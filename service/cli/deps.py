@@ -15,12 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from checks.base import Check
-from checks.exceptions import ConfigError
 
 __all__ = ["Dependency", "add_deps_parser", "audit", "audit_json", "format_audit", "run_deps"]
 
@@ -121,7 +119,13 @@ def format_audit(rows: Iterable[Dependency]) -> str:
 
 def add_deps_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``deps`` command to the CLI's subparsers."""
-    deps = subparsers.add_parser("deps", help="list the endpoints the configured checks call")
+    deps = subparsers.add_parser(
+        "deps",
+        help="list the endpoints the configured checks call",
+        description="List the endpoints the configured checks call, where they live, and warn "
+        "where a regional check depends on a global (or us-east-1) endpoint. Exit 0, 1 with "
+        "--strict when there are warnings, 2 bad input.",
+    )
     deps.add_argument("--config", help="TOML config (default: $DEEP_HEALTH_CONFIG)")
     deps.add_argument("--json", action="store_true", help="print JSON")
     deps.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
@@ -129,13 +133,9 @@ def add_deps_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
 
 def run_deps(args: argparse.Namespace) -> int:
     """Run ``deep-health deps``; returns the exit code."""
-    from service.config import load_config
+    from service.cli.common import load_or_exit
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"deep-health: configuration error: {exc}", file=sys.stderr)
-        return 2
+    config = load_or_exit(args.config)  # a bad config: the same words and exit 2 as `check`
     rows = audit(config.checks)
     print(json.dumps(audit_json(rows), indent=2) if args.json else format_audit(rows))
     return 1 if args.strict and any(r.warning for r in rows) else 0

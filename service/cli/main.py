@@ -1,8 +1,9 @@
 """The ``deep-health`` command: ``serve``, ``check``, ``status``, ``local``, ``deps``,
 ``simulate``, ``switch``.
 
-Exit codes: 0 healthy (pass or warn), 1 unhealthy, 2 configuration error (141: the reader of
-the output went away, as a shell reports for SIGPIPE). Output for people goes through
+Exit codes: 0 healthy (pass or warn), 1 unhealthy, 2 bad input (configuration, arguments,
+environment: one line on stderr), 130 interrupted (Ctrl-C: the command did not finish), 141 the
+reader of the output went away (as a shell reports for SIGPIPE). Output for people goes through
 :mod:`service.cli.terminal` (rich, imported lazily: never on the request path).
 """
 
@@ -15,16 +16,24 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
 from checks.exceptions import ConfigError
-from service.cli.common import EXIT_CONFIG, EXIT_HEALTHY, EXIT_UNHEALTHY
+from service.cli.common import (
+    EXIT_CONFIG,
+    EXIT_HEALTHY,
+    EXIT_INTERRUPTED,
+    EXIT_UNHEALTHY,
+    port,
+    port_free,
+    port_or_any,
+)
 from service.cli.common import load_or_exit as _load
 from service.config import CONFIG_ENV, Config
 from service.engine.report import Report
 from service.output.renderers import by_name
 
-__all__ = ["EXIT_CONFIG", "EXIT_HEALTHY", "EXIT_UNHEALTHY", "main"]
+__all__ = ["EXIT_CONFIG", "EXIT_HEALTHY", "EXIT_INTERRUPTED", "EXIT_UNHEALTHY", "main"]
 
 
 _CHECK_CLOSE = 1.0  # seconds `check` gives the checks' stop() hooks after printing
@@ -102,8 +111,8 @@ async def _check_once(config: Config, as_json: bool) -> Report:
 
     # One evaluation printed to the terminal: no listeners (no EMF lines in the output).
     service = compose(config, "check").service
-    await service.astart()
     try:
+        await service.astart()  # inside: a store read interrupted here is closed too
         report = await service.report()
         # Printed before closing: a hung check never holds back what the operator reads.
         if as_json:
@@ -114,6 +123,8 @@ async def _check_once(config: Config, as_json: bool) -> Report:
             _print_report(report)
         return report
     finally:
+        # The state store's client too (its HTTP session), also when interrupted.
+        await service.fleet.close()
         # Briefly: a hung check's thread or blocked loop is a daemon, left to the exit.
         await asyncio.to_thread(service.runner.close, _CHECK_CLOSE)
 
@@ -144,37 +155,90 @@ def _check(config: Config, as_json: bool) -> int:
 
 
 def _local(args: argparse.Namespace) -> int:
-    from service.demo.local import DEMO_CONFIG, demo_aws, run_seed_hook
+    from service.config import load_config
+    from service.demo.local import (
+        DEMO_CONFIG,
+        REGION_STATE_TABLES,
+        banner,
+        demo_aws,
+        demo_environment,
+        run_seed_hook,
+    )
 
+    if args.port == 65535:
+        print(
+            "deep-health local: --port 65535: the secondary region needs the next port"
+            " (see deep-health local --help)",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    ports = {"primary": args.port, "secondary": args.port + 1}
+    for label, number in ports.items():  # before anything is started or evaluated
+        if not port_free(args.host, number):
+            hint = f"PORT={number + 10} make run, or --port {number + 10}"
+            print(
+                f"deep-health local: port {number} on {args.host} (the {label} region) is in "
+                f"use, by another deep-health local?: stop it, or use other ports ({hint})",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
     with demo_aws(args.emulator_port) as aws:
         if args.seed:
             run_seed_hook(args.seed, aws)
         path = args.config or os.environ.get(CONFIG_ENV) or str(DEMO_CONFIG)
-        config = _load(path)
-        token = os.environ["DEEP_HEALTH_DETAILS_TOKEN"]
-        base = f"http://{args.host}:{args.port}"
-        names = ["DEEP_HEALTH_AWS_ENDPOINT", "DEMO_TABLE", "DEMO_QUEUE_URL", "DEMO_STATE_TABLE"]
-        names += ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]  # the emulator's
-        demo_env = " ".join(f"{name}={os.environ[name]}" for name in names)
-        lines = [
-            f"deep-health local: emulated AWS at {aws.endpoint} ({os.environ['AWS_REGION']}),"
-            f" config {path}",
-            "try:",
-            f"  curl -i {base}/health",
-            f"  curl -s -H 'Authorization: Bearer {token}' {base}/health/details",
-            f"  curl -i {base}/livez",
-            f"  curl -s {base}/metrics",
-            f"  DEEP_HEALTH_DETAILS_TOKEN={token} deep-health status {base} --once",
-            f"  {demo_env} deep-health switch status --config {path}",
-            "seed your own tables and queues (another terminal, while this runs):",
-            f"  AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo aws --region"
-            f" {os.environ['AWS_REGION']} --endpoint-url {aws.endpoint} dynamodb create-table ...",
-            "Ctrl-C stops the service and the emulator.",
-        ]
+        configs = {}
+        for label, table in REGION_STATE_TABLES.items():
+            environ = {**os.environ, "DEMO_STATE_TABLE": table}
+            try:
+                configs[label] = load_config(path, environ=environ)
+            except ConfigError as exc:
+                from service.cli.common import config_error_text
+
+                print(config_error_text(exc, path), file=sys.stderr)
+                return EXIT_CONFIG
+        config = configs["primary"]
         from service.cli.terminal import emit
 
-        emit("\n".join(lines))
-        return _serve(config, args.host, args.port, args.log_level)
+        emit(
+            banner(
+                endpoint=aws.endpoint,
+                region=aws.region,
+                config=path,
+                urls={label: f"http://{args.host}:{ports[label]}" for label in configs},
+                token=config.settings.details_token,
+                shared_store=config.state.store != "memory" and config.state.table is not None,
+                environment=demo_environment(),
+                own_tables=path == str(DEMO_CONFIG),
+            )
+        )
+        return _serve_regions(
+            [(configs[label], ports[label]) for label in configs], args.host, args.log_level
+        )
+
+
+def _serve_regions(regions: list[tuple[Config, int]], host: str, log_level: str) -> int:
+    """Serve each ``(config, port)`` with uvicorn in this one process (the local demo's pair)."""
+    import uvicorn
+
+    from service.compose import compose
+    from service.faces.app import create_app
+    from service.listeners.logs import configure
+
+    configure(log_level.upper())
+    servers = []
+    for config, number in regions:
+        composed = compose(config, "serve")
+        app = create_app(composed.service, metrics=composed.metrics)
+        settings = uvicorn.Config(
+            app, **UVICORN_SETTINGS, host=host, port=number, log_level=log_level
+        )
+        servers.append(uvicorn.Server(settings))
+
+    async def serve_all() -> None:
+        await asyncio.gather(*(server.serve() for server in servers))
+
+    asyncio.run(serve_all())
+    return EXIT_HEALTHY
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -187,11 +251,16 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 class _Parser(argparse.ArgumentParser):
-    """Every (sub)command gets the defaults-showing help formatter."""
+    """Every (sub)command gets the defaults-showing help formatter, and a usage error is one
+    line (exit 2), pointing at ``--help`` rather than printing the whole usage."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _HelpFormatter)
         super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``prog: message (see prog --help)`` on stderr and exit 2."""
+        self.exit(EXIT_CONFIG, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _version() -> str:
@@ -203,6 +272,18 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+def _port_or_env(value: str) -> int:
+    """``local --port``, whose default is ``$PORT``: a bad one says where it came from."""
+    try:
+        return port(value)
+    except argparse.ArgumentTypeError:
+        if value == os.environ.get("PORT"):
+            raise argparse.ArgumentTypeError(
+                f"PORT={value!r} in the environment is not a port (1 to 65535)"
+            ) from None
+        raise
+
+
 _CONFIG_HELP = f"TOML config file (default: ${CONFIG_ENV})"
 _LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
@@ -211,14 +292,26 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="deep-health", description="Deep health checks for Route 53 failover.")
     parser.add_argument("--version", action="version", version=f"deep-health {_version()}")
     commands: Any = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    serve = commands.add_parser("serve", help="serve /health with uvicorn")
+    serve = commands.add_parser(
+        "serve",
+        help="serve /health with uvicorn",
+        description="Serve /health, /health/details (with a details token), /livez and "
+        "/metrics with uvicorn, evaluating the configured checks in the background. Exit 2 "
+        "for bad input (configuration, a port in use), 130 when stopped with Ctrl-C.",
+    )
     serve.add_argument("--config", help=_CONFIG_HELP)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind")
-    serve.add_argument("--port", type=int, default=8000, help="port to bind")
+    serve.add_argument("--port", type=port, default=8000, help="port to bind")
     serve.add_argument(
         "--log-level", default="info", choices=_LOG_LEVELS, help="JSON log lines at this level"
     )
-    check = commands.add_parser("check", help="evaluate once; exit 0 healthy, 1 not, 2 config")
+    check = commands.add_parser(
+        "check",
+        help="evaluate once; exit 0 healthy, 1 not, 2 config",
+        description="Evaluate the configured checks once and print a table (or the detailed "
+        "health+json). Exit 0 healthy (pass or warn), 1 unhealthy, 2 bad input, 130 "
+        "interrupted.",
+    )
     check.add_argument("--config", help=_CONFIG_HELP)
     check.add_argument("--json", action="store_true", help="print the detailed health+json")
     check.add_argument(
@@ -231,7 +324,9 @@ def _parser() -> argparse.ArgumentParser:
         "local",
         help="the demo, or your config, against an embedded AWS emulator",
         description="Start an AWS emulator on 127.0.0.1 with the demo table and queue, run "
-        "--seed to create your own resources, and serve the config with uvicorn.",
+        "--seed to create your own resources, and serve the config as two regions with "
+        "uvicorn: the primary on --port, the secondary on the next port. It prints commands "
+        "to paste in another terminal.",
     )
     local.add_argument(
         "--config", help=f"TOML config (default: ${CONFIG_ENV}, else the bundled demo)"
@@ -244,10 +339,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     local.add_argument("--host", default="127.0.0.1", help="address to bind")
     local.add_argument(
-        "--port", type=int, default=int(os.environ.get("PORT", "8000")), help="port ($PORT)"
+        # A string default: argparse converts (and checks) it only when `local` runs, so a
+        # bad $PORT is one line from `local`, never a traceback from `--version`.
+        "--port",
+        type=_port_or_env,
+        default=os.environ.get("PORT") or "8000",
+        help="port ($PORT)",
     )
     local.add_argument(
-        "--emulator-port", type=int, default=0, help="the emulator's port (0: any free one)"
+        "--emulator-port", type=port_or_any, default=0, help="the emulator's port (0: any free one)"
     )
     local.add_argument(
         "--log-level", default="info", choices=_LOG_LEVELS, help="JSON log lines at this level"
@@ -279,7 +379,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "serve":
-            return _serve(_load(args.config), args.host, args.port, args.log_level)
+            config = _load(args.config)
+            if not port_free(args.host, args.port):  # said before start-up, not after
+                print(
+                    f"deep-health serve: port {args.port} on {args.host} is in use: stop what "
+                    "uses it, or choose another with --port",
+                    file=sys.stderr,
+                )
+                return EXIT_CONFIG
+            return _serve(config, args.host, args.port, args.log_level)
         if args.command == "check":
             return _check(_only(_load(args.config), args.only), args.json)
         if args.command == "local":
@@ -307,8 +415,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:  # found after loading, e.g. a switch variable's value
         print(f"deep-health: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except KeyboardInterrupt:
-        return EXIT_HEALTHY
+    except KeyboardInterrupt:  # the command did not finish: never report success
+        print("deep-health: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # `deep-health deps --json | head`: the reader went away; no traceback about it.
         from service.cli.terminal import EXIT_BROKEN_PIPE, silence_stdout

@@ -19,10 +19,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from service.cli.common import finite, http_url, seconds
 from service.simulation.realtime import RealtimeConfig, Timeline, watch
 from service.simulation.report import (
     TIMELINE_HEADER,
@@ -75,23 +78,23 @@ def add_simulate_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     poll = parser.add_argument_group("Route 53 polling")
     poll.add_argument("--checkers", type=int, default=15, help="checkers per endpoint")
-    poll.add_argument("--interval", type=float, default=10.0, help="seconds between polls")
+    poll.add_argument("--interval", type=seconds, default=10.0, help="seconds between polls")
     poll.add_argument("--threshold", type=int, default=3, help="FailureThreshold (1-10)")
-    poll.add_argument("--timeout", type=float, default=2.0, help="seconds per response")
+    poll.add_argument("--timeout", type=seconds, default=2.0, help="seconds per response")
 
     virtual = parser.add_argument_group("virtual time")
     virtual.add_argument(
         "--scenario", choices=SCENARIOS, default="partial", help="the scripted fault"
     )
-    virtual.add_argument("--rate", type=float, default=0.15, help="partial/noise failure rate")
-    virtual.add_argument("--hours", type=float, default=1.0, help="length of each run")
-    virtual.add_argument("--fault-minutes", type=float, default=30.0, help="length of the fault")
+    virtual.add_argument("--rate", type=finite, default=0.15, help="partial/noise failure rate")
+    virtual.add_argument("--hours", type=seconds, default=1.0, help="length of each run")
+    virtual.add_argument("--fault-minutes", type=finite, default=30.0, help="length of the fault")
     virtual.add_argument("--seeds", type=int, default=20, help="runs (one per seed)")
     virtual.add_argument(
         "--strategy", choices=(*STRATEGIES, "all"), default="all", help="endpoint strategy"
     )
     virtual.add_argument("--samples", type=int, default=3, help="samples per evaluation")
-    virtual.add_argument("--cache-ttl", type=float, default=1.0, help="evaluation cache (s)")
+    virtual.add_argument("--cache-ttl", type=finite, default=1.0, help="evaluation cache (s)")
     virtual.add_argument(
         "--plot",
         type=Path,
@@ -106,16 +109,18 @@ def add_simulate_parser(subparsers: Any) -> argparse.ArgumentParser:
         tracker.add_argument(
             flag,
             dest=f"tracker_{name}",
-            type=type(default),
+            type=finite if isinstance(default, float) else type(default),
             default=default,
             help=_TRACKER_HELP.get(name, name.replace("_", " ")),
         )
 
     real = parser.add_argument_group("real time")
-    real.add_argument("--primary", metavar="URL", help="primary region's health URL")
-    real.add_argument("--secondary", metavar="URL", help="secondary region's health URL")
+    real.add_argument("--primary", type=http_url, metavar="URL", help="primary region's health URL")
+    real.add_argument(
+        "--secondary", type=http_url, metavar="URL", help="secondary region's health URL"
+    )
     real.add_argument("--search-string", help="required in the first 5,120 bytes of the body")
-    real.add_argument("--max-duration", type=float, default=300.0, help="seconds to watch")
+    real.add_argument("--max-duration", type=seconds, default=300.0, help="seconds to watch")
     parser.set_defaults(func=run_simulate)
     return parser
 
@@ -205,26 +210,71 @@ def _run_realtime(args: argparse.Namespace) -> int:
         search_string=args.search_string,
         max_duration=args.max_duration,
     )
-    emit(f"watching primary {args.primary} and secondary {args.secondary}")
+    match = f", search string {args.search_string!r}" if args.search_string else ""
+    emit(
+        f"watching primary {args.primary} and secondary {args.secondary} as Route 53 would: "
+        f"{args.checkers} checkers each, every {args.interval:g} s, FailureThreshold "
+        f"{args.threshold}{match}; for up to {args.max_duration:g} s (Ctrl-C stops); a progress "
+        f"line every {_PROGRESS_EVERY:g} s between events"
+    )
     emit(TIMELINE_HEADER)
-    printer = _LivePrinter()
+    printer = _LivePrinter(max_duration=args.max_duration)
     timeline = asyncio.run(watch(args.primary, args.secondary, config=config, stop=printer))
     printer(timeline)  # anything that happened after the last poll's callback
     emit(timeline_summary(timeline))
     return 0
 
 
+_PROGRESS_EVERY = 15.0  # seconds between progress lines while no event happens
+
+
 class _LivePrinter:
     """A ``stop`` callback that never stops: prints each timeline event once, as it happens,
-    in order (the initial answer included), so nothing is repeated at the end."""
+    in order (the initial answer included), so nothing is repeated at the end; and, when no
+    event happened for ``every`` seconds, one progress line (polls, failures, Route 53's view,
+    the DNS answer, time left), so a quiet run is never silent."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        max_duration: float,
+        every: float = _PROGRESS_EVERY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.printed = 0
+        self.max_duration = max_duration
+        self.every = every
+        self.clock = clock
+        self.started = clock()
+        self.last = self.started
 
     def __call__(self, timeline: Timeline) -> bool:
         from service.cli.terminal import emit
 
+        now = self.clock()
         for t, what in timeline.events[self.printed :]:
             emit(format_event(t, what))
+            self.last = now
         self.printed = len(timeline.events)
+        if now - self.last >= self.every:
+            self.last = now
+            emit(
+                format_event(
+                    now - self.started,
+                    progress_line(timeline, self.max_duration - (now - self.started)),
+                )
+            )
         return False
+
+
+def progress_line(timeline: Timeline, left: float) -> str:
+    """What a quiet real-time run is at: polls and failures, Route 53's view, the answer."""
+    views = " ".join(
+        f"{name} {'healthy' if ok else 'UNHEALTHY'}"
+        for name, ok in zip(("primary", "secondary"), timeline.healthy, strict=True)
+    )
+    failed = timeline.failed_polls
+    return (
+        f"... {timeline.polls} polls (failed: primary {failed[0]}, secondary {failed[1]}); "
+        f"Route 53: {views}; DNS answer: {timeline.answer}; {max(0.0, left):.0f} s left"
+    )

@@ -9,14 +9,16 @@
 
 Every instance of the region reads the records with its next evaluation (one evaluation
 interval) and shows who/when/why in ``/health/details`` and its logs; a record survives restarts
-and redeploys. ``hold``: once the region fails, it stays failed over until released (whether or
-not the tracker is enabled). ``drain``: the region reports unhealthy. The environment and file
+and redeploys. ``hold``: never fails a healthy region (it keeps serving, the hold is *armed*);
+once the region fails, it stays failed over until released (the hold is *engaged*), whether or
+not the tracker is enabled. ``drain``: the region reports unhealthy now. The environment and file
 switches (:mod:`service.state.switches`) keep working beside these, for ONE PROCESS only: the
 region's other instances do not see them, so this command is the one to use for a region.
 ``status`` also prints each damaged record it read (:mod:`service.state.records`) and a clock
 that is off from the store's.
 
-Exit codes: 0 done, 1 the store did not answer, 2 configuration error (no shared store).
+Exit codes: 0 done, 1 the store did not answer, 2 configuration error (no shared store), 130
+interrupted (Ctrl-C: the switch may or may not have been written; run ``switch status``).
 """
 
 from __future__ import annotations
@@ -27,9 +29,13 @@ import getpass
 import socket
 import sys
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["add_switch_parser", "run_switch", "who"]
+if TYPE_CHECKING:
+    from service.config import Config
+
+__all__ = ["add_switch_parser", "latch_text", "run_switch", "who"]
 
 _TIMEOUT = 5.0  # an operator's command may wait longer than an evaluation
 
@@ -43,10 +49,74 @@ def who() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
+_MEANING = {
+    (
+        "hold",
+        True,
+    ): "\n  a healthy region keeps serving; once a failure latches it stays failed over"
+    " until `switch hold off` (to fail over now: `switch drain on`)",
+    ("hold", False): "\n  a latched region now recovers as usual (recover_after, min_hold, quiet)",
+    ("drain", True): "\n  the region reports unhealthy (503) from its next evaluation",
+    ("drain", False): "\n  the region recovers as after any failure (recover_after, min_hold,"
+    " quiet)",
+}
+"""What a switch now does, printed under ``switch ... on|off`` (every instance: next evaluation)."""
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.1f} h ago"
+
+
+def latch_text(state: Mapping[str, Any] | None, config: Config, now: float) -> str:
+    """The region's latch for people: whether it holds the region failed and what recovery
+    still waits for (the words of ``/health/details``).
+
+    Args:
+        state: The stored latch (epoch seconds), or None when never written.
+        config: Its ``[failover]`` settings say what recovery needs.
+        now: Epoch seconds.
+    """
+    from service.state.records import latch_from
+    from service.verdict.rules import latch_reason
+
+    if not state:
+        return "latch: never written (no failure recorded)"
+    latch = latch_from(state, now)
+    if latch.latched_at is None:
+        if latch.failures:
+            return f"latch: not latched; {latch.failures} unhealthy evaluation(s) in a row"
+        return "latch: not latched (healthy)"
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(latch.latched_at))
+    text = f"latch: LATCHED since {since} ({_ago(now - latch.latched_at)})"
+    if latch.last_bad is not None:
+        text += f"; last unhealthy evaluation {_ago(now - latch.last_bad)}"
+    waits = latch_reason(
+        latch,
+        latch,
+        instant_healthy=True,
+        held=False,
+        settings=config.failover.tracker_settings(),
+        now=now,
+    )
+    return f"{text}; {waits}" if waits else text
+
+
 def add_switch_parser(commands: Any) -> None:
     """Add ``switch`` to the CLI's subcommands."""
     parser = commands.add_parser(
-        "switch", help="set or show the region's hold/drain switch (shared state store)"
+        "switch",
+        help="set or show the region's hold/drain switch (shared state store)",
+        description="Set or show the region's operator switches, kept in its state table (store"
+        ' = "dynamodb"): every instance reads them with its next evaluation. drain: the region'
+        " reports unhealthy (fail over now). hold: a healthy region keeps serving; once a"
+        " failure latches, it stays failed over until the hold is released. status: both"
+        " switches, the latch and the failure window. Exit 0 done, 1 the store did not answer,"
+        " 2 bad input, 130 interrupted.",
     )
     parser.add_argument("switch", choices=["hold", "drain", "status"])
     parser.add_argument("state", nargs="?", choices=["on", "off"])
@@ -89,8 +159,7 @@ def run_switch(args: argparse.Namespace) -> int:
                         lines.append(f"{name}: off (never set)")
                     else:
                         lines.append(f"{name}: {'on' if record.on else 'off'} {record.describe()}")
-                latch = snapshot.latch
-                lines.append(f"latch: {latch.state or 'never written'} (version {latch.version})")
+                lines.append(latch_text(snapshot.latch.state, config, time.time()))
                 for check, (failures, total) in sorted(snapshot.window.items()):
                     lines.append(f"window {check}: {failures}/{total} samples failed")
                 # What a damaged record was read as is above; what was wrong with it, here.
@@ -109,7 +178,9 @@ def run_switch(args: argparse.Namespace) -> int:
                 reason=args.reason.strip(),
             )
             await store.set_switch(record)
-            return f"{record.name} {args.state} {record.describe()}"
+            return (
+                f"{record.name} {args.state} {record.describe()}{_MEANING[record.name, record.on]}"
+            )
         finally:
             await store.close()
 

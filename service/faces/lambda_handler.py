@@ -10,6 +10,14 @@ of this init that the first request waited through is charged to its evaluation'
 reaching an instance initialised earlier (provisioned concurrency, SnapStart) is charged
 nothing.
 
+Lambda runs this process only while an invocation is in progress: it is frozen once the
+handler returns, until the next request (seconds away, or never). So the fleet's failover state
+(:mod:`service.state`) is handled inside the invocation: init reads the fleet's latch and
+switches before the first answer (:func:`read_fleet_state`), and every
+invocation finishes its latch write before it returns (:meth:`FleetState.settle
+<service.state.fleet.FleetState.settle>`): nothing the next answer depends on is left on the
+loop. See docs/lambda-execution.md.
+
 Lambda defaults (:data:`service.entrypoints.ENTRY_POINTS`): on-request mode (always: nothing
 runs between invocations), CloudWatch EMF on (``emf = false`` turns it off), Prometheus off
 (nothing would scrape it), JSON logs on stdout, no access logs.
@@ -40,16 +48,27 @@ from service.faces.secrets import secret_environment
 from service.faces.snapstart import register as register_snapstart_hooks
 from service.listeners.logs import configure
 from service.listeners.stdout import stdout_writer
+from service.state import StoreUnavailable
 
 if TYPE_CHECKING:
     from service.listeners.metrics import Metrics
 
-__all__ = ["handler", "init_charge", "init_seconds", "reset_init_charge", "service"]
+__all__ = [
+    "handler",
+    "init_charge",
+    "init_seconds",
+    "read_fleet_state",
+    "reset_init_charge",
+    "service",
+    "write_budget",
+]
 
 # Without a request time in the event, an invocation this soon after init is taken to be the
 # request that caused the cold start.
 _ON_DEMAND_GAP = 0.05
 _LOG_FLUSH = 0.05  # seconds an invocation waits for its log and EMF lines to reach stdout
+
+logger = logging.getLogger("deep_health.lambda")
 
 
 def _process_age() -> float:
@@ -109,6 +128,38 @@ def init_charge(event: Mapping[str, Any], now: float) -> float:
     return ended - started if now - ended <= _ON_DEMAND_GAP else 0.0
 
 
+def read_fleet_state(service: HealthService, loop: asyncio.AbstractEventLoop) -> None:
+    """At init: open the state store's client and read the fleet's latch and switches.
+
+    A new container thus answers its first request from the fleet's state, even when that
+    request's own exchange fails, and opening the client is not done inside the store's
+    per-evaluation timeout. Opening is CPU work (on Lambda the credentials are in the
+    environment), so it gets no timer that a slow CPU would trip; the read is bounded by the
+    store's own timeouts (:meth:`~service.state.fleet.FleetState.start`). A store that does not
+    answer is logged; the first evaluation then tries again with what is left of its deadline,
+    and failing that judges by local state and says so. The first request waited through all
+    of this, and is charged for it (:func:`init_charge`): a late first answer counts as one
+    failed probe, a wrong 200 would hold up a region the fleet holds failed over.
+    """
+    store = service.fleet.store
+    if store is None:
+        return
+    try:
+        loop.run_until_complete(store.start())
+        loop.run_until_complete(service.fleet.start(time.time()))
+    except StoreUnavailable as exc:
+        logger.error("state store: client not created at init (%s)", exc.reason)
+    except Exception as exc:  # a store bug must not stop the function from answering
+        logger.error("state store: reading the fleet's state at init failed", exc_info=exc)
+
+
+def write_budget(started: float, now: float) -> float:
+    """Seconds an invocation that began at ``started`` (``perf_counter``) may still wait for its
+    latch write: what is left of the deadline, and at least the store's own timeout."""
+    left = service.settings.deadline - (now - started)
+    return max(service.fleet.timeout, left)
+
+
 def _resume_collector() -> None:
     """Turn the collector back on, init's objects frozen (``gc.freeze``) so that it never walks
     them again: they live as long as the process. The few cycles init left unreachable stay
@@ -125,6 +176,8 @@ try:
     # Requests run on this loop, one per process like the clients; the checks run on the
     # runner's.
     _loop = asyncio.new_event_loop()
+    # The store's client lives on this loop, the one the evaluations' exchanges run on.
+    read_fleet_state(service, _loop)
     init_seconds = _process_age()
     reset_init_charge(_init_started, _init_started + init_seconds)
 finally:
@@ -138,6 +191,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     if charge:  # never overwrite a charge already made (the SnapStart restore hook's own time)
         service.charge_deadline(charge)
     response = _loop.run_until_complete(respond(_routes, event, metrics=_metrics))
+    # The process is frozen once this returns: the latch write this evaluation decided is done
+    # now (the answer waits for it), never left on the loop for a thaw that may not come.
+    _loop.run_until_complete(service.fleet.settle(write_budget(started, time.perf_counter())))
     # Lambda may freeze the process once this returns: give queued lines a moment to go out.
     stdout_writer().flush(_LOG_FLUSH)
     response.setdefault("headers", {})["server-timing"] = (

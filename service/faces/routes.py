@@ -103,7 +103,10 @@ def authorized(authorization: str | None, token: str) -> bool:
         return False
     if not authorization.startswith("Bearer "):
         return False
-    return hmac.compare_digest(authorization[7:].encode(), token.encode())
+    # surrogatepass: an API Gateway event is JSON, which can carry a lone surrogate ("\ud800")
+    # that UTF-8 refuses; such a header is simply not the token (401), never a 500.
+    offered = authorization[7:].encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(offered, token.encode())
 
 
 class Routes:

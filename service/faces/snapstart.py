@@ -13,7 +13,8 @@ anew:
   loop-bound client, a DNS cache) is carried over;
 - ``random``'s state (every copy would otherwise draw the same numbers);
 - the instance identity (:func:`service.state.instance.instance_id`) that the fleet's shared state
-  uses to tell instances apart;
+  uses to tell instances apart, and the fleet's state as read at publication (the first
+  evaluation of a restored copy reads it anew, :meth:`service.state.fleet.FleetState.forget`);
 - the init-time charge: a restored copy ran no init before its first request. What it did run
   is the restore hook, so that, and only that, is charged to the first deadline.
 
@@ -59,9 +60,9 @@ def before_snapshot(service: HealthService) -> None:
     shared AWS sessions and their cached credentials."""
     service.close()
     # The failover state store's client lives on the serving loop, which no hook can await:
-    # drop it, so a restored copy opens its own (new connections, its own credentials).
-    if service.fleet.store is not None:
-        service.fleet.store.forget_client()
+    # drop it, so a restored copy opens its own (new connections, its own credentials), and
+    # drop the fleet's state as read at publication: a restored copy reads it anew.
+    service.fleet.forget()
     from checks.aws_client import forget_sessions  # imported only now: it is cheap, botocore is not
 
     forget_sessions()

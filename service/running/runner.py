@@ -23,6 +23,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import inspect
+import json
 import logging
 import math
 import threading
@@ -128,6 +129,13 @@ def _value(value: object) -> float | int | str | bool:
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)  # NaN/inf are not JSON
+    if isinstance(value, Mapping | list | tuple):
+        # Nested data reads as JSON text (what a body reader parses), not as a Python repr.
+        try:
+            text = json.dumps(value, default=_text, allow_nan=False, ensure_ascii=False)
+        except (TypeError, ValueError, RecursionError):
+            return _text(value)
+        return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 3] + "..."
     return _text(value)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from service.simulation.trace import Trace
 
-__all__ = ["PlotUnavailable", "write_chart"]
+__all__ = ["PlotUnavailable", "chart", "dns_changes", "top_panel_limit", "write_chart"]
 
 FORMATS = (".png", ".svg")
 
@@ -36,12 +36,30 @@ def _pyplot() -> Any:
     return plt
 
 
-def write_chart(trace: Trace, path: Path, *, dpi: int = 80) -> Path:
-    """Draw ``trace`` into ``path`` (``.png`` or ``.svg``).
+def dns_changes(trace: Trace) -> list[tuple[float, str]]:
+    """When the DNS answer changed: ``(t, "failover")`` to the secondary, ``(t, "fail-back")``
+    to the primary, in seconds from the start."""
+    changes = []
+    for before, after in zip(trace.points, trace.points[1:], strict=False):
+        if after.answer != before.answer:
+            kind = "fail-back" if after.answer == "primary" else "failover"
+            changes.append((after.t, kind))
+    return changes
 
-    Four panels over time, the fault window shaded in each: the injected fault and the
-    primary's gray-failure window ratio against its threshold; the primary's verdict; the
-    share of each region's checkers that say healthy against the 18 % line; the DNS answer.
+
+def top_panel_limit(trace: Trace) -> float:
+    """The top of the fault panel: a little above the highest of the fault, the window ratio
+    and the threshold, so a 15 % fault against a 10 % threshold fills the panel instead of
+    sitting in its bottom fifth (at most 1.05: the whole range)."""
+    highest = max(
+        [trace.gray_threshold, *(p.fault for p in trace.points)]
+        + [p.ratio for p in trace.points if p.ratio is not None]
+    )
+    return min(1.05, max(0.05, highest * 1.25))
+
+
+def write_chart(trace: Trace, path: Path, *, dpi: int = 80) -> Path:
+    """Draw ``trace`` into ``path`` (``.png`` or ``.svg``); see :func:`chart`.
 
     Returns:
         ``path``.
@@ -51,6 +69,25 @@ def write_chart(trace: Trace, path: Path, *, dpi: int = 80) -> Path:
     """
     if path.suffix.lower() not in FORMATS:
         raise PlotUnavailable(f"{path}: write a .png or an .svg")
+    fig = chart(trace)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    _pyplot().close(fig)
+    return path
+
+
+def chart(trace: Trace) -> Any:
+    """The matplotlib figure of ``trace`` (close it with ``pyplot.close`` when done).
+
+    Four panels over time, the fault window shaded in each and every failover (red) and
+    fail-back (green) of the DNS answer marked across all of them: the injected fault and the
+    primary's gray-failure window ratio against its threshold, scaled to what they reach; the
+    primary's verdict; the share of each region's checkers that say healthy against the 18 %
+    line; the DNS answer.
+
+    Raises:
+        PlotUnavailable: matplotlib is missing.
+    """
     plt = _pyplot()
     points = trace.points
     scale, unit = (3600.0, "hours") if trace.scenario.duration > 3 * 3600 else (60.0, "minutes")
@@ -76,8 +113,16 @@ def write_chart(trace: Trace, path: Path, *, dpi: int = 80) -> Path:
             label="window failure ratio",
         )
         fault.axhline(trace.gray_threshold, color="tab:purple", ls="--", lw=1, label="threshold")
-    fault.set_ylim(-0.05, 1.05)
+    top = top_panel_limit(trace)
+    fault.set_ylim(-top / 20, top)
     fault.set_ylabel("failing")
+    marked: set[str] = set()
+    for t, kind in dns_changes(trace):
+        colour = "tab:green" if kind == "fail-back" else "tab:red"
+        for ax in axes:
+            label = kind if ax is fault and kind not in marked else None
+            ax.axvline(t / scale, color=colour, ls=":", lw=1.2, label=label)
+        marked.add(kind)
     fault.legend(loc="upper right", fontsize=8)
 
     verdict.step(x, [int(p.verdict) for p in points], where="post", color="tab:blue")
@@ -100,7 +145,4 @@ def write_chart(trace: Trace, path: Path, *, dpi: int = 80) -> Path:
 
     fig.align_ylabels(axes)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-    return path
+    return fig

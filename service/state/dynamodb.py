@@ -46,7 +46,8 @@ from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-from checks.aws_client import AwsClient, error_code, failure_reason
+from checks.aws_client import AwsClient, error_code, failure_reason, resolve_region
+from checks.exceptions import ConfigError
 from service.state import (
     SWITCHES,
     Counts,
@@ -112,8 +113,7 @@ def store_errors() -> Iterator[None]:
         reason = failure_reason(exc, unknown="error")
         if reason is None:
             raise
-        code = error_code(exc) if isinstance(getattr(exc, "response", None), dict) else ""
-        code = code or type(exc).__name__
+        code = error_code(exc) or type(exc).__name__
         raise StoreUnavailable(reason, code) from None
 
 
@@ -528,15 +528,26 @@ def from_config(config: Config, *, timeout: float) -> DynamoDBStore | None:
     Args:
         config: A validated configuration (its ``[state]`` and ``[failover]`` window).
         timeout: Each call's timeout.
+
+    Raises:
+        ConfigError: ``state.region``: neither it nor ``AWS_REGION`` is set.
     """
     state = config.state
     if state.table is None:
         return None
+    try:
+        region = resolve_region(state.region)
+    except ValueError:
+        raise ConfigError(
+            "state.region", "no region: set [state] region or AWS_REGION (the table's region)"
+        ) from None
+    # The partition names the region: should the table ever be shared or replicated across
+    # regions, one region's latch and switches still never become the other's.
     return DynamoDBStore(
         table=state.table,
-        fleet=state.fleet or config.settings.service_id,
+        fleet=state.fleet or f"{config.settings.service_id}#{region}",
         window=config.failover.window,
-        region=state.region,
+        region=region,
         endpoint_url=state.endpoint_url,
         timeout=timeout,
     )

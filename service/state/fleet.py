@@ -11,7 +11,14 @@ The store is a dependency of the *verdict*, not of the region. Each evaluation:
    ``state_store`` reason, a metric counts it, and the change (and the return) is logged once;
 4. after the verdict, :meth:`FleetState.commit` writes a changed latch in a trailing task: a
    conditional write that, when another instance wrote first, re-reads and re-applies the same
-   pure rule (at most :data:`ATTEMPTS` times), so nothing is lost or counted twice.
+   pure rule (at most :data:`ATTEMPTS` times), so nothing is lost or counted twice. Where
+   nothing runs after the answer (Lambda), the caller awaits :meth:`FleetState.settle` before
+   answering, so no write is left on a loop that is about to be frozen.
+
+Until this process has read the fleet's state once (at start, or in an exchange), an exchange
+may take whatever is left of the deadline rather than ``timeout``: opening the store's client
+may cost as much as ``timeout`` itself, and must not make a new instance judge from blank
+state while the store does answer within the deadline.
 
 Damaged records the store read (:mod:`service.state.records`) are logged once each, counted
 per kind (:attr:`FleetState.damaged`, a metric) and named in the view (``/health/details``).
@@ -121,6 +128,7 @@ class FleetState:
         self._switches: Mapping[SwitchName, SwitchRecord] = {}
         self._problem: str | None = None
         self._pending: set[asyncio.Task[None]] = set()
+        self._seen = False  # the fleet's state read once by this process
 
     @property
     def kind(self) -> str:
@@ -159,6 +167,18 @@ class FleetState:
         self._switches = snapshot.switches
         self._note(snapshot.damage)
         self.local.adopt_latch(snapshot.latch)
+        self._seen = True
+
+    def forget(self) -> None:
+        """Before a SnapStart snapshot: drop the store's client and what this process read of
+        the fleet, so that every restored copy reads the fleet's state anew in its first
+        exchange (with the whole deadline for it, the client's opening included) instead of
+        judging from the publishing instance's state, hours old."""
+        if self.store is not None:
+            self.store.forget_client()
+        self.local = MemoryStore(window=self.local.window)
+        self._switches = {}
+        self._seen = False
 
     async def close(self) -> None:
         """Let trailing writes finish (bounded), then close the store."""
@@ -186,7 +206,7 @@ class FleetState:
         self.local.record(samples, now)
         reason, detail = "timeout", "no time left in the deadline"
         unexpected: BaseException | None = None
-        wait = min(self.timeout, budget)
+        wait = min(self.timeout, budget) if self._seen else budget
         if wait > 0:
             try:
                 snapshot = await asyncio.wait_for(self.store.exchange(samples, now), wait)
@@ -198,6 +218,7 @@ class FleetState:
                 reason, detail, unexpected = "error", type(exc).__name__, exc
             else:
                 self.exchanges += 1
+                self._seen = True
                 self._switches = snapshot.switches
                 damage = self._note(snapshot.damage)
                 if snapshot.clock_skew is None:
@@ -261,9 +282,39 @@ class FleetState:
         task.add_done_callback(self._pending.discard)
 
     async def flush(self) -> None:
-        """Wait for trailing writes (tests, and before a Lambda invocation returns)."""
+        """Wait for trailing writes (tests). Before a frozen process answers: :meth:`settle`."""
         if self._pending:
             await asyncio.wait(set(self._pending), timeout=self.write_timeout * ATTEMPTS)
+
+    async def settle(self, timeout: float) -> int:
+        """Finish the trailing latch writes within ``timeout`` seconds; cancel the rest.
+
+        For a process that is frozen once it has answered (Lambda): a write left pending would
+        only resume at the next invocation, its timeouts long expired, or never. A write that
+        did not finish in time is counted in :attr:`write_failures` and logged; the next
+        evaluation reads the fleet's latch and applies the rule again.
+
+        Args:
+            timeout: Seconds to wait at most.
+
+        Returns:
+            The writes cancelled.
+        """
+        pending = set(self._pending)
+        if not pending:
+            return 0
+        _, late = await asyncio.wait(pending, timeout=max(0.0, timeout))
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)  # let them unwind now, not on the next thaw
+            self.write_failures += len(late)
+            logger.warning(
+                "state store: %d latch write(s) not done within %.3fs, cancelled before answering",
+                len(late),
+                timeout,
+            )
+        return len(late)
 
     async def _write(
         self,
@@ -292,7 +343,9 @@ class FleetState:
 
     def _failed(self, problem: str, detail: str, unexpected: BaseException | None) -> None:
         if self._problem is None:  # once per change, with the traceback of a store's bug
-            logger.error("%s (%s)", problem, detail, exc_info=unexpected)
+            # No "()" when the store gave no detail.
+            said = f"{problem} ({detail})" if detail else problem
+            logger.error("%s", said, exc_info=unexpected)
         self._problem = problem
 
     def _note(self, damage: tuple[Damage, ...]) -> tuple[str, ...]:

@@ -35,8 +35,8 @@ class StateSettings(BaseModel):
     """An endpoint for the table (a local emulator); ``None``: ``DEEP_HEALTH_AWS_ENDPOINT`` or
     the regional endpoint."""
     fleet: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:#-]{1,255}$")
-    """The partition every instance of this region's service shares; ``None``: the
-    ``[service]`` ``service_id``."""
+    """The partition every instance of this region's service shares; ``None``:
+    ``<service_id>#<region>`` (the ``[service]`` ``service_id`` and the table's region)."""
     timeout: float = Field(default=0.3, gt=0, le=1.5)
     """Seconds the one store round trip may take per evaluation (also capped by what is left of
     the deadline); past it the evaluation uses local state."""

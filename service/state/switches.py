@@ -32,7 +32,15 @@ from pathlib import Path
 
 from checks.exceptions import ConfigError
 
-__all__ = ["DRAIN_ENV", "HOLD_ENV", "SwitchState", "Switches", "env_flag", "flag_word"]
+__all__ = [
+    "DRAIN_ENV",
+    "HOLD_ENV",
+    "SwitchState",
+    "Switches",
+    "env_flag",
+    "flag_word",
+    "hold_reason",
+]
 
 DRAIN_ENV = "DEEP_HEALTH_DRAIN"
 HOLD_ENV = "DEEP_HEALTH_HOLD"
@@ -49,13 +57,38 @@ class SwitchState:
     unreadable: tuple[str, ...] = ()
     """A reason per switch file that could not be checked (its last known state is kept)."""
 
-    def reasons(self) -> tuple[str, ...]:
+    def reasons(self, *, failing: bool = True) -> tuple[str, ...]:
+        """The verdict's reasons for these switches.
+
+        Args:
+            failing: The region reports unhealthy: a hold is *engaged* (it stays failed over);
+                else the hold is only *armed* (see :func:`hold_reason`).
+        """
         found = []
         if self.drained:
             found.append(f"drained by operator ({self.drained})")
         if self.held:
-            found.append(f"hold engaged ({self.held}): stays failed over until released")
+            found.append(hold_reason(self.held, failing=failing))
         return (*found, *self.unreadable)
+
+
+def hold_reason(source: str, *, failing: bool) -> str:
+    """What a hold does, in the words the details and logs use.
+
+    A hold never fails a healthy region (that is a drain): on a healthy region it is *armed*,
+    and the region keeps serving until a failure latches; from then on it is *engaged*, and the
+    region stays failed over until the hold is released.
+
+    Args:
+        source: Where the hold comes from and who set it (``state store, by alice at ...``).
+        failing: The region reports unhealthy now.
+    """
+    if failing:
+        return f"hold engaged ({source}): stays failed over until released"
+    return (
+        f"hold armed ({source}): the region is healthy and keeps serving; once a failure "
+        "latches it stays failed over until released (to fail over now: drain)"
+    )
 
 
 class Switches:

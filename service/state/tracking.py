@@ -28,7 +28,7 @@ from checks.result import CheckResult, Status
 from service.state import Counts, SwitchName, SwitchRecord
 from service.state.fleet import FleetState
 from service.state.records import latch_from
-from service.state.switches import Switches
+from service.state.switches import Switches, hold_reason
 from service.verdict.policy import Verdict
 from service.verdict.rules import (
     LatchState,
@@ -93,7 +93,7 @@ def judge(
     after = advance_latch(latch, healthy, now, held=held, settings=rules)
     if after.healthy:
         return Judgement(instant, (), after)
-    waits = latch_reason(latch, after, instant_healthy=healthy, held=held, settings=rules)
+    waits = latch_reason(latch, after, instant_healthy=healthy, held=held, settings=rules, now=now)
     return Judgement(Status.FAIL, (*gray, *([waits] if waits else [])), after)
 
 
@@ -160,22 +160,22 @@ class FleetTracker:
         drain, hold = view.drained_by(), view.held_by()
         drained = local.drained is not None or drain is not None
         held = local.held is not None or hold is not None
-        reasons = [*instant.reasons, *local.reasons()]
-        if drain is not None:
-            reasons.append(f"drained by operator (state store, {drain.describe()})")
-        if hold is not None:
-            reasons.append(
-                f"hold engaged (state store, {hold.describe()}): stays failed over until released"
-            )
-        if view.problem is not None:
-            reasons.append(view.problem)
-        reasons.extend(view.damage)
         status = Status.FAIL if drained else instant.status
         settings = self.settings
         before = latch_from(view.latch.state, now)
         judgement = judge(
             instant=status, window=view.window, latch=before, now=now, held=held, settings=settings
         )
+        # A hold is engaged once the region fails; before that it is only armed (its words say so).
+        failing = judgement.status is Status.FAIL
+        reasons = [*instant.reasons, *local.reasons(failing=failing)]
+        if drain is not None:
+            reasons.append(f"drained by operator (state store, {drain.describe()})")
+        if hold is not None:
+            reasons.append(hold_reason(f"state store, {hold.describe()}", failing=failing))
+        if view.problem is not None:
+            reasons.append(view.problem)
+        reasons.extend(view.damage)
 
         def reapply(state: Mapping[str, Any] | None) -> Mapping[str, Any]:
             again = judge(

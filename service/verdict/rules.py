@@ -19,6 +19,7 @@ fleet): nothing here assumes a clock that starts at 0.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -272,17 +273,27 @@ def latch_reason(
     instant_healthy: bool,
     held: bool,
     settings: TrackerSettings,
+    now: float | None = None,
 ) -> str | None:
     """Say what an unhealthy report waits for, so ``/health/details`` explains a 503.
 
     Returns:
-        ``"held"``, ``"recovering N/M clean"``, or None (healthy, or the evaluation itself failed).
+        ``"held"``; ``"recovering N/M clean"`` (N capped at M) followed, given ``now``, by the
+        seconds left of ``min_hold`` and ``quiet`` (``recovering 10/10 clean, min_hold 42 s
+        left``); or None (healthy, or the evaluation itself failed).
     """
     if after.healthy:
         return None
-    if instant_healthy and before.latched:
-        return "held" if held else f"recovering {after.clean}/{settings.recover_after} clean"
-    return "held" if held else None
+    if not (instant_healthy and before.latched) or held:
+        return "held" if held else None
+    target = settings.recover_after
+    parts = [f"recovering {min(after.clean, target)}/{target} clean"]
+    if now is not None and after.latched_at is not None:
+        waits = {"min_hold": settings.min_hold - (now - after.latched_at)}
+        if after.last_bad is not None:
+            waits["quiet"] = settings.quiet - (now - after.last_bad)
+        parts += [f"{name} {math.ceil(left)} s left" for name, left in waits.items() if left > 0]
+    return ", ".join(parts)
 
 
 # --- shared failure ------------------------------------------------------------------------

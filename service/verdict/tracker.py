@@ -272,6 +272,7 @@ class Tracker:
             instant_healthy=instant_healthy,
             held=held,
             settings=settings,
+            now=now,
         )
         if reason is not None:
             reasons.append(reason)

@@ -105,6 +105,10 @@ def test_error_code_reads_the_code_or_nothing() -> None:
     assert error_code(client_error("NoSuchKey")) == "NoSuchKey"
     assert error_code(client_error(None)) == ""
     assert error_code(bx.ClientError({"Error": {}}, "HeadObject")) == ""
+    # A connection error carries ``response = None``: no code, never an AttributeError (verify
+    # crashed on ConnectionClosedError while reading a deployed function's config).
+    assert error_code(bx.ConnectionClosedError(endpoint_url="http://x")) == ""
+    assert error_code(KeyError("x")) == ""
 
 
 def test_the_explicit_region_wins_then_aws_region_then_the_default(

@@ -257,12 +257,16 @@ def test_dry_run_gates_each_region_and_deploys_the_alarms_after_both() -> None:
     result = run("--pairs", str(EXAMPLE), "--dry-run", "--release-id", "r", "--pair", "api")
     descriptions = [line for line in result.stdout.splitlines() if line.startswith("# ")]
     deploys = [d for d in descriptions if d.startswith(("# deploy", "# gate"))]
+    # Each region's alarms stack right after it (a region that fails its gate is alarmed).
     assert deploys == [
         "# deploy deep-health-api (PRIMARY) to us-east-1",
+        "# deploy deep-health-api-alarms (alarms on the lambda path) to us-east-1",
         "# gate: PRIMARY us-east-1 must answer healthy before the rollout goes on",
         "# deploy deep-health-api (SECONDARY) to eu-west-1",
+        "# deploy deep-health-api-alarms (alarms on the lambda path) to eu-west-1",
         "# gate: SECONDARY eu-west-1 must answer healthy before the rollout goes on",
         "# deploy deep-health-api-monitoring (alarms on both health checks) to us-east-1",
+        "# deploy deep-health-api-dashboard (the pair's dashboard) to us-east-1",
     ]
     monitoring = next(
         line
@@ -279,6 +283,7 @@ SHARED = {
     "TableName": '"accounts"',
     "CheckerRegions": '["us-east-1", "eu-west-1", "ap-southeast-1"]',
     "PeerHealthUrl": '""',  # no peer check here (the example pair has one)
+    "AlarmEmail": '"oncall@example.com"',  # required (deploy.alarms)
 }
 PRIMARY = {
     "RegionalDomainName": '"health-use1.example.com"',
@@ -407,6 +412,9 @@ type = "dynamodb_read"
 name = "accounts"
 table = "${DEEP_HEALTH_TABLE}"
 key = { pk = "canary" }
+[state]
+store = "${DEEP_HEALTH_STATE_STORE}"
+table = "${DEEP_HEALTH_STATE_TABLE}"
 """
 
 

@@ -113,14 +113,22 @@ def test_healthy_regions_roll_out_in_order_then_the_alarms(
     assert code == 0, warnings
     assert recorder.deployed() == [
         "deep-health-api@us-east-1",
+        "deep-health-api-alarms@us-east-1",
         "deep-health-api@eu-west-1",
+        "deep-health-api-alarms@eu-west-1",
         "deep-health-api-monitoring@us-east-1",
+        "deep-health-api-dashboard@us-east-1",
     ]
-    monitoring = recorder.commands[-1]
+    monitoring = recorder.commands[-2]
     # The alarms watch the check the records carry (the calculated one with an operator
     # control), not the deep check behind it.
     assert "PrimaryHealthCheckId=record-check-us-east-1" in monitoring
     assert "SecondaryHealthCheckId=record-check-eu-west-1" in monitoring
+    # The alarms and the dashboard are built from the deployed stacks' outputs at run time.
+    assert "FunctionName=fn-eu-west-1" in recorder.commands[3]
+    dashboard = recorder.commands[-1]
+    assert "PrimaryHealthCheckId=record-check-us-east-1" in dashboard
+    assert "PrimaryDeepCheckId=check-us-east-1" in dashboard
     bundled = tmp_path / "build/lambda/config/health.toml"
     assert 'type = "dynamodb_read"' in bundled.read_text(encoding="utf-8")
 
@@ -135,7 +143,8 @@ def test_a_primary_that_comes_up_unhealthy_stops_the_rollout_before_the_secondar
     regions["us-east-1"].status, regions["us-east-1"].body = status, body
     code, recorder, warnings = run_rollout(tmp_path, regions)
     assert code == 1
-    assert recorder.deployed() == ["deep-health-api@us-east-1"]  # eu-west-1 never touched
+    # eu-west-1 never touched (the primary's own alarms are deployed before its gate)
+    assert recorder.deployed() == ["deep-health-api@us-east-1", "deep-health-api-alarms@us-east-1"]
     (message,) = warnings
     assert "STOPPED: deep-health-api (PRIMARY) in us-east-1 is not healthy" in message
     assert "stopped before SECONDARY eu-west-1" in message
@@ -152,7 +161,10 @@ def test_a_secondary_that_comes_up_unhealthy_leaves_the_alarms_alone(
     regions["eu-west-1"].status = 503
     code, recorder, warnings = run_rollout(tmp_path, regions)
     assert code == 1
-    assert recorder.deployed() == ["deep-health-api@us-east-1", "deep-health-api@eu-west-1"]
+    assert [d for d in recorder.deployed() if "-alarms@" not in d] == [
+        "deep-health-api@us-east-1",
+        "deep-health-api@eu-west-1",
+    ]
     assert "SECONDARY" in warnings[0]
 
 
@@ -162,7 +174,7 @@ def test_force_goes_on_past_an_unhealthy_region_loudly(
     regions["us-east-1"].status = 503
     code, recorder, warnings = run_rollout(tmp_path, regions, force=True)
     assert code == 0
-    assert len(recorder.deployed()) == 3
+    assert len(recorder.deployed()) == 6
     (message,) = warnings
     assert message.startswith("WARNING: --force: PRIMARY us-east-1 of pair api is NOT healthy")
 

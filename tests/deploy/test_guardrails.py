@@ -162,6 +162,9 @@ type = "dynamodb_read"
 name = "accounts"
 table = "${DEEP_HEALTH_TABLE}"
 key = { pk = "canary" }
+[state]
+store = "${DEEP_HEALTH_STATE_STORE}"
+table = "${DEEP_HEALTH_STATE_TABLE}"
 """
 
 

@@ -296,6 +296,25 @@ def test_verify_refuses_bad_input_with_exit_2(
     assert result.stderr.startswith("deep-health verify: pairs[0].record_name")
 
 
+def test_verify_without_credentials_exits_3_could_not_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deploy.verify import EXIT_UNCHECKED
+    from service.cli.main import main
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance role to find either
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    pairs = Path(__file__).resolve().parents[2] / "deploy" / "pairs.example.toml"
+    code = main(["verify", "--pairs", str(pairs), "--endpoint-url", "http://127.0.0.1:9"])
+    assert code == EXIT_UNCHECKED == 3  # not 2: the input was fine, nothing could be read
+    err = capsys.readouterr().err
+    assert err.startswith("deep-health verify: could not check")
+    assert len(err.strip().splitlines()) == 1
+
+
 # ------------------------------------------------------------------ issue 22: the record's check
 
 ARN = "arn:aws:route53-recovery-control::111122223333:controlpanel/p1/routingcontrol/"

@@ -67,15 +67,19 @@ def test_status_once_of_two_healthy_regions_exits_0_and_without_a_token_says_so(
 
 
 def test_status_of_an_unreachable_region_exits_1_and_says_why(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from support.net import free_port
 
+    monkeypatch.setenv("DEEP_HEALTH_DETAILS_TOKEN", TOKEN)
     with serve(config(tmp_path, "secondary", PASSING)) as b:
         code = main(["status", f"http://127.0.0.1:{free_port()}", b, "--once"])
     out = capsys.readouterr().out
     assert code == 1
     assert "UNREACHABLE (ConnectError" in out
+    # The token was set: the details were not read because the region did not answer.
+    assert "why: unknown (not read: /health did not answer)" in out
+    assert "no token" not in out
     assert "DNS answers: SECONDARY" in out
 
 

@@ -238,3 +238,24 @@ def test_a_window_requests_may_not_fill_is_a_warning_with_the_arithmetic(
         "lengthen failover.window, raise failover.samples (or the checks' samples) or lower "
         "failover.min_samples"
     ]
+
+
+def test_a_single_value_where_a_list_goes_says_how_to_write_the_list() -> None:
+    error = error_of(
+        '[[checks]]\ntype = "http"\nurl = "https://a.example.com"\nexpect_status = 200\n'
+    )
+    ((key, message),) = error.errors
+    assert key == "checks[0].expect_status"
+    assert message.endswith("write [200], not 200")
+
+
+def test_deps_reports_a_bad_config_in_the_same_words_as_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "health.toml"
+    path.write_text('[service]\ndeadline = "soon"\ncache_ttl = "never"\n')
+    assert main(["check", "--config", str(path)]) == 2
+    from_check = capsys.readouterr().err
+    assert main(["deps", "--config", str(path)]) == 2
+    assert capsys.readouterr().err == from_check
+    assert from_check.startswith(f"deep-health: 3 configuration errors in {path}:")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from service.cli.common import http_url, seconds, token_from_env
 from service.cli.console.model import CheckerView, dns_view
 from service.cli.console.probe import RegionSnapshot, snapshot
 from service.simulation.route53 import Route53Config
@@ -28,11 +27,13 @@ def add_status_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="live view of a region pair: verdicts, checks, Route 53's answer",
         description="Watch a region pair during an incident: each region's verdict and why, "
         "its checks, latch and switches, and what Route 53 would answer. Exit 0 when both "
-        "regions are healthy, 1 when one is not (or does not answer), 2 for bad arguments.",
+        "regions are healthy, 1 when one is not (or does not answer), 2 for bad arguments, "
+        "130 when stopped with Ctrl-C.",
     )
     parser.add_argument(
         "urls",
         nargs="*",
+        type=http_url,
         metavar="URL",
         help="primary then secondary base URL (or their /health URLs)",
     )
@@ -52,10 +53,10 @@ def add_status_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="the record's routing (default: the pairs file's routing_mode, else failover)",
     )
     parser.add_argument("--once", action="store_true", help="print once and exit (scripts)")
-    parser.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes")
+    parser.add_argument("--interval", type=seconds, default=2.0, help="seconds between refreshes")
     parser.add_argument("--checkers", type=int, default=15, help="Route 53 checkers per region")
     parser.add_argument(
-        "--poll-interval", type=float, default=10.0, help="Route 53's polling interval (s)"
+        "--poll-interval", type=seconds, default=10.0, help="Route 53's polling interval (s)"
     )
     parser.add_argument("--threshold", type=int, default=3, help="Route 53's FailureThreshold")
     return parser
@@ -112,7 +113,7 @@ def run_status(args: argparse.Namespace) -> int:
     routing = args.routing or "failover"
     if args.routing is None and args.pairs is not None:
         routing = _pair(args.pairs, args.pair).routing_mode
-    token = os.environ.get(args.token_env) or None
+    token = token_from_env(args.token_env)
     marker = args.marker or None
     views = [CheckerView(config) for _ in targets]
     out = console()
@@ -167,6 +168,5 @@ def run_status(args: argparse.Namespace) -> int:
                 await asyncio.sleep(args.interval)
                 live.update(await look())
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(loop())
+    asyncio.run(loop())  # Ctrl-C: KeyboardInterrupt, exit 130 (service.cli.main)
     return code

@@ -124,6 +124,8 @@ def state_of(reasons: tuple[str, ...]) -> str:
             found.append(f"latched, {reason} (the body says fail until recovery completes)")
         elif reason == "held" or reason.startswith("hold engaged"):
             found.append("HOLD on: stays failed over until released")
+        elif reason.startswith("hold armed"):
+            found.append("HOLD armed: serving; a failure that latches stays failed over")
         elif reason.startswith("drained"):
             found.append(f"DRAINED: {reason}")
         elif reason.startswith("gray-failure"):

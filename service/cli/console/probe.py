@@ -78,13 +78,19 @@ def health_urls(url: str) -> tuple[str, str]:
     return base + "/health", base + "/health/details"
 
 
-def _rows(checks: dict[str, Any]) -> tuple[CheckRow, ...]:
+def _rows(checks: object) -> tuple[CheckRow, ...]:
+    # Whatever answered may not be deep-health (a proxy's page, another service's JSON): rows
+    # only from the shape the body has, nothing else.
+    if not isinstance(checks, dict):
+        return ()
     rows = []
     for key, entries in checks.items():
-        name, _, measurement = key.partition(":")
-        if measurement != "responseTime" or not entries:
+        name, _, measurement = str(key).partition(":")
+        if measurement != "responseTime" or not isinstance(entries, list) or not entries:
             continue
         entry = entries[0]
+        if not isinstance(entry, dict):
+            continue
         rows.append(
             CheckRow(
                 name=name,
@@ -126,7 +132,13 @@ async def snapshot(
         response = await client.get(health, timeout=timeout)
     except httpx.HTTPError as exc:
         reason = type(exc).__name__ if not str(exc) else f"{type(exc).__name__}: {exc}"
-        return RegionSnapshot(label, health, error=reason, ms=(time.perf_counter() - began) * 1e3)
+        return RegionSnapshot(
+            label,
+            health,
+            error=reason,
+            ms=(time.perf_counter() - began) * 1e3,
+            details="not read: /health did not answer" if token else "no token",
+        )
     ms = (time.perf_counter() - began) * 1000
     body: dict[str, Any] = {}
     try:
@@ -139,7 +151,7 @@ async def snapshot(
         "code": response.status_code,
         "ms": ms,
         "marker_seen": seen,
-        "status": body.get("status"),
+        "status": body["status"] if isinstance(body.get("status"), str) else None,
         "release": str(body.get("releaseId", "")),
         "checks": _rows(body.get("checks", {})),
         "route53_ok": 200 <= response.status_code < 400 and seen and ms < timeout * 1000,
@@ -165,9 +177,16 @@ async def _details(
         meaning = {401: "token refused", 404: "no details_token configured"}
         code = response.status_code
         return {"details": f"details: HTTP {code} ({meaning.get(code, 'error')})"}
-    body = response.json()
+    try:
+        body = response.json()
+    except ValueError:  # HTML from a proxy, or not UTF-8
+        body = None
+    if not isinstance(body, dict):
+        return {"details": "details unreadable (not a health+json body)"}
+    evaluation = body.get("evaluation")
+    reasons = evaluation.get("reasons") if isinstance(evaluation, dict) else None
     return {
         "details": "ok",
         "checks": _rows(body.get("checks", {})),
-        "reasons": tuple(str(r) for r in body.get("evaluation", {}).get("reasons", [])),
+        "reasons": tuple(str(r) for r in reasons) if isinstance(reasons, list) else (),
     }

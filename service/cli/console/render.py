@@ -41,8 +41,10 @@ def _region(snap: RegionSnapshot, view: CheckerView, *, ascii_only: bool) -> Ren
     if snap.reasons:
         lines.append(Text("why:", style="bold"))
         lines += [Text(f"  - {reason}") for reason in snap.reasons]
+    elif snap.details == "no token":
+        lines.append(Text("why: unknown (no token; set the token to see reasons)"))
     elif snap.details != "ok":
-        lines.append(Text(f"why: unknown ({snap.details}; set the token to see reasons)"))
+        lines.append(Text(f"why: unknown ({snap.details})"))
     lines.append(Text.assemble(("state: ", "bold"), state_of(snap.reasons)))
     if snap.checks:
         table = Table(

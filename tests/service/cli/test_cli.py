@@ -78,3 +78,23 @@ def test_check_exits_right_after_printing_despite_a_hung_def_thread(tmp_path: Pa
     )
     assert done.returncode == 1
     assert "blocks-thread" in done.stdout
+
+
+def test_switch_status_says_the_latch_in_words_not_a_dict_of_epoch_floats() -> None:
+    from service.cli.switch import latch_text
+    from service.config import parse_config
+
+    config = parse_config(
+        "[failover]\nmin_hold = 180\nquiet = 120\nrecover_after = 10\n"
+        '[[checks]]\ntype = "support.misbehaving:Passing"\n'
+    )
+    now = 1_800_000_000.0
+    state = {"latched_at": now - 95, "last_bad": now - 30, "failures": 3, "clean": 14}
+    text = latch_text(state, config, now)
+    assert text == (
+        "latch: LATCHED since 2027-01-15T07:58:25Z (95 s ago); last unhealthy evaluation 30 s"
+        " ago; recovering 10/10 clean, min_hold 85 s left, quiet 90 s left"
+    )
+    assert latch_text(None, config, now) == "latch: never written (no failure recorded)"
+    healthy = {"latched_at": None, "last_bad": now - 500, "failures": 0, "clean": 0}
+    assert latch_text(healthy, config, now) == "latch: not latched (healthy)"

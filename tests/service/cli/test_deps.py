@@ -138,5 +138,7 @@ def test_deps_command_reports_a_configuration_error(
 ) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('[[checks]]\ntype = "nope"\n', encoding="utf-8")
-    assert run(["deps", "--config", str(path)]) == 2
+    from service.cli.main import main
+
+    assert main(["deps", "--config", str(path)]) == 2  # as `check` does (load_or_exit)
     assert "configuration error" in capsys.readouterr().err

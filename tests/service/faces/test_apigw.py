@@ -163,6 +163,16 @@ async def test_details_with_the_token_show_everything(routes: Serve) -> None:
     assert entry["observedUnit"] == "ms"  # what the public body hides
 
 
+@pytest.mark.parametrize("offered", ["\ud800", f"{TOKEN}\udfff", "\udcff" * 40])
+async def test_a_lone_surrogate_in_the_authorization_header_is_401_not_500(
+    routes: Serve, offered: str
+) -> None:
+    # The event is JSON: "\ud800" in it decodes to a lone surrogate that UTF-8 refuses.
+    event = json.loads(json.dumps(v2(path="/health/details", authorization=f"Bearer {offered}")))
+    got = await respond(routes("Passing"), event)
+    assert (got["statusCode"], json.loads(got["body"])) == (401, {"error": "unauthorized"})
+
+
 async def test_details_route_absent_without_token(routes: Serve) -> None:
     got = await respond(routes("Passing", token=None), v2(path="/health/details"))
     assert (got["statusCode"], json.loads(got["body"])) == (404, {"error": "not found"})

@@ -98,3 +98,43 @@ def test_the_failover_benchmark_draws_a_chart_per_scenario(tmp_path: Path) -> No
     assert written == ["failover-15pct-partial.png", "failover-shared-dep-outage.png"]
     assert all((tmp_path / name).read_bytes().startswith(PNG) for name in written)
     assert said.startswith("charts: ")
+
+
+def test_the_top_panel_shows_the_range_where_a_partial_fault_happens() -> None:
+    import matplotlib.pyplot as plt
+
+    from service.simulation.plot import chart
+
+    trace = trace_run(scenario_by_name("partial", rate=0.15, hours=1.0), seed=0)
+    fig = chart(trace)
+    try:
+        bottom, top = fig.axes[0].get_ylim()
+    finally:
+        plt.close(fig)
+    assert 0.25 < top < 0.5  # 0.1 (threshold) to 0.25 fills the panel, not its bottom fifth
+    assert bottom < 0.0
+
+
+def test_failover_and_fail_back_are_marked_on_every_panel() -> None:
+    import matplotlib.pyplot as plt
+
+    from service.simulation.plot import chart, dns_changes
+
+    trace = trace_run(scenario_by_name("outage", hours=1.0), seed=0)
+    changes = dns_changes(trace)
+    assert [kind for _, kind in changes] == ["failover", "fail-back"]
+    failover, fail_back = (t / 60 for t, _ in changes)
+    assert trace.scenario.fault_start / 60 < failover < fail_back  # minutes
+    fig = chart(trace)
+    try:
+        for ax in fig.axes:
+            vertical = {
+                round(float(line.get_xdata()[0]), 6)
+                for line in ax.get_lines()
+                if line.get_linestyle() == ":"  # the markers' style
+            }
+            assert vertical == {round(failover, 6), round(fail_back, 6)}
+        labels = fig.axes[0].get_legend_handles_labels()[1]
+        assert {"failover", "fail-back"} <= set(labels)
+    finally:
+        plt.close(fig)

@@ -486,7 +486,7 @@ def test_the_live_printer_prints_each_event_once_in_order(
     from service.cli.simulate import _LivePrinter
 
     timeline = Timeline()
-    printer = _LivePrinter()
+    printer = _LivePrinter(max_duration=300.0)
     printer(timeline)
     timeline.events.append((14.2, "DNS answer: secondary"))
     printer(timeline)

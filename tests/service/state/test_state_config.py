@@ -50,14 +50,17 @@ def test_bad_state_config_exits_2_naming_the_key(
     assert key in capsys.readouterr().err
 
 
-def test_defaults_keep_the_state_in_memory_and_name_the_fleet_after_the_service() -> None:
+def test_defaults_keep_the_state_in_memory_and_name_the_fleet_after_the_service(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
     assert shared_store(parse_config(CHECK)) is None
     config = parse_config(
         '[service]\nservice_id = "orders"\n[state]\nstore = "dynamodb"\ntable = "state-t"\n' + CHECK
     )
     store = shared_store(config)
     assert store is not None
-    assert (store.table, store.fleet) == ("state-t", "orders")
+    assert (store.table, store.fleet) == ("state-t", "orders#eu-west-1")
 
 
 def test_switch_needs_a_shared_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

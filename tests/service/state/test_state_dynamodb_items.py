@@ -306,7 +306,7 @@ def test_the_configured_store() -> None:
     assert made is not None
     assert (made.table, made.fleet, made.window, made.region) == (
         "state-t",
-        "orders",
+        "orders#eu-central-1",
         30.0,
         "eu-central-1",
     )
@@ -325,6 +325,16 @@ def test_the_fleet_name_overrides_the_service_id() -> None:
     made = shared_store(config)
     assert made is not None
     assert made.fleet == "orders-eu"
+
+
+def test_the_default_partition_names_the_region() -> None:
+    """Two regions of one service never share a partition, even in one (wrongly shared) table."""
+    text = '[service]\nservice_id = "orders"\n[state]\nstore = "dynamodb"\ntable = "state-t"\n'
+    east = shared_store(parse_config(text + 'region = "us-east-1"\n' + CHECK))
+    west = shared_store(parse_config(text + 'region = "eu-west-1"\n' + CHECK))
+    assert east is not None
+    assert west is not None
+    assert (east.fleet, west.fleet) == ("orders#us-east-1", "orders#eu-west-1")
 
 
 @pytest.mark.parametrize(

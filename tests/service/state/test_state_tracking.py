@@ -184,6 +184,30 @@ async def test_a_store_hold_applies_with_the_tracker_off(make: Make) -> None:
     assert any("hold engaged (state store, by ops at" in r for r in reasons)
 
 
+async def test_a_hold_on_a_healthy_region_says_it_is_armed_then_engaged_once_it_fails(
+    make: Make,
+) -> None:
+    """Before: a healthy region answered 200 while its reason said "stays failed over"."""
+    clock, key = Clock(), uuid.uuid4().hex
+    service = make(clock=clock, key=key)
+    OUTCOMES[key] = "pass"
+    await service.fleet.local.set_switch(SwitchRecord("hold", True, "ops", clock(), "drill"))
+    clock.advance(1.0)
+    report = await service.report()
+    assert report.verdict.status is Status.PASS  # a hold never fails a healthy region
+    (reason,) = report.verdict.reasons
+    assert reason.startswith("hold armed (state store, by ops at")
+    assert "the region is healthy and keeps serving" in reason
+    assert "stays failed over until released" in reason  # what it will do, said as such
+    OUTCOMES[key] = "connection"
+    await statuses(service, clock, 2)  # fail_after = 2: latched
+    OUTCOMES[key] = "pass"
+    clock.advance(600)
+    report = await service.report()
+    assert report.verdict.status is Status.FAIL
+    assert any(r.startswith("hold engaged (state store, by ops at") for r in report.verdict.reasons)
+
+
 class Throttled:
     """A shared store that is always throttled."""
 
@@ -227,4 +251,6 @@ async def test_a_failing_store_never_fails_the_region_and_is_counted(make: Make)
 def test_a_latched_region_says_how_far_its_recovery_is() -> None:
     latch = LatchState(latched_at=90.0, last_bad=90.0)
     j = judge(instant=Status.PASS, window={}, latch=latch, now=100.0, held=False, settings=SETTINGS)
-    assert (j.status, j.reasons) == (Status.FAIL, ("recovering 1/3 clean",))
+    # Latched at 90, now 100: what recovery still waits for, in seconds.
+    reason = "recovering 1/3 clean, min_hold 50 s left, quiet 110 s left"
+    assert (j.status, j.reasons) == (Status.FAIL, (reason,))

@@ -430,6 +430,28 @@ def test_latch_reason_is_none_for_a_failing_evaluation_while_latched() -> None:
 
 
 @pytest.mark.parametrize(
+    ("clean", "now", "expected"),
+    [
+        pytest.param(4, 60.0, "recovering 4/10 clean, min_hold 120 s left, quiet 60 s left"),
+        pytest.param(31, 150.0, "recovering 10/10 clean, min_hold 30 s left", id="count-capped"),
+        pytest.param(31, 179.5, "recovering 10/10 clean, min_hold 1 s left", id="rounded-up"),
+        pytest.param(2, 500.0, "recovering 2/10 clean", id="only-the-count-left"),
+    ],
+)
+def test_latch_reason_says_what_recovery_still_waits_for(
+    clean: int, now: float, expected: str
+) -> None:
+    # Latched at 0, last bad at 0: min_hold 180 s and quiet 120 s count from there.
+    after = LatchState(latched_at=0.0, last_bad=0.0, clean=clean)
+    before = LatchState(latched_at=0.0, last_bad=0.0, clean=clean - 1)
+    settings = TrackerSettings(min_hold=180.0, quiet=120.0, recover_after=10)
+    reason = latch_reason(
+        before, after, instant_healthy=True, held=False, settings=settings, now=now
+    )
+    assert reason == expected
+
+
+@pytest.mark.parametrize(
     ("results", "expected"),
     [
         pytest.param(

@@ -1,0 +1,162 @@
+"""Where a deployed function really keeps the fleet's failover state: read, not assumed.
+
+``verify`` asks this of every standalone region: the function's environment (its live
+configuration in Lambda) and the engine config in the code package the stack records (the
+function's ``Code`` in the stack's processed template, read from S3), loaded together exactly as
+the function loads them at init. The answer is one of:
+
+- shared: the ``[state]`` store is the stack's own table, in its region (nothing to say);
+- not shared: each container keeps its own window, latch and switches (``[state] store =
+  "memory"``, or a table the stack neither creates nor grants): a fresh container answers
+  healthy for a region the others hold failed over, so failover is **not armed** -- unless the
+  pair opted out (``StateStore = "memory"``), where it is a warning;
+- unknown: something could not be read (a warning naming what).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from checks.aws_client import error_code
+from deploy.pairs import Pair, RegionStack
+
+__all__ = ["FUNCTION", "SharedState", "function_name", "read_shared_state"]
+
+FUNCTION = "HealthFunction"
+"""The function's logical id in template.yaml."""
+_DEFAULT_CONFIG = "config/health.toml"
+
+
+@dataclass(frozen=True)
+class SharedState:
+    """One region's answer: ``problem`` disarms failover, ``warning`` does not.
+
+    Attributes:
+        problem: why the fleet's state is not shared (failover NOT armed), if so.
+        warning: what could not be read, or the pair's own opt-out, if so.
+    """
+
+    problem: str | None = None
+    warning: str | None = None
+
+
+def read_shared_state(
+    pair: Pair, stack: RegionStack, cloudformation: Any, lambda_client: Any, s3: Any
+) -> SharedState:
+    """Read what the region's deployed function uses for the fleet's state.
+
+    Args:
+        pair: the pair.
+        stack: the region's stack.
+        cloudformation: a CloudFormation client of ``stack.region``.
+        lambda_client: a Lambda client of ``stack.region``.
+        s3: an S3 client (the code package's bucket).
+
+    Returns:
+        The problem or warning, both ``None`` when the state is the stack's table.
+    """
+    values = pair.values(stack)
+    if values.get("Mode", "standalone") != "standalone":
+        return SharedState()  # the application's own function: not this stack's to read
+    if stack.platform == "ecs":
+        return SharedState()  # no function: the task's config is the deploy's EngineConfig
+    label = f"{stack.role} {stack.region}"
+    import botocore.exceptions
+    import botocore.parsers
+
+    errors = (
+        botocore.exceptions.BotoCoreError,
+        botocore.exceptions.ClientError,
+        botocore.parsers.ResponseParserError,
+        KeyError,
+    )
+    try:
+        name = function_name(cloudformation, stack.stack_name)
+        configuration = lambda_client.get_function_configuration(FunctionName=name)
+        variables = configuration.get("Environment", {}).get("Variables", {})
+        environment = {key: str(value) for key, value in variables.items()}
+        text = _bundled_config(cloudformation, s3, stack, environment)
+    except (*errors, OSError, ValueError, zipfile.BadZipFile) as error:
+        code = error_code(error) or type(error).__name__
+        return SharedState(
+            warning=f"{label}: cannot tell whether its containers share the failover state:"
+            f" the deployed function's config could not be read ({code})"
+        )
+    return _judge(text, {**environment, "AWS_REGION": stack.region}, values, label, stack)
+
+
+def function_name(cloudformation: Any, stack_name: str) -> str:
+    """The physical name of the stack's function.
+
+    Raises:
+        KeyError: the stack has no such function.
+    """
+    paginator = cloudformation.get_paginator("list_stack_resources")
+    for page in paginator.paginate(StackName=stack_name):
+        for resource in page["StackResourceSummaries"]:
+            if resource["LogicalResourceId"] == FUNCTION:
+                return str(resource["PhysicalResourceId"])
+    raise KeyError(FUNCTION)
+
+
+def _bundled_config(
+    cloudformation: Any, s3: Any, stack: RegionStack, environment: Mapping[str, str]
+) -> str:
+    """The engine config inside the code package the stack records for the function."""
+    body = cloudformation.get_template(StackName=stack.stack_name, TemplateStage="Processed")[
+        "TemplateBody"
+    ]
+    template = json.loads(body) if isinstance(body, str) else body
+    code = template["Resources"][FUNCTION]["Properties"]["Code"]
+    package = s3.get_object(Bucket=code["S3Bucket"], Key=code["S3Key"])["Body"].read()
+    path = environment.get("DEEP_HEALTH_CONFIG") or _DEFAULT_CONFIG
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        return archive.read(path.lstrip("/")).decode("utf-8")
+
+
+def _judge(
+    text: str,
+    environment: Mapping[str, str],
+    values: Mapping[str, str],
+    label: str,
+    stack: RegionStack,
+) -> SharedState:
+    from checks.exceptions import ConfigError
+    from deploy.engine import STATE_TABLE_PLACEHOLDER, region_environment
+    from service.config import parse_config
+
+    try:
+        with region_environment(stack.region):
+            state = parse_config(text, environ=environment, source="the bundled config").state
+    except ConfigError as error:
+        return SharedState(problem=f"{label}: the deployed function would not start: {error}")
+    table = state.table if state.store == "dynamodb" else None
+    if table is None:
+        why = (
+            f"DEEP_HEALTH_STATE_STORE={environment['DEEP_HEALTH_STATE_STORE']!r} in its environment"
+            if environment.get("DEEP_HEALTH_STATE_STORE") == state.store
+            else f"its bundled config's [state] store = {state.store!r}"
+        )
+        kept = f"each container keeps its own failover state ({why})"
+        if values.get("StateStore") == "memory":
+            return SharedState(warning=f"{label}: {kept}, as the pair chose (StateStore = memory)")
+        return SharedState(
+            problem=f"{label}: the fleet's state is not shared: {kept}; a new container"
+            " answers healthy for a region the others hold failed over"
+        )
+    if state.region not in (None, stack.region):
+        return SharedState(
+            problem=f"{label}: the fleet's state is read in {state.region}, not in this region"
+        )
+    granted = environment.get("DEEP_HEALTH_STATE_TABLE", "")
+    if granted not in ("", STATE_TABLE_PLACEHOLDER) and table != granted:
+        return SharedState(
+            problem=f"{label}: the fleet's state is kept in table {table!r}, not the stack's"
+            f" {granted!r}: its containers are not granted it"
+        )
+    return SharedState()
