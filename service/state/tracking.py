@@ -129,6 +129,14 @@ class FleetTracker:
         self._switches = switches
         self._clock = clock
         self._seen: dict[SwitchName, SwitchRecord] = {}
+        if state.store is not None:
+            for name in switches.from_environment():
+                logger.warning(
+                    "%s applies to this process only, not to the region's other instances: "
+                    "for the region, use `deep-health switch %s on`",
+                    name,
+                    "hold" if name.endswith("HOLD") else "drain",
+                )
 
     async def track(
         self, instant: Verdict, results: Sequence[CheckResult], budget: float
@@ -154,7 +162,7 @@ class FleetTracker:
         held = local.held is not None or hold is not None
         status = Status.FAIL if drained else instant.status
         settings = self.settings
-        before = latch_from(view.latch.state)
+        before = latch_from(view.latch.state, now)
         judgement = judge(
             instant=status, window=view.window, latch=before, now=now, held=held, settings=settings
         )
@@ -167,12 +175,13 @@ class FleetTracker:
             reasons.append(hold_reason(f"state store, {hold.describe()}", failing=failing))
         if view.problem is not None:
             reasons.append(view.problem)
+        reasons.extend(view.damage)
 
         def reapply(state: Mapping[str, Any] | None) -> Mapping[str, Any]:
             again = judge(
                 instant=status,
                 window=view.window,
-                latch=latch_from(state),
+                latch=latch_from(state, now),
                 now=now,
                 held=held,
                 settings=settings,
