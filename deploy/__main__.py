@@ -1,5 +1,8 @@
 """``python -m deploy --pairs FILE [--dry-run | --rehearse] [--force]``: deploy region pairs.
 
+``python -m deploy twin PAIRS --drill NAME``: run what this would ship on a local twin of the
+pair instead (:mod:`deploy.twin`).
+
 Everything is validated before any AWS call (see :mod:`deploy.validate`). A real deploy goes
 pair by pair, region by region, and gates each region (see :mod:`deploy.gate`): a region that
 does not come up healthy stops the rollout before the next, unless ``--force``.
@@ -19,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from deploy.pairs import PairsError, PairsFile, RegionStack, load_pairs
+from deploy.pairs import PairsError, PairsFile, RegionStack
 from deploy.plan import Step, build_steps, deploy_steps
 from deploy.validate import validate
 
@@ -37,6 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit code.
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["twin"]:
+        from deploy.twin.cli import main as twin_main
+
+        return twin_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         pairs = _select(_load(args.pairs, args.template), args.pair)
@@ -114,20 +122,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(path: Path, template: Path | None) -> PairsFile:
-    from deploy.container import ecs_parameter_names
-    from deploy.template import load_template, parameter_names
+    from deploy.loading import load_pairs_file
 
-    pairs = load_pairs(path)
-    if template is not None:
-        pairs = dataclasses.replace(pairs, template=template.resolve())
-    try:
-        sam = load_template(pairs.template)
-    except OSError as error:
-        raise PairsError("defaults.template", f"cannot read {pairs.template}") from error
-    # Validate again, now that the templates' parameter names are known (a region on ECS
-    # takes deploy/ecs.yaml's; deploy.container refuses a name its own template lacks).
-    known = parameter_names(sam) | ecs_parameter_names()
-    return dataclasses.replace(load_pairs(path, known_parameters=known), template=pairs.template)
+    return load_pairs_file(path, template)
 
 
 def _default_config(pairs: PairsFile) -> str | None:

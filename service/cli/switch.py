@@ -12,7 +12,10 @@ interval) and shows who/when/why in ``/health/details`` and its logs; a record s
 and redeploys. ``hold``: never fails a healthy region (it keeps serving, the hold is *armed*);
 once the region fails, it stays failed over until released (the hold is *engaged*), whether or
 not the tracker is enabled. ``drain``: the region reports unhealthy now. The environment and file
-switches (:mod:`service.state.switches`) keep working beside these, for one process.
+switches (:mod:`service.state.switches`) keep working beside these, for ONE PROCESS only: the
+region's other instances do not see them, so this command is the one to use for a region.
+``status`` also prints each damaged record it read (:mod:`service.state.records`) and a clock
+that is off from the store's.
 
 Exit codes: 0 done, 1 the store did not answer, 2 configuration error (no shared store), 130
 interrupted (Ctrl-C: the switch may or may not have been written; run ``switch status``).
@@ -83,7 +86,7 @@ def latch_text(state: Mapping[str, Any] | None, config: Config, now: float) -> s
 
     if not state:
         return "latch: never written (no failure recorded)"
-    latch = latch_from(state)
+    latch = latch_from(state, now)
     if latch.latched_at is None:
         if latch.failures:
             return f"latch: not latched; {latch.failures} unhealthy evaluation(s) in a row"
@@ -163,6 +166,13 @@ def run_switch(args: argparse.Namespace) -> int:
                         f"in {sum(1 for f, _ in counts.buckets if f)}/{len(counts.buckets)} "
                         "buckets"
                     )
+                # What a damaged record was read as is above; what was wrong with it, here.
+                lines += [f"DAMAGED record: {damage}" for damage in snapshot.damage]
+                if snapshot.clock_skew is not None:
+                    lines.append(
+                        f"CLOCK: this host's clock is {snapshot.clock_skew:+.1f}s off the "
+                        "store's (an instance this far off does not feed the window)"
+                    )
                 return "\n".join(lines)
             record = SwitchRecord(
                 name=args.switch,
@@ -182,5 +192,10 @@ def run_switch(args: argparse.Namespace) -> int:
         print(asyncio.run(act()))
     except StoreUnavailable as exc:
         print(f"deep-health: switch: the state store did not answer ({exc})", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a store's bug: one line, not a traceback (its text may hold an ARN)
+        print(
+            f"deep-health: switch: the state store failed ({type(exc).__name__})", file=sys.stderr
+        )
         return 1
     return 0

@@ -118,6 +118,7 @@ class HealthService:
         self._state = "unknown"
         self._listeners: list[Listener] = []
         self._deadline_debt = 0.0
+        self._booting: asyncio.Future[None] | None = None
         self.background: Background[Report] | None = (
             Background(
                 self._refresh,
@@ -191,7 +192,9 @@ class HealthService:
 
         On-request: evaluate (or reuse a fresh evaluation) and decide. Background: the latest
         report at once, a ``starting`` failure (503) at once before the first evaluation has
-        finished, or a ``stale`` failure when the latest is older than ``max_age``.
+        finished, or a ``stale`` failure when the latest is older than ``max_age``. Called
+        without :meth:`astart`, the first evaluation starts the checks and reads the state
+        store first.
         """
         if self.background is None:
             return await self._refresh()
@@ -216,6 +219,12 @@ class HealthService:
         return self._stale(latest, age)
 
     async def _refresh(self) -> Report:
+        if not self.runner.started:
+            # report() without astart(): start what an evaluation needs (once) instead of
+            # failing every interval with "Runner.start() was not called".
+            if self._booting is None:
+                self._booting = asyncio.ensure_future(self._boot())
+            await asyncio.shield(self._booting)
         deadline = None
         if self._deadline_debt:
             deadline = max(MIN_DEADLINE, self.settings.deadline - self._deadline_debt)
@@ -233,12 +242,22 @@ class HealthService:
             self._judging = judging
         return await asyncio.shield(judging[1])
 
+    async def _boot(self) -> None:
+        await asyncio.to_thread(self.start)
+        await self.fleet.start(self._wall_clock())  # the fleet's switches before an answer
+
     async def _judge(self, evaluation: Evaluation, budget: float) -> Report:
         instant = decide(evaluation.results, evaluation.duration, self._policy)
+        began = time.perf_counter()  # real time, whatever clock the watchdog is given
         verdict = await self._tracker.track(
             instant, evaluation.results, budget, discounted=evaluation.discounted
         )
-        report = Report(evaluation=evaluation, verdict=verdict, settings=self.settings)
+        report = Report(
+            evaluation=evaluation,
+            verdict=verdict,
+            settings=self.settings,
+            state_duration=time.perf_counter() - began,
+        )
         self._publish(report)
         return report
 

@@ -22,13 +22,16 @@ class Report:
     """An evaluation and the verdict on it.
 
     ``stale`` is set on a watchdog verdict: ``evaluation`` is then the latest one there is (or
-    an empty one), too old to trust.
+    an empty one), too old to trust. ``state_duration``: seconds the step after the checks took
+    (the state store's round trip and the rules over time); the answer took
+    ``evaluation.duration + state_duration``. ``None`` on a watchdog verdict.
     """
 
     evaluation: Evaluation
     verdict: Verdict
     settings: Settings
     stale: bool = False
+    state_duration: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

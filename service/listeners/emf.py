@@ -30,7 +30,7 @@ from typing import Any, TextIO
 from checks.result import Status
 from service.engine.report import Report, Transition
 from service.listeners.stdout import stdout_writer
-from service.state.fleet import STATE_STORE
+from service.state.fleet import STATE_RECORD, STATE_STORE
 
 __all__ = ["EmfEmitter", "emf_records"]
 
@@ -40,6 +40,11 @@ _REGION_METRICS = (
     # 1 when the fleet's state store did not answer and this instance judged on its own state:
     # an in-region alarm can watch the store without any call beyond the evaluation's own.
     {"Name": "StateStoreFallback", "Unit": "Count"},
+    # The step after the checks (the state store's round trip): EvaluationDuration is the
+    # checks' alone, and the answer took both.
+    {"Name": "StateDuration", "Unit": "Milliseconds"},
+    # Damaged records the state store returned this evaluation (service.state.records).
+    {"Name": "StateRecordsDamaged", "Unit": "Count"},
 )
 _CHECK_METRICS = (
     {"Name": "CheckDuration", "Unit": "Milliseconds"},
@@ -70,6 +75,10 @@ def emf_records(
             "EvaluationDuration": round(evaluation.duration * 1000, 3),
             "StateStoreFallback": int(
                 any(reason.startswith(f"{STATE_STORE}:") for reason in report.verdict.reasons)
+            ),
+            "StateDuration": round((report.state_duration or 0.0) * 1000, 3),
+            "StateRecordsDamaged": sum(
+                reason.startswith(f"{STATE_RECORD}:") for reason in report.verdict.reasons
             ),
             "status": report.verdict.status.value,
             "evaluation": evaluation.number,

@@ -7,7 +7,11 @@ Families (every label value comes from the configuration or a fixed set, never a
 ``deep_health_check_status``                    gauge      ``check``, ``status`` (one-hot)
 ``deep_health_check_failures_total``            counter    ``check``, ``reason`` (bounded)
 ``deep_health_evaluations_total``               counter    ``status``
-``deep_health_evaluation_duration_seconds``     histogram
+``deep_health_evaluation_duration_seconds``     histogram  (the checks')
+``deep_health_state_duration_seconds``          histogram  (the state store's round trip after
+                                                           them; the answer took both)
+``deep_health_state_store_fallbacks_total``     counter    ``reason``
+``deep_health_state_records_damaged_total``     counter    ``kind`` (latch, switch, bucket)
 ``deep_health_last_evaluation_timestamp_seconds`` gauge
 ``deep_health_region_healthy``                  gauge      (1 healthy, 0 not; stale counts)
 ``deep_health_transitions_total``               counter    ``from``, ``to``
@@ -159,6 +163,19 @@ class Metrics:
         )
         self.state_available.set(1)
         self._fallbacks_seen: dict[str, int] = {}
+        self.state_duration = Histogram(
+            "deep_health_state_duration_seconds",
+            "Duration of the step after the checks (the state store's round trip and the rules).",
+            buckets=DURATION_BUCKETS,
+            registry=reg,
+        )
+        self.state_damaged = Counter(
+            "deep_health_state_records_damaged",
+            "Damaged records the state store returned (each read counts), by kind.",
+            ["kind"],
+            registry=reg,
+        )
+        self._damaged_seen: dict[str, int] = {}
         build = Info("deep_health_build", "The running build.", registry=reg)
         settings = service.settings
         build.info(
@@ -193,6 +210,8 @@ class Metrics:
         evaluation = report.evaluation
         self.evaluations.labels(report.verdict.status.value).inc()
         self.evaluation_duration.observe(evaluation.duration)
+        if report.state_duration is not None:
+            self.state_duration.observe(report.state_duration)
         self.last_evaluation.set(evaluation.time)
         for result in evaluation.results:
             series = self._series.get(result.name)
@@ -214,6 +233,11 @@ class Metrics:
             if count > seen:
                 self.state_fallbacks.labels(reason).inc(count - seen)
                 self._fallbacks_seen[reason] = count
+        for kind, count in fleet.damaged.items():  # latch, switch, bucket: bounded labels
+            seen = self._damaged_seen.get(kind, 0)
+            if count > seen:
+                self.state_damaged.labels(kind).inc(count - seen)
+                self._damaged_seen[kind] = count
 
     def _reason(self, check: str, reason: str | None) -> str:
         code = reason or "error"

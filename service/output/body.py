@@ -89,6 +89,11 @@ def detailed_body(report: Report) -> bytes:
         "durationMs": round(report.evaluation.duration * 1000, 2),
         "reasons": list(report.verdict.reasons),
     }
+    if report.state_duration is not None:
+        # durationMs is the checks'; the state store's round trip comes after them.
+        state = report.state_duration
+        body["evaluation"]["stateMs"] = round(state * 1000, 2)
+        body["evaluation"]["totalMs"] = round((report.evaluation.duration + state) * 1000, 2)
     body["time"] = _iso(report.evaluation.time)
     return json.dumps(body, indent=2).encode()
 

@@ -57,6 +57,8 @@ _EVALUATION = {
     "properties": {
         "number": {"type": "integer", "minimum": 1},
         "durationMs": {"type": "number", "minimum": 0},
+        "stateMs": {"type": "number", "minimum": 0},
+        "totalMs": {"type": "number", "minimum": 0},
         "reasons": {"type": "array", "items": {"type": "string"}},
     },
     "required": ["number", "durationMs", "reasons"],

@@ -78,6 +78,8 @@ class Timeline:
         events: ``(seconds since start, what happened)`` in time order, each once: an
             endpoint's Route 53 health flipping (with its checker count) and the DNS answer
             changing; starts with the initial answer.
+        samples: ``(seconds since start, endpoint, poll ok, checkers healthy for it)`` for
+            every poll (endpoint 0 is the primary): what a timeline plot draws.
     """
 
     changes: list[tuple[float, Answer]] = field(default_factory=lambda: [(0.0, PRIMARY)])
@@ -88,6 +90,7 @@ class Timeline:
     events: list[tuple[float, str]] = field(
         default_factory=lambda: [(0.0, "DNS answer: primary (start; every checker healthy)")]
     )
+    samples: list[tuple[float, int, bool, int]] = field(default_factory=list)
 
     @property
     def answer(self) -> Answer:
@@ -166,8 +169,10 @@ async def watch(
             timeline.polls += 1
             if not ok:
                 timeline.failed_polls[endpoint] += 1
-            if health[endpoint].observe(index, ok):
-                now = time.monotonic() - started
+            flipped = health[endpoint].observe(index, ok)
+            now = time.monotonic() - started
+            timeline.samples.append((now, endpoint, ok, health[endpoint].healthy_count))
+            if flipped:
                 view = health[endpoint]
                 timeline.healthy[endpoint] = view.healthy
                 timeline.events.append(

@@ -38,6 +38,7 @@ from service.verdict.rules import WindowCounts
 __all__ = [
     "SWITCHES",
     "Counts",
+    "Damage",
     "LatchRecord",
     "Snapshot",
     "StateStore",
@@ -57,13 +58,31 @@ class StoreUnavailable(Exception):
     """The store could not answer; ``reason`` is a short public-safe code.
 
     Codes: ``timeout``, ``connection``, ``throttled``, ``access_denied``, ``not_found``,
-    ``credentials``, ``error``.
+    ``credentials``, ``bad_response`` (an answer that is not the store's API: a proxy's page,
+    a truncated body), ``error``.
     """
 
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Damage:
+    """A stored record that could not be used as it is, and what was done instead.
+
+    Attributes:
+        kind: ``latch``, ``switch`` or ``bucket`` (a fixed set: a metric's label).
+        text: For people: which record, what is wrong (types and ranges, never its content),
+            what was done. Safe for logs and ``/health/details``.
+    """
+
+    kind: Literal["latch", "switch", "bucket"]
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.text}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +96,17 @@ class SwitchRecord:
     reason: str = ""
 
     def describe(self) -> str:
-        """``by alice at 2026-11-28T22:00:00Z: failover drill`` (for details and logs)."""
-        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.at))
+        """``by alice at 2026-11-28T22:00:00Z: failover drill`` (for details and logs).
+
+        Never raises: a time that is no date (``1E+20``, NaN, 0 for "unknown") reads
+        ``at an unknown time``.
+        """
+        try:
+            when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.at)) if self.at > 0 else ""
+        except (OverflowError, ValueError, OSError):
+            when = ""
         why = f": {self.reason}" if self.reason else ""
-        return f"by {self.by} at {when}{why}"
+        return f"by {self.by} at {when or 'an unknown time'}{why}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +115,14 @@ class LatchRecord:
 
     ``state`` is whatever the latch rule serialises (a mapping of plain values); the store
     neither reads nor changes it. ``version`` is what a conditional write compares.
+    ``damaged``: the stored record could not be read as it is (see
+    :mod:`service.state.records`); the next evaluation writes it again even if the rule's
+    state did not change, by a write the store makes able to replace the damaged item.
     """
 
     state: Mapping[str, Any] | None = None
     version: int = 0
+    damaged: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +135,20 @@ class Snapshot:
         latch: The latch record.
         switches: Switch records the store holds (on or off), by name.
         requests: Store requests this read took (for the benchmark).
+        damage: What was wrong with the records read, one line each, for people (nothing
+            damaged: empty). Each damaged record was left out, repaired or read as its safe
+            value (:mod:`service.state.records`).
+        clock_skew: Seconds this instance's clock is off from the store's (positive: ahead),
+            when certainly more than :data:`~service.state.records.MAX_CLOCK_SKEW`; its
+            samples were then not written. ``None``: within the bound, or not measured.
     """
 
     window: Mapping[str, WindowCounts] = field(default_factory=dict)
     latch: LatchRecord = field(default_factory=LatchRecord)
     switches: Mapping[SwitchName, SwitchRecord] = field(default_factory=dict)
     requests: int = 0
+    damage: tuple[Damage, ...] = ()
+    clock_skew: float | None = None
 
 
 class StateStore(Protocol):

@@ -22,16 +22,28 @@ a racing instance's write fails, re-reads, and re-applies the same pure rule. ``
 DynamoDB's TTL delete old buckets; the query never depends on TTL (deletion may lag by days).
 
 Requests per evaluation: 2 (the query and the bucket's update, in parallel), plus one
-conditional write when the latch changes.
+conditional write when the latch changes. A query answered in more than one page (DynamoDB's
+1 MB page, or ``page_size``) is followed to its end, so the ``z#`` items sorted last are read.
+
+What comes back is decoded here (DynamoDB's attribute types to plain values) and checked by
+:mod:`service.state.records` (types and ranges): a damaged item never raises, and never reaches
+a rule. The window counts only buckets up to ``now`` + the clock-skew allowance. Every answer's
+``Date`` header is compared with this host's clock (:func:`~service.state.records.clock_skew`):
+while it is off by more than the bound, the store stops writing this instance's samples (a
+clock minutes ahead would put them where every instance counts them later) and says so in the
+snapshot (:attr:`~service.state.Snapshot.clock_skew`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import math
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from checks.aws_client import AwsClient, error_code, failure_reason, resolve_region
@@ -39,11 +51,20 @@ from checks.exceptions import ConfigError
 from service.state import (
     SWITCHES,
     Counts,
+    Damage,
     LatchRecord,
     Snapshot,
     StoreUnavailable,
     SwitchName,
     SwitchRecord,
+)
+from service.state.records import (
+    check_latch,
+    check_switch,
+    check_version,
+    clock_skew,
+    counts_from,
+    future_bucket,
 )
 from service.verdict.rules import BUCKETS_PER_WINDOW, WindowCounts
 
@@ -70,6 +91,7 @@ RETAIN = 3600.0
 _LATCH = "z#latch"
 _SWITCH = "z#switch#"
 _BUCKET = "w#"
+_MAX_PAGES = 64  # a query's pages at most: an endpoint that pages forever is a bad answer
 
 
 def instance_id() -> str:
@@ -94,6 +116,22 @@ def store_errors() -> Iterator[None]:
         raise StoreUnavailable(reason, code) from None
 
 
+@contextmanager
+def _answer() -> Iterator[None]:
+    """Around the client's calls only: :func:`store_errors`, and an answer botocore could not
+    parse (a 200 that is not DynamoDB's JSON: a list, ``null``, a proxy's page) is
+    ``bad_response``, not an ``AttributeError`` out of botocore's parser."""
+    with store_errors():
+        try:
+            yield
+        except (AttributeError, TypeError, ValueError, KeyError) as exc:
+            raise StoreUnavailable("bad_response", type(exc).__name__) from None
+
+
+def _bad(what: str) -> StoreUnavailable:
+    return StoreUnavailable("bad_response", what)
+
+
 class DynamoDBStore:
     """A :class:`~service.state.StateStore` on a DynamoDB table (``pk``/``sk`` strings).
 
@@ -104,6 +142,10 @@ class DynamoDBStore:
         region: The table's region; ``None``: ``AWS_REGION``.
         endpoint_url: Overrides the endpoint (an emulator); else ``DEEP_HEALTH_AWS_ENDPOINT``.
         timeout: Connect and read timeout of each call, seconds (one attempt, no retries).
+        page_size: Items per query page (``Limit``); ``None``: DynamoDB's own (1 MB). Tests
+            set it to read the window in several pages.
+        clock: This host's clock, epoch seconds, compared with each answer's ``Date``. Apart
+            from the ``now`` the caller passes (tests run fleets at a fixed ``now``).
     """
 
     kind = "dynamodb"
@@ -117,6 +159,8 @@ class DynamoDBStore:
         region: str | None = None,
         endpoint_url: str | None = None,
         timeout: float = 0.3,
+        page_size: int | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.table = table
         self.fleet = fleet
@@ -131,6 +175,13 @@ class DynamoDBStore:
         )
         self.requests = 0
         """Requests sent so far (the benchmark divides by evaluations)."""
+        self.page_size = page_size
+        self.clock_skew: float | None = None
+        """This clock's offset from the store's when beyond the bound (latest answer's)."""
+        self._clock = clock
+        # What the latch item's damaged ``v`` was when last read (its raw number, or "" when
+        # it was no number): the write for "never written" then replaces that item.
+        self._damaged_version: str | None = None
 
     @property
     def region(self) -> str:
@@ -171,29 +222,67 @@ class DynamoDBStore:
         return (horizon // self.bucket_ms + 1) * self.bucket_ms
 
     async def exchange(self, samples: Mapping[str, Counts], now: float) -> Snapshot:
-        """Update this bucket's counters and query the fleet's items, concurrently."""
+        """Update this bucket's counters and query the fleet's items, concurrently.
+
+        While this clock is off from the store's by more than the bound, the samples are not
+        written (the query still runs: the switches and the latch are read).
+        """
         client = await self._client()
-        query = client.query(
-            TableName=self.table,
-            KeyConditionExpression="pk = :pk AND sk >= :from",
-            ExpressionAttributeValues={
-                ":pk": {"S": self.fleet},
-                ":from": {"S": f"{_BUCKET}{self.first_bucket(now):015d}"},
-            },
-        )
-        calls = [query]
         sk = f"{_BUCKET}{self.bucket(now):015d}"
         counted = {check: c for check, c in samples.items() if c[1] > 0}
+        if self.clock_skew is not None:
+            counted = {}
+        add = self._timed(self._add(client, sk, counted, now)) if counted else _nothing()
+        with _answer():
+            (items, pages), added = await asyncio.gather(self._query(client, now), add)
         if counted:
-            calls.append(self._add(client, sk, counted, now))
-        self.requests += len(calls)
-        with store_errors():
-            results = await asyncio.gather(*calls)
-        items: list[dict[str, Any]] = list(results[0].get("Items", []))
-        if counted:
-            updated = {**results[1].get("Attributes", {}), "sk": {"S": sk}}
-            items = [item for item in items if item["sk"]["S"] != sk] + [updated]
-        return self._snapshot(items, len(calls))
+            self.requests += 1
+            attributes = added.get("Attributes")
+            if not isinstance(attributes, dict):
+                raise _bad("no Attributes")
+            updated = {**attributes, "sk": {"S": sk}}
+            items = [item for item in items if _sk(item) != sk] + [updated]
+        return self._snapshot(items, pages + int(bool(counted)), now)
+
+    async def _query(self, client: Any, now: float) -> tuple[list[dict[str, Any]], int]:
+        """Every item of the window's query, page after page; and the pages read."""
+        items: list[dict[str, Any]] = []
+        extra: dict[str, Any] = {"Limit": self.page_size} if self.page_size else {}
+        for page in range(1, _MAX_PAGES + 1):
+            self.requests += 1
+            answer = await self._timed(
+                client.query(
+                    TableName=self.table,
+                    KeyConditionExpression="pk = :pk AND sk >= :from",
+                    ExpressionAttributeValues={
+                        ":pk": {"S": self.fleet},
+                        ":from": {"S": f"{_BUCKET}{self.first_bucket(now):015d}"},
+                    },
+                    **extra,
+                )
+            )
+            found = answer.get("Items")
+            if not isinstance(found, list):
+                raise _bad("no Items")  # a 200 whose body is no query's answer
+            items += found
+            last = answer.get("LastEvaluatedKey")
+            if not last:
+                return items, page
+            extra["ExclusiveStartKey"] = last
+        raise _bad(f"more than {_MAX_PAGES} pages")
+
+    async def _timed(self, call: Any) -> Any:
+        """Await one call and compare its answer's ``Date`` with this clock."""
+        sent = self._clock()
+        answer = await call
+        received = self._clock()
+        headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+        try:
+            date = parsedate_to_datetime(headers["date"]).timestamp()
+        except (KeyError, TypeError, ValueError, IndexError):
+            return answer  # no Date: nothing to compare (the last measure stands)
+        self.clock_skew = clock_skew(sent, received, date)
+        return answer
 
     def _add(self, client: Any, sk: str, samples: Mapping[str, Counts], now: float) -> Any:
         names = {"#e": "e", "#x": "expires"}
@@ -215,43 +304,81 @@ class DynamoDBStore:
             ReturnValues="ALL_NEW",
         )
 
-    def _snapshot(self, items: list[dict[str, Any]], requests: int) -> Snapshot:
+    def _snapshot(self, items: list[dict[str, Any]], requests: int, now: float) -> Snapshot:
         window: dict[str, list[tuple[int, int]]] = {}  # per check, (failures, total) per bucket
         latch = LatchRecord()
         switches: dict[SwitchName, SwitchRecord] = {}
+        damage: list[Damage] = []
         for item in items:
-            sk = item["sk"]["S"]
+            sk = _sk(item)
+            found: Damage | None = None
             if sk.startswith(_BUCKET):
-                bucket: dict[str, list[int]] = {}
-                for name, value in item.items():
-                    if name.startswith(("f_", "n_")) and "N" in value:
-                        bucket.setdefault(name[2:], [0, 0])[name[0] == "n"] += int(value["N"])
-                for check, (failures, total) in bucket.items():
-                    if total > 0:
-                        window.setdefault(check, []).append((failures, total))
+                start = _bucket_start(sk)
+                found = None if start is None else future_bucket(sk, start / 1000, now)
+                if start is not None and found is None:
+                    counts, found = counts_from(sk, _fields(item))
+                    for check, (failures, total) in counts.items():
+                        if total > 0:
+                            window.setdefault(check, []).append((failures, total))
             elif sk == _LATCH:
-                latch = _latch(item)
-            elif sk.startswith(_SWITCH):
-                record = _switch(sk[len(_SWITCH) :], item)
-                if record is not None:
-                    switches[record.name] = record
+                latch, found = self._latch(item, now)
+            elif sk.startswith(_SWITCH) and sk[len(_SWITCH) :] in SWITCHES:
+                name: SwitchName = "drain" if sk[len(_SWITCH) :] == "drain" else "hold"
+                switches[name], found = check_switch(name, _fields(item), now)
+            if found is not None:
+                damage.append(found)
         return Snapshot(
             window={check: WindowCounts(tuple(counts)) for check, counts in window.items()},
             latch=latch,
             switches=switches,
             requests=requests,
+            damage=tuple(damage),
+            clock_skew=self.clock_skew,
         )
 
+    def _latch(
+        self, item: Mapping[str, Any], now: float | None
+    ) -> tuple[LatchRecord, Damage | None]:
+        """The latch item, checked; a damaged one reads as what it can still say."""
+        raw = item.get("v")
+        version = check_version(_plain(raw)) if isinstance(raw, dict) else None
+        wrong = []
+        if version is None:
+            number = raw.get("N") if isinstance(raw, dict) else None
+            self._damaged_version = number if isinstance(number, str) else ""
+            wrong.append("its version is not a whole number >= 1")
+        else:
+            self._damaged_version = None
+        text = item.get("state", {}).get("S") if isinstance(item.get("state"), dict) else None
+        try:
+            state = json.loads(text) if isinstance(text, str) else None
+        except ValueError:
+            state = None
+        if state is None:
+            wrong.append("its state is not JSON text")
+        latch, damage = check_latch(state, now) if state is not None else (None, None)
+        if damage is not None:
+            wrong.append(damage.text)
+        if not wrong:
+            return LatchRecord(state, version or 0), None
+        fixed = dataclasses.asdict(latch) if latch is not None else None
+        text = f"record: {'; '.join(wrong)}; the next write replaces it"
+        return LatchRecord(fixed, version or 0, damaged=True), Damage("latch", text)
+
     async def load_latch(self) -> LatchRecord:
-        """Read the latch item, strongly consistent."""
+        """Read the latch item, strongly consistent (checked for types; its times by the
+        caller, who knows ``now``)."""
         client = await self._client()
         self.requests += 1
-        with store_errors():
+        with _answer():
             found = await client.get_item(
                 TableName=self.table, Key=self._key(_LATCH), ConsistentRead=True
             )
         item = found.get("Item")
-        return _latch(item) if item else LatchRecord()
+        if not isinstance(item, dict):
+            self._damaged_version = None
+            return LatchRecord()
+        return self._latch(item, None)[0]
 
     async def save_latch(self, state: Mapping[str, Any], expected: int, now: float) -> bool:
         """Put the latch item if its version is still ``expected``."""
@@ -259,7 +386,7 @@ class DynamoDBStore:
 
         client = await self._client()
         condition: dict[str, Any] = (
-            {"ConditionExpression": "attribute_not_exists(pk)"}
+            self._replacing()
             if expected == 0
             else {
                 "ConditionExpression": "v = :v",
@@ -267,7 +394,7 @@ class DynamoDBStore:
             }
         )
         self.requests += 1
-        with store_errors():
+        with _answer():
             try:
                 await client.put_item(
                     TableName=self.table,
@@ -284,13 +411,35 @@ class DynamoDBStore:
                 if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                     return False
                 raise
+        self._damaged_version = None
         return True
+
+    def _replacing(self) -> dict[str, Any]:
+        """The condition of the write for "never written": no item, or the damaged one read.
+
+        A damaged item must not make this write fail forever (the fleet would never latch
+        again). Its ``v`` as read is what the write must still find: a number compared
+        exactly, or no number at all; an instance that repaired it first wrote a whole
+        number, so a racing repair fails its condition and re-reads, as any lost race does.
+        """
+        damaged = self._damaged_version
+        if damaged is None:
+            return {"ConditionExpression": "attribute_not_exists(pk)"}
+        if damaged == "":
+            return {
+                "ConditionExpression": "attribute_not_exists(pk) OR NOT attribute_type(v, :n)",
+                "ExpressionAttributeValues": {":n": {"S": "N"}},
+            }
+        return {
+            "ConditionExpression": "attribute_not_exists(pk) OR v = :old",
+            "ExpressionAttributeValues": {":old": {"N": damaged}},
+        }
 
     async def set_switch(self, record: SwitchRecord) -> None:
         """Put the switch's item (who, when, why; on or off)."""
         client = await self._client()
         self.requests += 1
-        with store_errors():
+        with _answer():
             await client.put_item(
                 TableName=self.table,
                 Item={
@@ -303,29 +452,46 @@ class DynamoDBStore:
             )
 
 
-def _latch(item: Mapping[str, Any]) -> LatchRecord:
-    try:
-        state = json.loads(item["state"]["S"])
-        version = int(item["v"]["N"])
-    except (KeyError, ValueError, TypeError):
-        return LatchRecord()  # a foreign or damaged item: start over rather than fail
-    return LatchRecord(state if isinstance(state, dict) else None, version)
+async def _nothing() -> dict[str, Any]:
+    return {}
 
 
-def _switch(name: str, item: Mapping[str, Any]) -> SwitchRecord | None:
-    if name not in SWITCHES:
+def _sk(item: Mapping[str, Any]) -> str:
+    """An item's sort key, ``""`` when it has none a query could have matched."""
+    sk = item.get("sk")
+    value = sk.get("S") if isinstance(sk, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def _bucket_start(sk: str) -> int | None:
+    """A bucket's start (epoch ms) from its sort key; ``None`` when it is not one."""
+    digits = sk[len(_BUCKET) :]
+    return int(digits) if digits.isdigit() else None
+
+
+def _plain(attribute: object) -> object:
+    """One DynamoDB attribute as a plain value: ``S`` → str, ``N`` → int or float (its text if
+    it is neither), ``BOOL`` → bool, ``NULL`` → None; any other type → the attribute itself
+    (which no check in :mod:`service.state.records` accepts)."""
+    if not isinstance(attribute, dict) or len(attribute) != 1:
+        return attribute
+    kind, value = next(iter(attribute.items()))
+    if kind == "N" and isinstance(value, str):
+        for parse in (int, float):
+            try:
+                return parse(value)
+            except ValueError:
+                continue
+        return value
+    if kind in ("S", "BOOL"):
+        return value
+    if kind == "NULL":
         return None
-    switch: SwitchName = "drain" if name == "drain" else "hold"
-    try:
-        return SwitchRecord(
-            name=switch,
-            on=bool(item["on"]["BOOL"]),
-            by=str(item.get("by", {}).get("S", "?")),
-            at=float(item.get("at", {}).get("N", "0")),
-            reason=str(item.get("why", {}).get("S", "")),
-        )
-    except (KeyError, ValueError, TypeError):
-        return None
+    return attribute
+
+
+def _fields(item: Mapping[str, Any]) -> dict[str, object]:
+    return {name: _plain(value) for name, value in item.items() if name not in ("pk", "sk")}
 
 
 TABLE_SCHEMA: dict[str, Any] = {

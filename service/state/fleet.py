@@ -19,6 +19,12 @@ Until this process has read the fleet's state once (at start, or in an exchange)
 may take whatever is left of the deadline rather than ``timeout``: opening the store's client
 may cost as much as ``timeout`` itself, and must not make a new instance judge from blank
 state while the store does answer within the deadline.
+
+Damaged records the store read (:mod:`service.state.records`) are logged once each, counted
+per kind (:attr:`FleetState.damaged`, a metric) and named in the view (``/health/details``).
+An instance whose clock is off from the store's (:attr:`~service.state.Snapshot.clock_skew`)
+judges on its local window, says so like any store fault (reason ``clock_skew``), and keeps the
+store's switches: it neither feeds the fleet's window nor writes the latch with its times.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import Any
 
 from service.state import (
     Counts,
+    Damage,
     LatchRecord,
     StateStore,
     StoreUnavailable,
@@ -40,13 +47,16 @@ from service.state import (
 from service.state.memory import MemoryStore
 from service.verdict.rules import WindowCounts
 
-__all__ = ["ATTEMPTS", "STATE_STORE", "FleetState", "View"]
+__all__ = ["ATTEMPTS", "STATE_RECORD", "STATE_STORE", "FleetState", "View"]
 
 STATE_STORE = "state_store"
 """The reason code's prefix when an evaluation used local state."""
+STATE_RECORD = "state_record"
+"""The reason's prefix naming a damaged record the store returned."""
 ATTEMPTS = 5
 """Conditional latch writes per evaluation at most (one per lost race)."""
 _MAX_PENDING = 4  # trailing writes in flight at most: a slow store must not pile them up
+_MAX_DAMAGE_LOGGED = 64  # distinct damage reports remembered (each logged once)
 
 logger = logging.getLogger("deep_health.state")
 
@@ -65,6 +75,7 @@ class View:
         source: ``"dynamodb"`` (the fleet's), ``"memory"`` (the one process's, by design), or
             ``"local"`` (fallback: the shared store failed for this evaluation).
         problem: Why the shared store was not used (``"state_store: timeout ..."``), if so.
+        damage: Damaged records the store returned, for people (``state_record: ...``).
     """
 
     window: Mapping[str, WindowCounts]
@@ -72,6 +83,7 @@ class View:
     switches: Mapping[SwitchName, SwitchRecord] = field(default_factory=dict)
     source: str = "memory"
     problem: str | None = None
+    damage: tuple[str, ...] = ()
 
     def held_by(self) -> SwitchRecord | None:
         """The store's hold record, when on."""
@@ -111,6 +123,9 @@ class FleetState:
         self.exchanges = 0
         self.write_failures = 0
         self.latch_conflicts = 0
+        self.damaged: dict[str, int] = {}
+        """Damaged records read, by kind (``latch``, ``switch``, ``bucket``; for metrics)."""
+        self._damage_seen: set[Damage] = set()
         self._switches: Mapping[SwitchName, SwitchRecord] = {}
         self._problem: str | None = None
         self._pending: set[asyncio.Task[None]] = set()
@@ -141,13 +156,17 @@ class FleetState:
         try:
             await asyncio.wait_for(self.store.start(), self.write_timeout)
             snapshot = await asyncio.wait_for(self.store.exchange({}, now), self.write_timeout)
-        except (StoreUnavailable, TimeoutError) as exc:
+        except Exception as exc:  # a store's bug must not stop start-up: fall back instead
+            known = isinstance(exc, StoreUnavailable | TimeoutError)
+            said = (str(exc) or "timeout") if known else type(exc).__name__
             logger.error(
                 "state store not ready (%s): using local state until it answers",
-                str(exc) or "timeout",  # a TimeoutError says nothing itself
+                said,  # a TimeoutError says nothing itself
+                exc_info=None if known else exc,
             )
             return
         self._switches = snapshot.switches
+        self._note(snapshot.damage)
         self.local.adopt_latch(snapshot.latch)
         self._seen = True
 
@@ -202,9 +221,20 @@ class FleetState:
                 self.exchanges += 1
                 self._seen = True
                 self._switches = snapshot.switches
-                self._recovered()
-                return View(snapshot.window, snapshot.latch, snapshot.switches, self.store.kind)
+                damage = self._note(snapshot.damage)
+                if snapshot.clock_skew is None:
+                    self._recovered()
+                    store = self.store.kind
+                    latch, switches = snapshot.latch, snapshot.switches
+                    return View(snapshot.window, latch, switches, store, None, damage)
+                reason = "clock_skew"
+                detail = f"this clock is {snapshot.clock_skew:+.1f}s off the store's"
         problem = f"{STATE_STORE}: {self.store.kind} {reason}, local state used for this evaluation"
+        if reason == "clock_skew":
+            problem = (
+                f"{STATE_STORE}: {detail}: not feeding the fleet's window, local state used "
+                "(fix this host's clock)"
+            )
         self.fallbacks[reason] = self.fallbacks.get(reason, 0) + 1
         self._failed(problem, detail, unexpected)
         return View(
@@ -238,6 +268,7 @@ class FleetState:
         """
         before = view.latch.state if view.latch.state is not None else blank
         changed = dict(state) != (dict(before) if before is not None else None)
+        changed = changed or view.latch.damaged  # a damaged record is written again
         self.local.adopt_latch(LatchRecord(dict(state), view.latch.version + int(changed)))
         if not changed or view.source != "dynamodb" or self.store is None:
             return
@@ -317,6 +348,17 @@ class FleetState:
             said = f"{problem} ({detail})" if detail else problem
             logger.error("%s", said, exc_info=unexpected)
         self._problem = problem
+
+    def _note(self, damage: tuple[Damage, ...]) -> tuple[str, ...]:
+        """Count damaged records, log each new one once; their lines for the view."""
+        for found in damage:
+            self.damaged[found.kind] = self.damaged.get(found.kind, 0) + 1
+            if found not in self._damage_seen:
+                if len(self._damage_seen) >= _MAX_DAMAGE_LOGGED:
+                    self._damage_seen.clear()
+                self._damage_seen.add(found)
+                logger.error("state record damaged: %s", found)
+        return tuple(f"{STATE_RECORD}: {found}" for found in damage)
 
     def _recovered(self) -> None:
         if self._problem is not None:

@@ -3,10 +3,14 @@
 Each has two local sources, read once per evaluation, neither a network call:
 
 - an environment variable (``DEEP_HEALTH_DRAIN`` / ``DEEP_HEALTH_HOLD``), fixed for the
-  process's life — for a redeploy. Parsed strictly: on is ``1``/``true``/``yes``/``on``, off is
-  ``0``/``false``/``no``/``off`` or empty (any case, surrounding spaces ignored); anything else
-  (``disabled``, a typo) stops start-up with a :class:`~checks.ConfigError` naming the variable
-  (exit 2) rather than being guessed;
+  process's life — for a redeploy. It applies to THIS PROCESS ONLY: the region's other
+  instances (Lambda containers, tasks) do not see it, and with Route 53's 18 % rule a minority
+  of instances that still answer healthy holds the region up. For the region, use
+  ``deep-health switch hold on`` / ``switch drain on`` (records in the shared state store that
+  every instance reads, :mod:`service.cli.switch`). Parsed strictly: on is
+  ``1``/``true``/``yes``/``on``, off is ``0``/``false``/``no``/``off`` or empty (any case,
+  surrounding spaces ignored); anything else (``disabled``, a typo) stops start-up with a
+  :class:`~checks.ConfigError` naming the variable (exit 2) rather than being guessed;
 - a file whose existence flips it (``drain_file`` / ``hold_file`` in ``[failover]``) — for an
   operator on the host or a mounted volume; delete the file to release. A file that cannot be
   checked (permission denied on its directory, a name too long, an I/O error) keeps the
@@ -28,7 +32,15 @@ from pathlib import Path
 
 from checks.exceptions import ConfigError
 
-__all__ = ["DRAIN_ENV", "HOLD_ENV", "SwitchState", "Switches", "env_flag", "hold_reason"]
+__all__ = [
+    "DRAIN_ENV",
+    "HOLD_ENV",
+    "SwitchState",
+    "Switches",
+    "env_flag",
+    "flag_word",
+    "hold_reason",
+]
 
 DRAIN_ENV = "DEEP_HEALTH_DRAIN"
 HOLD_ENV = "DEEP_HEALTH_HOLD"
@@ -102,6 +114,11 @@ class Switches:
         self._hold_file = Path(hold_file) if hold_file else None
         self._last = {"drain": False, "hold": False}  # each file's last known state
 
+    def from_environment(self) -> tuple[str, ...]:
+        """The switch variables that are on (``DEEP_HEALTH_HOLD``...): fixed for this process."""
+        on = ((DRAIN_ENV, self._drain_env), (HOLD_ENV, self._hold_env))
+        return tuple(name for name, flag in on if flag)
+
     def read(self) -> SwitchState:
         """The switches now; never raises."""
         unreadable: list[str] = []
@@ -137,14 +154,24 @@ def env_flag(name: str, value: str | None) -> bool:
     """
     if value is None:
         return False
+    flag = flag_word(value)
+    if flag is not None:
+        return flag
+    raise ConfigError(
+        name, f"{value!r} is neither on (1, true, yes, on) nor off (0, false, no, off, empty)"
+    )
+
+
+def flag_word(value: str) -> bool | None:
+    """On (``1``/``true``/``yes``/``on``), off (``0``/``false``/``no``/``off``/empty), any case,
+    surrounding spaces ignored; ``None`` for any other word. The one vocabulary of the
+    switch variables and of a hand-written switch record's ``on``."""
     word = value.strip().lower()
     if word in _ON:
         return True
     if word in _OFF:
         return False
-    raise ConfigError(
-        name, f"{value!r} is neither on (1, true, yes, on) nor off (0, false, no, off, empty)"
-    )
+    return None
 
 
 def _exists(file: Path) -> bool:

@@ -140,6 +140,14 @@ class FleetTracker:
         self._switches = switches
         self._clock = clock
         self._seen: dict[SwitchName, SwitchRecord] = {}
+        if state.store is not None:
+            for name in switches.from_environment():
+                logger.warning(
+                    "%s applies to this process only, not to the region's other instances: "
+                    "for the region, use `deep-health switch %s on`",
+                    name,
+                    "hold" if name.endswith("HOLD") else "drain",
+                )
 
     async def track(
         self,
@@ -177,7 +185,7 @@ class FleetTracker:
         # are no evidence for the window, but a region whose instances are all starved must
         # still latch.
         own = status is Status.FAIL and not drained and own_failure(results)
-        before = latch_from(view.latch.state)
+        before = latch_from(view.latch.state, now)
         judgement = judge(
             instant=status,
             window=view.window,
@@ -196,12 +204,13 @@ class FleetTracker:
             reasons.append(hold_reason(f"state store, {hold.describe()}", failing=failing))
         if view.problem is not None:
             reasons.append(view.problem)
+        reasons.extend(view.damage)
 
         def reapply(state: Mapping[str, Any] | None) -> Mapping[str, Any]:
             again = judge(
                 instant=status,
                 window=view.window,
-                latch=latch_from(state),
+                latch=latch_from(state, now),
                 now=now,
                 held=held,
                 settings=settings,

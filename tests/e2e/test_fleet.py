@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 import pytest
 
+from deploy.twin.alb import Balancer
 from service.cli.main import main
 from service.simulation.realtime import RealtimeConfig, Timeline, watch
 from service.state.dynamodb import create_table
-from support.balancer import Balancer
 from support.emulator import Emulator, create_canary_table
 from support.process import serve
 from support.proxy import FaultProxy, StubHttpServer

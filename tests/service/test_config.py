@@ -100,6 +100,9 @@ BAD = [
     ("unknown service key", "[service]\ndeadlin = 1", "service.deadlin"),
     ("wrong type", '[service]\ndeadline = "soon"', "service.deadline"),
     ("deadline over Route 53's limit", "[service]\ndeadline = 2.5", "service.deadline"),
+    # At the bound, not a step away: 1.9 is the most accepted (Route 53 waits 2 s).
+    ("deadline just over 1.9", "[service]\ndeadline = 1.9000001", "service.deadline"),
+    ("deadline of Route 53's 2 s", "[service]\ndeadline = 2.0", "service.deadline"),
     ("short token", '[service]\ndetails_token = "short"', "service.details_token"),
     ("unset env var", '[service]\nrelease_id = "${NOPE_UNSET}"', "service.release_id"),
     ("unknown type", '[[checks]]\ntype = "no_such_check"', "checks[0].type"),
@@ -349,6 +352,7 @@ def test_invalid_toml_names_the_source() -> None:
 
 ACCEPTED = [
     ("token of exactly 16", '[service]\ndetails_token = "1234567890123456"'),
+    ("deadline at its bound", "[service]\ndeadline = 1.9"),
     ("max_age just above a cycle", "[service]\ninterval = 5.0\ndeadline = 1.0\nmax_age = 6.01"),
     ("a marker the ids do not contain", '[service]\nmarker = "OKAY"'),
     ("one sample", f'[[checks]]\ntype = "{PASSING}"\nsamples = 1'),

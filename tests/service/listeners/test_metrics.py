@@ -107,6 +107,8 @@ async def test_every_family_is_exposed(app: MakeApp) -> None:
         "deep_health_log_lines_dropped": "counter",
         "deep_health_state_store_fallbacks": "counter",
         "deep_health_state_store_available": "gauge",
+        "deep_health_state_duration_seconds": "histogram",
+        "deep_health_state_records_damaged": "counter",
     }
     assert (
         scraped.value(

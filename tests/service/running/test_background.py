@@ -225,6 +225,29 @@ async def test_the_first_request_starts_the_loop_and_answers_starting_at_once() 
         await service.aclose()
 
 
+async def test_report_without_astart_starts_the_checks_and_the_loop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Before: ``starting``, then ``stale`` 503 for ever, with "Runner.start() was not called"
+    and its traceback logged every interval."""
+    key = uuid.uuid4().hex
+    ticker = Ticker()
+    service = HealthService(parse_config(config_text(key)), mode="background", sleep=ticker.sleep)
+    try:
+        first = await service.report()  # nothing started: not astart(), not start()
+        assert first.verdict.reasons[0].startswith("starting: the first evaluation")
+        background = service.background
+        assert background is not None
+        await background.first(timeout=10)
+        report = await service.report()
+        assert report.verdict.healthy
+        assert not report.stale
+        assert RUNS[key] == 1
+        assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    finally:
+        await service.aclose()
+
+
 def test_max_age_must_exceed_one_cycle() -> None:
     with pytest.raises(ConfigError, match="max_age must exceed"):
         parse_config("[service]\ndeadline = 1.0\ninterval = 5\nmax_age = 6")

@@ -7,6 +7,7 @@ round trips themselves are tested against the emulator (test_state_dynamodb.py).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from botocore import exceptions as bx
 from service.config import Config, parse_config
 from service.state import LatchRecord, StoreUnavailable, SwitchRecord
 from service.state.dynamodb import BUCKETS_PER_WINDOW, DynamoDBStore, store_errors
+from service.state.records import MAX_CLOCK_SKEW
 from service.state.registry import factory
 from service.verdict.rules import WindowCounts
 
@@ -24,6 +26,11 @@ def shared_store(config: Config, *, timeout: float | None = None) -> Any:
     return factory(config.state.store)(
         config, timeout=config.state.timeout if timeout is None else timeout
     )
+
+
+def sums(window: Mapping[str, WindowCounts]) -> dict[str, tuple[int, int]]:
+    """Per check, ``(failures, total)`` in the window (the rule reads it per bucket)."""
+    return {check: (counts.failures, counts.total) for check, counts in window.items()}
 
 
 NOW = 1_800_000_000.0
@@ -87,9 +94,10 @@ def test_buckets_add_up_per_check_failures_first() -> None:
         [
             bucket(1, f_db=1, n_db=3, e=1, expires=99),
             bucket(2, f_db=2, n_db=4, f_queue=0, n_queue=5, e=2),
-            {**bucket(3), "f_db": {"S": "not a number"}},  # not a counter: ignored
+            {**bucket(3), "f_db": {"S": "not a number"}},  # not a counter: left out, reported
         ],
         2,
+        NOW,
     )
     assert snapshot.window == {
         "db": WindowCounts(((1, 3), (2, 4))),  # per bucket: the rule's evidence
@@ -98,11 +106,45 @@ def test_buckets_add_up_per_check_failures_first() -> None:
     assert snapshot.requests == 2
     assert snapshot.latch == LatchRecord()
     assert snapshot.switches == {}
+    assert [d.kind for d in snapshot.damage] == ["bucket"]
 
 
 def test_a_check_without_samples_is_not_in_the_window() -> None:
-    snapshot = store()._snapshot([bucket(1, f_db=0, n_db=0)], 1)
+    snapshot = store()._snapshot([bucket(1, f_db=0, n_db=0)], 1, NOW)
     assert snapshot.window == {}
+
+
+@pytest.mark.parametrize(
+    "counters",
+    [
+        pytest.param({"f_db": {"N": "0.5"}, "n_db": {"N": "3"}}, id="half-a-failure"),
+        pytest.param({"f_db": {"N": "1"}, "n_db": {"N": "-3"}}, id="negative-total"),
+        pytest.param({"f_db": {"N": "4"}, "n_db": {"N": "3"}}, id="more-failures-than-samples"),
+        pytest.param({"f_db": {"N": "1"}, "n_db": {"S": "3"}}, id="total-as-text"),
+        pytest.param({"f_db": {"N": "1"}, "n_db": {"BOOL": True}}, id="total-as-boolean"),
+    ],
+)
+def test_a_damaged_counter_leaves_its_check_out_of_that_bucket_only(
+    counters: dict[str, Any],
+) -> None:
+    """Before: ``int("0.5")`` raised out of the store (serve exited at start-up)."""
+    damaged = {**bucket(2, f_queue=1, n_queue=2), **counters}
+    snapshot = store()._snapshot([bucket(1, f_db=1, n_db=2), damaged], 1, NOW)
+    assert sums(snapshot.window) == {"db": (1, 2), "queue": (1, 2)}
+    assert len(snapshot.damage) == 1
+    assert snapshot.damage[0].kind == "bucket"
+    assert "w#000000000000002" in snapshot.damage[0].text
+
+
+def test_a_bucket_ahead_of_now_by_more_than_the_skew_allowance_is_not_counted() -> None:
+    """Before: a bucket written by a clock 10 min ahead counted in every instance's window."""
+    now_ms = int(NOW * 1000)
+    near = bucket(now_ms + int(MAX_CLOCK_SKEW * 1000), f_db=0, n_db=5)  # at the bound: counts
+    ahead = bucket(now_ms + 600_000, f_db=5, n_db=5)
+    snapshot = store()._snapshot([bucket(now_ms, f_db=1, n_db=5), near, ahead], 1, NOW)
+    assert sums(snapshot.window) == {"db": (1, 10)}
+    assert [d.kind for d in snapshot.damage] == ["bucket"]
+    assert "starts more than 2s after this clock's now" in snapshot.damage[0].text
 
 
 def latch_item(**attributes: Any) -> dict[str, Any]:
@@ -111,28 +153,54 @@ def latch_item(**attributes: Any) -> dict[str, Any]:
 
 def test_the_latch_item_is_read_back() -> None:
     item = latch_item(state={"S": json.dumps({"latched_at": 5.0})}, v={"N": "7"})
-    snapshot = store()._snapshot([bucket(1, f_db=1, n_db=1), item], 1)
+    snapshot = store()._snapshot([bucket(1, f_db=1, n_db=1), item], 1, NOW)
     assert snapshot.latch == LatchRecord({"latched_at": 5.0}, 7)
     assert snapshot.window == {"db": WindowCounts(((1, 1),))}
+    assert snapshot.damage == ()
 
 
 @pytest.mark.parametrize(
-    "attributes",
+    ("attributes", "version"),
     [
-        pytest.param({"v": {"N": "3"}}, id="no-state"),
-        pytest.param({"state": {"S": "{}"}}, id="no-version"),
-        pytest.param({"state": {"S": "{not json"}, "v": {"N": "3"}}, id="damaged-json"),
-        pytest.param({"state": {"S": "{}"}, "v": {"N": "three"}}, id="damaged-version"),
-        pytest.param({"state": {"N": "1"}, "v": {"N": "3"}}, id="state-of-another-type"),
+        pytest.param({"v": {"N": "3"}}, 3, id="no-state"),
+        pytest.param({"state": {"S": "{not json"}, "v": {"N": "3"}}, 3, id="damaged-json"),
+        pytest.param({"state": {"M": {}}, "v": {"N": "3"}}, 3, id="state-as-a-map"),
+        pytest.param({"state": {"S": "[1, 2]"}, "v": {"N": "4"}}, 4, id="state-not-a-mapping"),
+        pytest.param({"state": {"S": "{}"}}, 0, id="no-version"),
+        pytest.param({"state": {"S": "{}"}, "v": {"N": "three"}}, 0, id="damaged-version"),
+        pytest.param({"state": {"S": "{}"}, "v": {"S": "3"}}, 0, id="version-as-text"),
+        pytest.param({"state": {"S": "{}"}, "v": {"N": "1.5"}}, 0, id="fractional-version"),
     ],
 )
-def test_a_damaged_latch_item_starts_over(attributes: dict[str, Any]) -> None:
-    assert store()._snapshot([latch_item(**attributes)], 1).latch == LatchRecord()
+def test_a_damaged_latch_item_is_reported_and_marked_for_rewriting(
+    attributes: dict[str, Any], version: int
+) -> None:
+    """A readable version is kept (the next write's condition); the record is marked damaged,
+    so the next evaluation writes it again even when the rule's state does not change."""
+    snapshot = store()._snapshot([latch_item(**attributes)], 1, NOW)
+    assert snapshot.latch.version == version
+    assert snapshot.latch.damaged
+    assert [d.kind for d in snapshot.damage] == ["latch"]
 
 
-def test_a_latch_state_that_is_not_a_mapping_keeps_its_version_only() -> None:
-    item = latch_item(state={"S": "[1, 2]"}, v={"N": "4"})
-    assert store()._snapshot([item], 1).latch == LatchRecord(None, 4)
+@pytest.mark.parametrize(
+    "latched_at", [NOW + 3600, float("nan"), 1e300, float("inf"), "soon", True]
+)
+def test_a_latch_time_that_is_no_time_up_to_now_is_read_as_now(latched_at: object) -> None:
+    """Before: ``latched_at`` an hour ahead (or NaN, 1e300) kept the fleet at 503 "recovering
+    61/10 clean" for good: ``now - latched_at`` never reached ``min_hold``."""
+    state = {"latched_at": latched_at, "last_bad": NOW - 1, "failures": 3, "clean": 0}
+    item = latch_item(state={"S": json.dumps(state)}, v={"N": "2"})
+    latch = store()._snapshot([item], 1, NOW).latch
+    assert latch.damaged
+    assert latch.version == 2
+    assert latch.state == {
+        "latched_at": NOW,
+        "last_bad": NOW - 1,
+        "failures": 3,
+        "clean": 0,
+        "since": None,  # not stored: no streak start to keep
+    }
 
 
 def switch_item(name: str, **attributes: Any) -> dict[str, Any]:
@@ -144,26 +212,57 @@ def test_switch_items_are_read_back_with_who_when_why() -> None:
         switch_item(
             "hold", on={"BOOL": True}, by={"S": "alice"}, at={"N": "12.5"}, why={"S": "drill"}
         ),
-        switch_item("drain", on={"BOOL": False}),
+        switch_item("drain", on={"BOOL": False}, at={"N": "10"}),
         switch_item("reboot", on={"BOOL": True}),  # not a switch this version knows
         switch_item("held", on={"BOOL": True}),
     ]
-    switches = store()._snapshot(items, 1).switches
-    assert switches == {
+    snapshot = store()._snapshot(items, 1, NOW)
+    assert snapshot.switches == {
         "hold": SwitchRecord("hold", True, "alice", 12.5, "drill"),
-        "drain": SwitchRecord("drain", False, "?", 0.0, ""),  # who/when/why unknown
+        "drain": SwitchRecord("drain", False, "?", 10.0, ""),  # who/why unknown
     }
+    assert snapshot.damage == ()
 
 
 @pytest.mark.parametrize(
-    "attributes",
+    ("on", "read_as"),
     [
-        pytest.param({}, id="no-on"),
-        pytest.param({"on": {"BOOL": True}, "at": {"N": "soon"}}, id="damaged-time"),
+        pytest.param({"S": "true"}, True, id="the-string-true"),
+        pytest.param({"N": "1"}, True, id="the-number-1"),
+        pytest.param({"S": " Yes "}, True, id="a-switch-word"),
+        pytest.param({"S": "false"}, False, id="the-string-false"),
+        pytest.param({"N": "0"}, False, id="the-number-0"),
+        pytest.param({"S": "maybe"}, True, id="no-switch-word-is-on"),
+        pytest.param({"N": "2"}, True, id="another-number-is-on"),
+        pytest.param({"NULL": True}, True, id="null-is-on"),
+        pytest.param(None, True, id="no-on-at-all-is-on"),
     ],
 )
-def test_a_damaged_switch_item_is_skipped(attributes: dict[str, Any]) -> None:
-    assert store()._snapshot([switch_item("drain", **attributes)], 1).switches == {}
+def test_a_switch_whose_on_is_not_a_boolean_follows_the_documented_rule(
+    on: dict[str, Any] | None, read_as: bool
+) -> None:
+    """Before: a hand-written drain with ``on = "true"`` or ``1`` was dropped silently (200,
+    ``switch status``: "off (never set)")."""
+    attributes = {"at": {"N": "10"}, **({"on": on} if on is not None else {})}
+    snapshot = store()._snapshot([switch_item("drain", **attributes)], 1, NOW)
+    assert snapshot.switches["drain"].on is read_as
+    assert [d.kind for d in snapshot.damage] == ["switch"]
+
+
+@pytest.mark.parametrize("at", ["1E+20", "-5", "soon"])
+def test_a_switch_time_that_is_no_date_is_kept_as_unknown(at: str) -> None:
+    """Before: ``at = 1E+20`` reached ``time.gmtime`` on every evaluation, which raised."""
+    item = switch_item("drain", on={"BOOL": True}, at={"N": at}, by={"S": "bob"})
+    snapshot = store()._snapshot([item], 1, NOW)
+    record = snapshot.switches["drain"]
+    assert record.on
+    assert record.describe() == "by bob at an unknown time"
+    assert [d.kind for d in snapshot.damage] == ["switch"]
+
+
+def test_describe_never_raises_on_a_time_that_is_no_date() -> None:
+    for at in (1e20, float("nan"), float("inf"), -1.0, 0.0):
+        assert "unknown time" in SwitchRecord("hold", True, "x", at).describe()
 
 
 # -- error codes -------------------------------------------------------------------------------

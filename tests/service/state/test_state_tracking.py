@@ -12,10 +12,12 @@ from checks import Status
 from service.config import parse_config
 from service.engine.health import HealthService
 from service.state import StoreUnavailable, SwitchRecord
-from service.state.records import latch_from
+from service.state.records import MAX_CLOCK_SKEW, latch_from
 from service.state.tracking import HOLD_ONLY, judge
 from service.verdict.rules import LatchState, TrackerSettings, WindowCounts
 from support.observed import OUTCOMES, Clock
+
+NOW_ = 1_800_000_000.0
 
 SETTINGS = TrackerSettings(
     window=30, min_samples=10, fail_after=2, recover_after=3, min_hold=60, burst=0.0
@@ -80,23 +82,46 @@ def test_with_the_tracker_off_the_latch_only_serves_a_hold() -> None:
     [
         pytest.param(None, LatchState(), id="never-written"),
         pytest.param({}, LatchState(), id="empty"),
-        pytest.param({"latched_at": "x", "clean": 2}, LatchState(), id="a-number-is-text"),
-        pytest.param({"last_bad": [1], "failures": 1}, LatchState(), id="a-number-is-a-list"),
+        # A damaged field alone takes its safe value (service.state.records): a time that was
+        # set but is no time is "now" (a latched failure stays latched, its hold bounded), a
+        # count is 0; the rest is kept.
+        pytest.param(
+            {"latched_at": "x", "clean": 2},
+            LatchState(latched_at=NOW_, clean=2),
+            id="a-number-is-text",
+        ),
+        pytest.param(
+            {"last_bad": [1], "failures": 1},
+            LatchState(last_bad=NOW_, failures=1),
+            id="a-number-is-a-list",
+        ),
         pytest.param({"clean": None}, LatchState(), id="a-count-is-null"),
         pytest.param({"failures": 1.5}, LatchState(), id="a-count-is-a-fraction"),
         pytest.param({"failures": -1}, LatchState(), id="a-count-is-negative"),
-        pytest.param({"latched_at": True}, LatchState(), id="a-time-is-a-boolean"),
-        pytest.param({"since": "x", "failures": 2}, LatchState(), id="a-streak-start-is-text"),
+        pytest.param({"latched_at": True}, LatchState(latched_at=NOW_), id="a-time-is-a-boolean"),
+        pytest.param({"latched_at": NOW_ + 3600}, LatchState(latched_at=NOW_), id="an-hour-ahead"),
+        pytest.param({"latched_at": float("nan")}, LatchState(latched_at=NOW_), id="nan"),
+        pytest.param({"last_bad": 1e300}, LatchState(last_bad=NOW_), id="1e300"),
+        pytest.param(
+            {"since": "x", "failures": 2},
+            LatchState(since=NOW_, failures=2),
+            id="a-streak-start-is-text",
+        ),
         # A record from before ``since`` existed: kept (the rule counts its streak from now).
         pytest.param({"failures": 2}, LatchState(failures=2), id="no-streak-start"),
         # An unknown key (a newer or older version's) is dropped; the rest is kept.
         pytest.param({"bogus": 1, "clean": 2}, LatchState(clean=2), id="unknown-key"),
+        pytest.param([1, 2], LatchState(), id="not-a-mapping"),
     ],
 )
-def test_a_missing_or_damaged_latch_record_starts_over(
+def test_a_missing_or_damaged_latch_record_takes_safe_values(
     stored: dict[str, object] | None, expected: LatchState
 ) -> None:
-    assert latch_from(stored) == expected
+    assert latch_from(stored, NOW_) == expected
+
+
+def test_a_latch_time_ahead_of_now_within_the_skew_allowance_is_kept() -> None:
+    assert latch_from({"latched_at": NOW_ + MAX_CLOCK_SKEW}, NOW_).latched_at == NOW_ + 2.0
 
 
 def test_a_stored_latch_is_read_back_whole() -> None:

@@ -176,3 +176,23 @@ def test_a_bad_switch_value_says_what_would_be_on_and_off() -> None:
     assert caught.value.message == (
         "'disabled' is neither on (1, true, yes, on) nor off (0, false, no, off, empty)"
     )
+
+
+@pytest.mark.parametrize("name", ["DEEP_HEALTH_HOLD", "DEEP_HEALTH_DRAIN"])
+def test_an_env_switch_beside_a_shared_store_warns_that_it_is_this_process_only(
+    caplog: pytest.LogCaptureFixture, name: str
+) -> None:
+    """The variable holds one process; the region's other instances answer without it."""
+    from service.state.fleet import FleetState
+    from service.state.memory import MemoryStore
+    from service.state.tracking import FleetTracker
+
+    switches = Switches(environ={name: "1"})
+    assert switches.from_environment() == (name,)
+    FleetTracker(FleetState(None, window=10.0), None, switches)
+    assert not caplog.records  # one process by design: nothing to warn about
+    FleetTracker(FleetState(MemoryStore(window=10.0), window=10.0), None, switches)
+    (record,) = caplog.records
+    word = "hold" if name.endswith("HOLD") else "drain"
+    assert record.getMessage().startswith(f"{name} applies to this process only")
+    assert f"`deep-health switch {word} on`" in record.getMessage()

@@ -24,7 +24,7 @@ import random
 from collections.abc import Sequence
 from typing import Literal
 
-from support.loopserver import LoopServer
+from deploy.twin.loopserver import LoopServer
 
 __all__ = ["Balancer"]
 
@@ -55,7 +55,7 @@ class Balancer(LoopServer):
         self.requests: dict[int, int] = {}
         self.unanswered = 0
         self._next = 0
-        self._rng = random.Random(seed)
+        self._rng = random.Random(seed)  # noqa: S311 -- spreading requests, not security
 
     # -- one request ----------------------------------------------------------------------
 

@@ -1,16 +1,18 @@
 """A TCP server on 127.0.0.1 with an event loop of its own, in a daemon thread.
 
-The base of the test network parts (:class:`~support.proxy.FaultProxy`,
-:class:`~support.balancer.Balancer`): they keep serving (or deliberately not serving) whatever the
-test's loop or the runner's loops are doing. A subclass implements :meth:`LoopServer._accept`.
+The base of the twin's network parts (:class:`~deploy.twin.faults.FaultProxy`,
+:class:`~deploy.twin.alb.Balancer`), which the tests use too: they keep serving (or
+deliberately not serving) whatever the test's loop or the runner's loops are doing.
+A subclass implements :meth:`LoopServer._accept`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Coroutine
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 __all__ = ["LoopServer"]
 
@@ -78,9 +80,9 @@ class LoopServer:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    def _spawn(self, coro: object) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run ``coro`` as a task that :meth:`stop` cancels."""
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
