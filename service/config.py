@@ -45,7 +45,16 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from checks.base import Check, CheckSpec
 from checks.exceptions import ConfigError
@@ -180,6 +189,13 @@ class FailoverSettings(BaseModel):
     """A critical check whose failure ratio in the window exceeds this fails the region."""
     min_samples: int = Field(default=_TRACKER.min_samples, ge=1, le=100_000)
     """Samples needed in the window before the ratio counts."""
+    spread: float = Field(default=_TRACKER.spread, ge=0, le=1)
+    """Share of the window's time buckets holding samples in which the check must have failed:
+    a sustained failure shows across the window, a blip in a few buckets."""
+    burst: float = Field(default=_TRACKER.burst, ge=0, le=3600, validate_default=True)
+    """Seconds of failure taken for one burst, not a sustained failure: failures within fewer
+    buckets than such a burst touches never gray-fail a check, and an unhealthy streak latches
+    only once it has lasted this long."""
     fail_after: int = Field(default=_TRACKER.fail_after, ge=1, le=1000)
     """Consecutive unhealthy evaluations before a failure latches (reported at once anyway)."""
     recover_after: int = Field(default=_TRACKER.recover_after, ge=1, le=1000)
@@ -192,6 +208,16 @@ class FailoverSettings(BaseModel):
     """Drain (force unhealthy) while this file exists; ``DEEP_HEALTH_DRAIN`` also drains."""
     hold_file: str | None = None
     """Once failed over, stay unhealthy while this file exists; also ``DEEP_HEALTH_HOLD``."""
+
+    @field_validator("burst")
+    @classmethod
+    def _burst_leaves_room_in_the_window(cls, burst: float, info: ValidationInfo) -> float:
+        # Failures must spread over more buckets than a burst touches: a burst of half the
+        # window or more would leave a gray failure no way to show.
+        window = info.data.get("window")
+        if window is not None and burst * 2 > window:
+            raise ValueError(f"must be at most half of failover.window ({window:g} s)")
+        return burst
 
     def tracker_settings(self) -> TrackerSettings:
         """The tracker's tuning from this table: every field the two share, by name."""

@@ -54,6 +54,8 @@ _TRACKER_HELP = {
     "window": "seconds of samples per check",
     "threshold": "window failure ratio that fails the region",
     "min_samples": "samples in the window before the ratio counts",
+    "spread": "share of the window's buckets the failures must show in",
+    "burst": "seconds of failure taken for one burst (no gray failure, no latch)",
     "fail_after": "bad evaluations in a row before a failure latches",
     "recover_after": "clean evaluations in a row to recover",
     "min_hold": "seconds a latched failure lasts at least",

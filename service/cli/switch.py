@@ -160,8 +160,12 @@ def run_switch(args: argparse.Namespace) -> int:
                     else:
                         lines.append(f"{name}: {'on' if record.on else 'off'} {record.describe()}")
                 lines.append(latch_text(snapshot.latch.state, config, time.time()))
-                for check, (failures, total) in sorted(snapshot.window.items()):
-                    lines.append(f"window {check}: {failures}/{total} samples failed")
+                for check, counts in sorted(snapshot.window.items()):
+                    lines.append(
+                        f"window {check}: {counts.failures}/{counts.total} samples failed, "
+                        f"in {sum(1 for f, _ in counts.buckets if f)}/{len(counts.buckets)} "
+                        "buckets"
+                    )
                 # What a damaged record was read as is above; what was wrong with it, here.
                 lines += [f"DAMAGED record: {damage}" for damage in snapshot.damage]
                 if snapshot.clock_skew is not None:

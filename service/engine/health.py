@@ -249,7 +249,9 @@ class HealthService:
     async def _judge(self, evaluation: Evaluation, budget: float) -> Report:
         instant = decide(evaluation.results, evaluation.duration, self._policy)
         began = time.perf_counter()  # real time, whatever clock the watchdog is given
-        verdict = await self._tracker.track(instant, evaluation.results, budget)
+        verdict = await self._tracker.track(
+            instant, evaluation.results, budget, discounted=evaluation.discounted
+        )
         report = Report(
             evaluation=evaluation,
             verdict=verdict,

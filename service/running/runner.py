@@ -56,6 +56,10 @@ _START_TIMEOUT = 30.0
 # How long an evaluation waits for runs abandoned by the previous one to finish cancelling
 # (a client closing its connection) before it reports the check as still hung.
 _CANCEL_GRACE = 0.05
+# How late past a check's timeout the supervisor may wake before its late samples say more about
+# this process (paused, or starved of CPU) than about the dependency. Well above a busy loop's
+# scheduling jitter; well below a pause (a frozen container, a stop-the-world stall).
+_LATE_WAKE = 0.25
 _MAX_TEXT = 2048  # characters of a check's error text or observation string kept
 # Lanes that could not be closed (see Runner.close): referenced so their tasks are never
 # garbage-collected while pending.
@@ -64,13 +68,21 @@ _UNCLOSED: list[Lane] = []
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:
-    """One evaluation of every check."""
+    """One evaluation of every check.
+
+    ``discounted`` names the checks whose result says more about this instance than about their
+    dependency: their first run since ``start()`` (the run that opens clients), or a run whose
+    timeout this process woke too late to enforce (paused, or starved of CPU). They still count
+    in this evaluation's verdict, but are no evidence for the gray-failure window
+    (:func:`service.verdict.rules.window_samples`).
+    """
 
     number: int
     results: tuple[CheckResult, ...]
     duration: float
     time: float
     finished: float = field(default=0.0, repr=False)  # monotonic, for the cache
+    discounted: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -90,6 +102,7 @@ class _Pending:
     time: float
     results: dict[str, CheckResult] = field(default_factory=dict)
     overdue: Evaluation | None = None  # built once, shared by every late caller
+    discounted: set[str] = field(default_factory=set)
 
 
 def _text(value: object) -> str:
@@ -220,6 +233,7 @@ class Runner:
         self._inflight: tuple[concurrent.futures.Future[Evaluation], _Pending] | None = None
         self._cached: Evaluation | None = None
         self._start_errors: dict[str, str] = {}
+        self._warm: set[str] = set()  # checks that ran once since their start() succeeded
         self._start_pending: set[str] = set()
         self._logged_start: dict[str, str] = {}
         self._abandoned: dict[str, list[asyncio.Future[_Outcome]]] = {
@@ -261,6 +275,7 @@ class Runner:
         # Started again after close() (a Lambda SnapStart restore): every lane is new, and the
         # runs abandoned on the old ones are gone with them.
         self._abandoned = {c.check_name: [] for c in self.checks}
+        self._warm.clear()
         for check in self.checks:
             name = check.check_name
             self._lanes[name] = Lane(
@@ -326,6 +341,7 @@ class Runner:
             ticket.abandon()
             trouble = ("timeout", f"start() did not finish within {timeout:g}s")
         if trouble is None:
+            self._warm.discard(name)  # new clients: the next run opens them
             self._start_errors.pop(name, None)
             self._logged_start.pop(name, None)
             return
@@ -462,9 +478,12 @@ class Runner:
                 return pending.overdue
             duration = self._clock() - pending.started
             results = []
+            # Not pending.discounted: the supervisor's thread may still be adding to it.
+            late: set[str] = set()
             for check in self.checks:
                 result = pending.results.get(check.check_name)
                 if result is None:
+                    late.add(check.check_name)  # this process did not answer: no evidence
                     result = self._failure(
                         check,
                         duration,
@@ -475,7 +494,11 @@ class Runner:
                     )
                 results.append(result)
             pending.overdue = Evaluation(
-                number=-1, results=tuple(results), duration=duration, time=pending.time
+                number=-1,
+                results=tuple(results),
+                duration=duration,
+                time=pending.time,
+                discounted=frozenset(late),
             )
             return pending.overdue
 
@@ -492,6 +515,7 @@ class Runner:
             duration=self._clock() - pending.started,
             time=pending.time,
             finished=self._clock(),
+            discounted=frozenset(pending.discounted),
         )
 
     def _refusal(self, check: Check, lane: Lane) -> tuple[str, str] | None:
@@ -553,6 +577,9 @@ class Runner:
         timeout = max(0.0, min(check.timeout, pending.deadline - elapsed))
         done, late = await asyncio.wait(waiters, timeout=timeout)
         duration = self._clock() - started
+        if name not in self._warm or (late and duration > timeout + _LATE_WAKE):
+            pending.discounted.add(name)
+        self._warm.add(name)
         outcomes = [self._outcome(waiter) for waiter in done]
         for waiter in late:
             waiters[waiter].abandon()

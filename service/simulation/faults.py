@@ -1,8 +1,15 @@
 """Scripted fault models for one region, in virtual time.
 
-A region's faults answer three questions at time ``t``: is the service process up (what a
-shallow liveness ping sees), does one dependency sample succeed (what a deep check sees), and
-how long does the dependency take to answer. Each fault is active on ``[start, end)``.
+A region's faults answer four questions at time ``t``: is the service process up (what a
+shallow liveness ping sees), does a whole evaluation's dependency access work (a correlated
+failure fails every sample of one evaluation together), does one dependency sample succeed (what
+a deep check sees), and how long does the dependency take to answer. Each fault is active on
+``[start, end)``.
+
+Noise (faults failing over must ignore): :class:`PartialFailure` at a low rate (independent
+errors), :class:`CorrelatedFailure` (whole evaluations fail), :class:`Blips` (the dependency
+down for 1-5 s at random moments). Cold starts are the fleet's
+(:attr:`service.simulation.fleet.FleetConfig.cold`): they belong to an instance, not a region.
 
 Example:
     >>> faults = RegionFaults((PartialFailure(rate=0.15, start=600.0, end=2400.0),))
@@ -12,10 +19,14 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import math
 import random
 from dataclasses import dataclass
 
 __all__ = [
+    "Blips",
+    "CorrelatedFailure",
     "DependencyOutage",
     "Fault",
     "Flapping",
@@ -52,6 +63,11 @@ class Fault:
 
     def sample_ok(self, t: float, rng: random.Random) -> bool:
         """Whether one dependency sample succeeds."""
+        return True
+
+    def evaluation_ok(self, t: float, rng: random.Random) -> bool:
+        """Whether one evaluation's access to the dependency works at all (False: every sample
+        of that evaluation fails together)."""
         return True
 
     def latency(self, t: float) -> float:
@@ -94,6 +110,67 @@ class PartialFailure(Fault):
     def sample_ok(self, t: float, rng: random.Random) -> bool:
         """Fail with probability ``rate`` while active."""
         return not (self.active(t) and rng.random() < self.rate)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CorrelatedFailure(Fault):
+    """Whole evaluations fail at random: every sample of one evaluation together (one stalled
+    connection, one garbage-collection pause in the client), with probability ``rate``.
+
+    Attributes:
+        rate: Probability that one evaluation fails entirely, 0-1.
+    """
+
+    rate: float = 0.01
+
+    def evaluation_ok(self, t: float, rng: random.Random) -> bool:
+        """Fail the evaluation with probability ``rate`` while active."""
+        return not (self.active(t) and rng.random() < self.rate)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Blips(Fault):
+    """Short total failures at random moments: one blip in every ``every`` seconds, at a
+    uniformly random moment of that period, lasting ``shortest`` to ``longest`` seconds.
+
+    The schedule is a pure function of ``seed`` and the period, so every sample agrees on it;
+    two blips of neighbouring periods can fall close together, as at random they would.
+
+    Attributes:
+        every: Seconds per period (one blip each).
+        shortest: Shortest blip, seconds.
+        longest: Longest blip, seconds.
+        seed: Which schedule.
+    """
+
+    every: float = 600.0
+    shortest: float = 1.0
+    longest: float = 5.0
+    seed: int = 0
+
+    def blip(self, period: int) -> tuple[float, float]:
+        """``(start, end)`` of the blip of ``period`` (the ``period``-th ``every`` seconds)."""
+        return _blip(self.seed, period, self.every, self.shortest, self.longest)
+
+    def down(self, t: float) -> bool:
+        """Whether a blip is on at ``t`` (one may run over into the next period)."""
+        if not self.active(t):
+            return False
+        period = math.floor(t / self.every)
+        return any(start <= t < end for start, end in (self.blip(period), self.blip(period - 1)))
+
+    def sample_ok(self, t: float, rng: random.Random) -> bool:
+        """Fail during a blip."""
+        return not self.down(t)
+
+
+@functools.lru_cache(maxsize=4096)
+def _blip(
+    seed: int, period: int, every: float, shortest: float, longest: float
+) -> tuple[float, float]:
+    draw = random.Random(f"{seed}:{period}")  # noqa: S311 -- simulation, not security
+    start = period * every + draw.uniform(0.0, every)
+    return start, start + draw.uniform(shortest, longest)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,6 +233,12 @@ class RegionFaults:
         # Evaluate every fault, not all(): each random draw happens whatever the outcome of
         # the others, so the random stream does not depend on which fault fails first.
         results = [f.sample_ok(t, rng) for f in self._regional]
+        return all(results)
+
+    def evaluation_ok(self, t: float, rng: random.Random) -> bool:
+        """One evaluation's access to the regional dependency works unless some fault fails
+        it whole (only a :class:`CorrelatedFailure` draws from ``rng``)."""
+        results = [f.evaluation_ok(t, rng) for f in self._regional]
         return all(results)
 
     def shared_ok(self, t: float, rng: random.Random) -> bool:

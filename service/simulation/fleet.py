@@ -10,7 +10,11 @@ cache. This model adds to :mod:`service.simulation.virtual`:
 * ``scale_out``: while the dependency answers slowly, one fresh instance joins every
   ``scale_out`` seconds, up to ``max_instances``;
 * ``shared``: the failover state (window and latch) in one store for the whole fleet, as the
-  DynamoDB store keeps it; otherwise each instance judges its own memory.
+  DynamoDB store keeps it; otherwise each instance judges its own memory;
+* ``cold``: a new instance (at the start, after a restart, on scale-out) fails every dependency
+  call for its first ``cold`` seconds (clients opening against a dependency that resets new
+  connections), and its first evaluation is no evidence for the window, as the runner says of
+  the run that opens a check's clients (:attr:`service.running.runner.Evaluation.discounted`).
 
 Every instance evaluates with the runtime's own rules:
 :func:`service.verdict.rules.combine_samples`,
@@ -38,7 +42,13 @@ from service.simulation.virtual import RunResult, Scenario, run_regions
 from service.state.memory import MemoryStore
 from service.state.tracking import judge, sample_counts
 from service.verdict.policy import PolicySettings, decide
-from service.verdict.rules import LatchState, SampleOutcome, TrackerSettings, combine_samples
+from service.verdict.rules import (
+    LatchState,
+    SampleOutcome,
+    TrackerSettings,
+    combine_samples,
+    own_failure,
+)
 
 __all__ = ["FleetConfig", "run_fleet"]
 
@@ -61,6 +71,7 @@ class FleetConfig:
         restart: Seconds a restarting instance is down (default 5).
         scale_out: Seconds between added instances while answers are slow; None: never.
         max_instances: Fleet size scale-out stops at (default 10).
+        cold: Seconds a new instance's dependency calls all fail (default 0).
     """
 
     instances: int = 1
@@ -70,25 +81,27 @@ class FleetConfig:
     restart: float = 5.0
     scale_out: float | None = None
     max_instances: int = 10
+    cold: float = 0.0
 
     def __post_init__(self) -> None:
         """Reject a fleet the model cannot run."""
         if self.instances < 1 or self.max_instances < self.instances:
             raise ValueError("need 1 <= instances <= max_instances")
-        if self.restart < 0 or (self.churn is not None and self.churn <= 0):
-            raise ValueError("restart must be >= 0 and churn > 0")
+        if self.restart < 0 or self.cold < 0 or (self.churn is not None and self.churn <= 0):
+            raise ValueError("restart and cold must be >= 0 and churn > 0")
 
 
 class _Instance:
     """One process: its result cache and its own state (used unless the fleet shares one)."""
 
-    __slots__ = ("cached_at", "cached_ok", "down_until", "store")
+    __slots__ = ("cached_at", "cached_ok", "down_until", "store", "warm")
 
-    def __init__(self, window: float) -> None:
+    def __init__(self, window: float, *, born: float = 0.0) -> None:
         self.store = MemoryStore(window=window)
         self.cached_at = float("-inf")
         self.cached_ok = True
-        self.down_until = float("-inf")
+        self.down_until = born  # up from its birth on
+        self.warm = False
 
 
 def _result(name: str, scope: Scope, ok_samples: list[bool]) -> CheckResult:
@@ -126,8 +139,7 @@ class _Fleet:
     def _churn(self, t: float) -> None:
         while t >= self._next_restart:
             instance = self.instances[self._restart_index % len(self.instances)]
-            fresh = _Instance(self.settings.window)
-            fresh.down_until = self._next_restart + self.fleet.restart
+            fresh = _Instance(self.settings.window, born=self._next_restart + self.fleet.restart)
             self.instances[self.instances.index(instance)] = fresh
             self._restart_index += 1
             self._next_restart += self.fleet.churn or float("inf")
@@ -142,7 +154,7 @@ class _Fleet:
         if self._slow_since is None:
             self._slow_since = t
         elif t - self._slow_since >= every and len(self.instances) < self.fleet.max_instances:
-            self.instances.append(_Instance(self.settings.window))
+            self.instances.append(_Instance(self.settings.window, born=t))
             self._slow_since = t
 
     def _pick(self, t: float, rng: random.Random) -> _Instance | None:
@@ -170,7 +182,8 @@ class _Fleet:
 
     def _evaluate(self, instance: _Instance, t: float, rng: random.Random) -> bool:
         faults = self.faults
-        in_time = faults.latency(t) <= DEADLINE
+        cold = t < instance.down_until + self.fleet.cold
+        in_time = faults.latency(t) <= DEADLINE and faults.evaluation_ok(t, rng) and not cold
         samples = [in_time and faults.sample_ok(t, rng) for _ in range(self.config.samples)]
         results = (
             _result(CHECK, "regional", samples),
@@ -178,7 +191,9 @@ class _Fleet:
         )
         instant = decide(results, 0.0, _POLICY)
         store = self.shared if self.fleet.shared else instance.store
-        store.record(sample_counts(results), t)
+        discounted = () if instance.warm else (CHECK,)
+        store.record(sample_counts(results, discounted), t)
+        instance.warm = True
         latch = store.latch_state() or LatchState()
         judgement = judge(
             instant=instant.status,
@@ -187,6 +202,7 @@ class _Fleet:
             now=t,
             held=False,
             settings=self.settings,
+            own=own_failure(results),
         )
         store.keep_latch_state(judgement.latch)
         return judgement.status is not Status.FAIL

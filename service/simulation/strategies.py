@@ -86,6 +86,7 @@ class DeepHealth:
         """
         self._samples = config.samples
         self.tracker = Tracker(settings)
+        self._warm = False  # the first evaluation opens the clients: no evidence (the runner's)
 
     def evaluate(self, t: float, faults: RegionFaults, rng: random.Random) -> bool:
         """Healthy unless the policy fails, the window gray-fails, or recovery is pending."""
@@ -94,14 +95,17 @@ class DeepHealth:
             # with its pre-outage (healthy) state, as a fresh process would. The hysteresis
             # lives in the process and cannot slow recovery from the process's own death.
             return False
-        in_time = faults.latency(t) <= DEADLINE
+        in_time = faults.latency(t) <= DEADLINE and faults.evaluation_ok(t, rng)
         regional = _check(
             CHECK, "regional", [in_time and faults.sample_ok(t, rng) for _ in range(self._samples)]
         )
         shared = _check(SHARED_CHECK, "global", [faults.shared_ok(t, rng)])
         results = (regional, shared)
         instant = decide(results, 0.0, _POLICY)
-        verdict = self.tracker.observe(instant.status, window_samples(results), t)
+        discounted = () if self._warm else (CHECK,)
+        self._warm = True
+        samples = window_samples(results, discounted=discounted)
+        verdict = self.tracker.observe(instant.status, samples, t)
         return verdict.status != "fail"
 
 

@@ -33,6 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from service.verdict.rules import WindowCounts
+
 __all__ = [
     "SWITCHES",
     "Counts",
@@ -128,8 +130,8 @@ class Snapshot:
     """The fleet's state as one evaluation sees it.
 
     Attributes:
-        window: Per check, ``(failures, total)`` samples in the window, this evaluation's own
-            included.
+        window: Per check, its samples in the window (this evaluation's own included) and the
+            time buckets they fall in.
         latch: The latch record.
         switches: Switch records the store holds (on or off), by name.
         requests: Store requests this read took (for the benchmark).
@@ -141,7 +143,7 @@ class Snapshot:
             samples were then not written. ``None``: within the bound, or not measured.
     """
 
-    window: Mapping[str, Counts] = field(default_factory=dict)
+    window: Mapping[str, WindowCounts] = field(default_factory=dict)
     latch: LatchRecord = field(default_factory=LatchRecord)
     switches: Mapping[SwitchName, SwitchRecord] = field(default_factory=dict)
     requests: int = 0

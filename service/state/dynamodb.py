@@ -66,6 +66,7 @@ from service.state.records import (
     counts_from,
     future_bucket,
 )
+from service.verdict.rules import BUCKETS_PER_WINDOW, WindowCounts
 
 if TYPE_CHECKING:
     from service.config import Config
@@ -85,8 +86,6 @@ __all__ = [
 
 STORE_ACTIONS = ("dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem")
 """Every call the store makes: template.yaml grants exactly these on the state table."""
-BUCKETS_PER_WINDOW = 12
-"""Counters per window: a finer grain costs read size, a coarser one blurs the window's edge."""
 RETAIN = 3600.0
 """Seconds a bucket outlives its window before TTL may delete it (for an operator to look)."""
 _LATCH = "z#latch"
@@ -306,7 +305,7 @@ class DynamoDBStore:
         )
 
     def _snapshot(self, items: list[dict[str, Any]], requests: int, now: float) -> Snapshot:
-        window: dict[str, list[int]] = {}
+        window: dict[str, list[tuple[int, int]]] = {}  # per check, (failures, total) per bucket
         latch = LatchRecord()
         switches: dict[SwitchName, SwitchRecord] = {}
         damage: list[Damage] = []
@@ -319,9 +318,8 @@ class DynamoDBStore:
                 if start is not None and found is None:
                     counts, found = counts_from(sk, _fields(item))
                     for check, (failures, total) in counts.items():
-                        sums = window.setdefault(check, [0, 0])
-                        sums[0] += failures
-                        sums[1] += total
+                        if total > 0:
+                            window.setdefault(check, []).append((failures, total))
             elif sk == _LATCH:
                 latch, found = self._latch(item, now)
             elif sk.startswith(_SWITCH) and sk[len(_SWITCH) :] in SWITCHES:
@@ -330,7 +328,7 @@ class DynamoDBStore:
             if found is not None:
                 damage.append(found)
         return Snapshot(
-            window={check: (c[0], c[1]) for check, c in window.items() if c[1] > 0},
+            window={check: WindowCounts(tuple(counts)) for check, counts in window.items()},
             latch=latch,
             switches=switches,
             requests=requests,

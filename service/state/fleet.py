@@ -45,6 +45,7 @@ from service.state import (
     SwitchRecord,
 )
 from service.state.memory import MemoryStore
+from service.verdict.rules import WindowCounts
 
 __all__ = ["ATTEMPTS", "STATE_RECORD", "STATE_STORE", "FleetState", "View"]
 
@@ -68,7 +69,7 @@ class View:
     """The state one evaluation judges.
 
     Attributes:
-        window: Per check, ``(failures, total)`` in the window (this evaluation included).
+        window: Per check, its counts in the window (this evaluation included).
         latch: The latch record.
         switches: The operator switches the store holds (on or off).
         source: ``"dynamodb"`` (the fleet's), ``"memory"`` (the one process's, by design), or
@@ -77,7 +78,7 @@ class View:
         damage: Damaged records the store returned, for people (``state_record: ...``).
     """
 
-    window: Mapping[str, Counts]
+    window: Mapping[str, WindowCounts]
     latch: LatchRecord
     switches: Mapping[SwitchName, SwitchRecord] = field(default_factory=dict)
     source: str = "memory"

@@ -6,7 +6,7 @@ Example:
     >>> import asyncio
     >>> store = MemoryStore(window=60.0)
     >>> asyncio.run(store.exchange({"accounts": (1, 3)}, now=100.0)).window["accounts"]
-    (1, 3)
+    WindowCounts(buckets=((1, 3),))
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from service.state import Counts, LatchRecord, Snapshot, SwitchName, SwitchRecord
+from service.verdict.rules import WindowCounts, window_counts
 
 if TYPE_CHECKING:
     from service.config import Config
@@ -42,6 +43,7 @@ class MemoryStore:
         self._entries: dict[str, deque[tuple[float, int, int]]] = {}
         self._totals: dict[str, list[int]] = {}
         self._latch = LatchRecord()
+        self._kept: LatchState | None = None  # the latch as the rule's type, while current
         self._switches: dict[SwitchName, SwitchRecord] = {}
 
     def describe(self) -> str:
@@ -70,16 +72,16 @@ class MemoryStore:
             while len(entries) > self._max_entries:
                 self._pop(entries, totals)
 
-    def counts(self, now: float) -> dict[str, Counts]:
-        """Per check, ``(failures, total)`` within the window ending at ``now``."""
+    def counts(self, now: float) -> dict[str, WindowCounts]:
+        """Per check, its counts within the window ending at ``now``, bucketed by time."""
         horizon = now - self.window
-        found: dict[str, Counts] = {}
+        found: dict[str, WindowCounts] = {}
         for check, entries in self._entries.items():
             totals = self._totals[check]
             while entries and entries[0][0] <= horizon:
                 self._pop(entries, totals)
             if totals[1]:
-                found[check] = (totals[0], totals[1])
+                found[check] = window_counts(entries, self.window)
         return found
 
     async def exchange(self, samples: Mapping[str, Counts], now: float) -> Snapshot:
@@ -97,22 +99,29 @@ class MemoryStore:
             return False
         # A copy through JSON, as the shared store keeps it: no aliasing with the caller.
         self._latch = LatchRecord(json.loads(json.dumps(dict(state))), expected + 1)
+        self._kept = None
         return True
 
     def adopt_latch(self, record: LatchRecord) -> None:
         """Take the fleet's latch as this process's own (the fallback continues from it)."""
         self._latch = record
+        self._kept = None
 
     def latch_state(self) -> LatchState | None:
         """The latch's state as the rule's type (synchronous: the simulator's fleet model)."""
+        if self._kept is not None:
+            return self._kept
         from service.state.records import latch_from
 
         return latch_from(self._latch.state) if self._latch.state is not None else None
 
     def keep_latch_state(self, state: LatchState) -> None:
         """Replace the latch's state unconditionally (synchronous: one process, no race)."""
+        if state == self._kept:
+            return  # unchanged (the simulator's common case: skip the serialisation)
         changed = self._latch.state != dataclasses.asdict(state)
         self._latch = LatchRecord(dataclasses.asdict(state), self._latch.version + int(changed))
+        self._kept = state
 
     async def set_switch(self, record: SwitchRecord) -> None:
         """Record an operator switch."""

@@ -101,7 +101,7 @@ def check_latch(
     safe = now if now is not None else 0.0
     fixed: dict[str, Any] = {}
     wrong: list[str] = []
-    for name in ("latched_at", "last_bad"):
+    for name in ("latched_at", "last_bad", "since"):
         value = state.get(name)
         if value is None or _is_time(value, now):
             fixed[name] = value

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,15 +33,18 @@ from service.verdict.policy import Verdict
 from service.verdict.rules import (
     LatchState,
     TrackerSettings,
+    WindowCounts,
     advance_latch,
     gray_failing,
+    gray_reason,
     latch_reason,
+    own_failure,
     window_samples,
 )
 
 __all__ = ["HOLD_ONLY", "FleetTracker", "Judgement", "judge", "sample_counts"]
 
-HOLD_ONLY = TrackerSettings(fail_after=1, recover_after=1, min_hold=0.0, quiet=0.0)
+HOLD_ONLY = TrackerSettings(fail_after=1, recover_after=1, min_hold=0.0, quiet=0.0, burst=0.0)
 """The latch's tuning with the tracker off: it only remembers a failure for a hold."""
 
 logger = logging.getLogger("deep_health.state")
@@ -59,22 +62,26 @@ class Judgement:
 def judge(
     *,
     instant: Status,
-    window: Mapping[str, Counts],
+    window: Mapping[str, WindowCounts],
     latch: LatchState,
     now: float,
     held: bool,
     settings: TrackerSettings | None,
+    own: bool = False,
 ) -> Judgement:
     """Apply the window rule and the latch to one evaluation (pure).
 
     Args:
         instant: The evaluation's own status, a drain already applied.
-        window: Per check, ``(failures, total)`` in the window.
+        window: Per check, its counts in the window.
         latch: The latch's state before this evaluation.
         now: Seconds (epoch across a fleet).
         held: Operator hold.
         settings: The tracker's tuning; ``None``: the tracker is off (no window; the latch
             only keeps a hold).
+        own: The evaluation fails only for this instance's own reasons
+            (:func:`~service.verdict.rules.own_failure`): reported as it is, the latch
+            unchanged.
 
     Returns:
         The judgement.
@@ -84,25 +91,29 @@ def judge(
         []
         if settings is None
         else [
-            f"gray-failure:{check} {failures}/{total}"
-            for check, (failures, total) in sorted(window.items())
-            if gray_failing(failures, total, settings)
+            gray_reason(check, counts, settings)
+            for check, counts in sorted(window.items())
+            if gray_failing(counts, settings)
         ]
     )
     healthy = instant is not Status.FAIL and not gray
-    after = advance_latch(latch, healthy, now, held=held, settings=rules)
+    if own and not gray:
+        return Judgement(instant, (), latch)
+    after = advance_latch(latch, healthy, now, held=held, sustained=bool(gray), settings=rules)
     if after.healthy:
         return Judgement(instant, (), after)
     waits = latch_reason(latch, after, instant_healthy=healthy, held=held, settings=rules, now=now)
     return Judgement(Status.FAIL, (*gray, *([waits] if waits else [])), after)
 
 
-def sample_counts(results: Sequence[CheckResult]) -> dict[str, Counts]:
-    """Per check feeding the window (:func:`~service.verdict.rules.window_samples`), ``(failed,
-    all)``."""
+def sample_counts(
+    results: Sequence[CheckResult], discounted: Collection[str] = ()
+) -> dict[str, Counts]:
+    """Per check feeding the window (:func:`~service.verdict.rules.window_samples`, which says
+    what ``discounted`` means), ``(failed, all)``."""
     return {
         name: (sum(1 for ok in samples if not ok), len(samples))
-        for name, samples in window_samples(results).items()
+        for name, samples in window_samples(results, discounted=discounted).items()
     }
 
 
@@ -139,7 +150,12 @@ class FleetTracker:
                 )
 
     async def track(
-        self, instant: Verdict, results: Sequence[CheckResult], budget: float
+        self,
+        instant: Verdict,
+        results: Sequence[CheckResult],
+        budget: float,
+        *,
+        discounted: Collection[str] = (),
     ) -> Verdict:
         """Apply the switches, the window and the latch to one evaluation's instant verdict.
 
@@ -147,6 +163,9 @@ class FleetTracker:
             instant: The policy's verdict on the evaluation.
             results: The evaluation's results (the window's samples come from them).
             budget: Seconds left in the evaluation's deadline for the store.
+            discounted: Checks whose samples are no evidence this time (the runner's
+                :attr:`~service.running.runner.Evaluation.discounted`): they do not feed the
+                shared window.
 
         Returns:
             The verdict to report. A drain counts as an unhealthy evaluation, so releasing it
@@ -154,7 +173,7 @@ class FleetTracker:
         """
         local = self._switches.read()
         now = self._clock()
-        samples = sample_counts(results) if self.settings is not None else {}
+        samples = sample_counts(results, discounted) if self.settings is not None else {}
         view = await self.state.read(samples, now, budget)
         self._log_switches(view.switches)
         drain, hold = view.drained_by(), view.held_by()
@@ -162,9 +181,19 @@ class FleetTracker:
         held = local.held is not None or hold is not None
         status = Status.FAIL if drained else instant.status
         settings = self.settings
+        # Reasons only, not ``discounted``: a starved instance's timeouts (overdue, woke late)
+        # are no evidence for the window, but a region whose instances are all starved must
+        # still latch.
+        own = status is Status.FAIL and not drained and own_failure(results)
         before = latch_from(view.latch.state, now)
         judgement = judge(
-            instant=status, window=view.window, latch=before, now=now, held=held, settings=settings
+            instant=status,
+            window=view.window,
+            latch=before,
+            now=now,
+            held=held,
+            settings=settings,
+            own=own,
         )
         # A hold is engaged once the region fails; before that it is only armed (its words say so).
         failing = judgement.status is Status.FAIL
@@ -185,6 +214,7 @@ class FleetTracker:
                 now=now,
                 held=held,
                 settings=settings,
+                own=own,
             )
             return dataclasses.asdict(again.latch)
 

@@ -21,7 +21,8 @@ Example:
     'pass'
 
 Defaults (see :class:`TrackerSettings`) were chosen with the Route 53 simulator
-(``python -m bench.failover``); its figures are in the docs (the failover rules' page).
+(``python -m bench.evidence`` for noise and detection, ``python -m bench.failover`` for the
+strategies); ``docs/gray-failure-evidence.md`` has the figures and how to reproduce them.
 
 Composition with Route 53: its FailureThreshold applies both ways and debounces single bad
 evaluations, so this module reports every unhealthy evaluation at once (fail fast) and only
@@ -39,9 +40,12 @@ from typing import Literal
 from service.verdict.rules import (
     LatchState,
     TrackerSettings,
+    WindowCounts,
     advance_latch,
     gray_failing,
+    gray_reason,
     latch_reason,
+    window_counts,
 )
 
 __all__ = [
@@ -127,9 +131,17 @@ class FailureWindow:
         self._expire(entries, totals, now)
         return totals[0], totals[1]
 
+    def counts(self, check: str, now: float) -> WindowCounts:
+        """``check``'s window as the rule reads it (:func:`service.verdict.rules.window_counts`)."""
+        entries = self._entries.get(check)
+        if entries is None:
+            return WindowCounts()
+        self._expire(entries, self._totals[check], now)
+        return window_counts(entries, self._window)
+
     def gray_failing(self, check: str, now: float, settings: TrackerSettings) -> bool:
         """Tell whether ``check`` fails too often (:func:`service.verdict.rules.gray_failing`)."""
-        return gray_failing(*self.ratio(check, now), settings)
+        return gray_failing(self.counts(check, now), settings)
 
     def checks(self) -> tuple[str, ...]:
         """Return the names of the checks seen so far, in first-seen order."""
@@ -164,6 +176,7 @@ class Hysteresis:
         min_hold: float = 0.0,
         fail_after: int = 1,
         quiet: float = 0.0,
+        burst: float = 0.0,
     ) -> None:
         """Create a tracker in the healthy state.
 
@@ -173,9 +186,14 @@ class Hysteresis:
             min_hold: Seconds a latched failure lasts at least.
             fail_after: Consecutive unhealthy evaluations before the failure latches.
             quiet: Seconds since the last unhealthy evaluation required to recover.
+            burst: Seconds an unhealthy streak must last before it latches.
         """
         self.settings = settings or TrackerSettings(
-            recover_after=recover_after, min_hold=min_hold, fail_after=fail_after, quiet=quiet
+            recover_after=recover_after,
+            min_hold=min_hold,
+            fail_after=fail_after,
+            quiet=quiet,
+            burst=burst,
         )
         self.state = LatchState()
 
@@ -189,19 +207,22 @@ class Hysteresis:
         """Consecutive clean evaluations counted towards recovery."""
         return self.state.clean
 
-    def update(self, instant_healthy: bool, now: float, *, held: bool = False) -> bool:
+    def update(
+        self, instant_healthy: bool, now: float, *, held: bool = False, sustained: bool = False
+    ) -> bool:
         """Feed one evaluation and return whether to report healthy.
 
         Args:
             instant_healthy: This evaluation's own verdict.
             now: Time in seconds.
             held: Operator hold: once latched, stay unhealthy while this is True.
+            sustained: Unhealthy on the window's evidence (no burst span needed to latch).
 
         Returns:
             The health to report.
         """
         self.state = advance_latch(
-            self.state, instant_healthy, now, held=held, settings=self.settings
+            self.state, instant_healthy, now, held=held, sustained=sustained, settings=self.settings
         )
         return self.state.healthy
 
@@ -259,12 +280,12 @@ class Tracker:
         for check, samples in samples_by_check.items():
             self.window.record(check, samples, now)
         for check in self.window.checks():
-            failures, total = self.window.ratio(check, now)
-            if gray_failing(failures, total, settings):
-                reasons.append(f"gray-failure:{check} {failures}/{total}")
+            counts = self.window.counts(check, now)
+            if gray_failing(counts, settings):
+                reasons.append(gray_reason(check, counts, settings))
         instant_healthy = instant != "fail" and not reasons
         before = self.hysteresis.state
-        if self.hysteresis.update(instant_healthy, now, held=held):
+        if self.hysteresis.update(instant_healthy, now, held=held, sustained=bool(reasons)):
             return TrackedVerdict(instant)
         reason = latch_reason(
             before,

@@ -40,7 +40,7 @@ BOUND = 4 * (POLLING.interval * 1.1 * (POLLING.failure_threshold + 1) + 0.5)
 MIN_HOLD = 3.0
 FAILOVER = (
     "[failover]\nwindow = 3\nthreshold = 0.1\nmin_samples = 20\nfail_after = 2\n"
-    f"recover_after = 3\nmin_hold = {MIN_HOLD}\nquiet = 0\n"
+    f"recover_after = 3\nmin_hold = {MIN_HOLD}\nquiet = 0\nburst = 0.3\n"
 )
 
 

@@ -49,7 +49,7 @@ MIN_HOLD = 8.0
 # busy machine's own read timeouts from tripping them.
 FAILOVER = (
     "[failover]\nwindow = 4\nthreshold = {threshold}\nmin_samples = 20\nfail_after = 2\n"
-    f"recover_after = 3\nmin_hold = {MIN_HOLD}\nquiet = 2\n"
+    f"recover_after = 3\nmin_hold = {MIN_HOLD}\nquiet = 2\nburst = 0.4\n"
 )
 WAIT = 60.0  # every bounded wait; a broken fleet never gets there at all
 

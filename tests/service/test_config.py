@@ -394,13 +394,15 @@ def test_an_empty_token_is_no_token_and_a_set_one_is_kept() -> None:
 def test_failover_table_becomes_the_tracker_settings() -> None:
     text = (
         "[failover]\nwindow = 30\nthreshold = 0.2\nmin_samples = 5\nfail_after = 2\n"
-        "recover_after = 4\nmin_hold = 10\nquiet = 7\n"
+        "recover_after = 4\nmin_hold = 10\nquiet = 7\nspread = 0.3\nburst = 4\n"
     )
     failover = parse_config(_with_a_check(text)).failover
     assert failover.tracker_settings() == TrackerSettings(
         window=30.0,
         threshold=0.2,
         min_samples=5,
+        spread=0.3,
+        burst=4.0,
         fail_after=2,
         recover_after=4,
         min_hold=10.0,

@@ -228,7 +228,9 @@ def test_only_critical_regional_checks_count_as_feeders() -> None:
 def test_a_window_requests_may_not_fill_is_a_warning_with_the_arithmetic(
     service: str, said: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    text = service + "[failover]\nwindow = 2\nmin_samples = 20\n" + CHECK + "samples = 1\n"
+    text = (
+        service + "[failover]\nwindow = 2\nmin_samples = 20\nburst = 1\n" + CHECK + "samples = 1\n"
+    )
     with caplog.at_level(logging.WARNING, logger="deep_health.config"):
         parse_config(text, environ={})
     assert [r.getMessage() for r in caplog.records if r.name == "deep_health.config"] == [
@@ -238,6 +240,20 @@ def test_a_window_requests_may_not_fill_is_a_warning_with_the_arithmetic(
         "lengthen failover.window, raise failover.samples (or the checks' samples) or lower "
         "failover.min_samples"
     ]
+
+
+@pytest.mark.parametrize(("window", "burst", "refused"), [(12, 6, False), (11.9, 6, True)])
+def test_a_burst_longer_than_half_the_window_is_refused(
+    window: float, burst: float, refused: bool
+) -> None:
+    # Failures must spread over more of the window's buckets than a burst touches.
+    text = f"[failover]\nwindow = {window}\nburst = {burst}\nmin_samples = 1\n{CHECK}"
+    if not refused:
+        assert parse_config(text, environ={}).failover.burst == burst
+        return
+    key, message = errors_of(text)[0]
+    assert key == "failover.burst"
+    assert "at most half of failover.window" in message
 
 
 def test_a_single_value_where_a_list_goes_says_how_to_write_the_list() -> None:

@@ -147,7 +147,7 @@ class Fleet:
             f'details_token = "{TOKEN}"\nservice_id = "{FLEET}"\n'
             # One unhealthy evaluation latches; the window never fails the region by itself
             # (min_samples out of reach), so only the latch and the switches decide.
-            f"[failover]\nwindow = {WINDOW}\nfail_after = 1\nrecover_after = 1\n"
+            f"[failover]\nwindow = {WINDOW}\nfail_after = 1\nburst = 0\nrecover_after = 1\n"
             "min_hold = 3600\nquiet = 0\nmin_samples = 100000\n"
             f'[state]\nstore = "dynamodb"\ntable = "{self.table}"\nregion = "{REGION}"\n'
             # A generous timeout: moto on a busy machine may take longer than the default.

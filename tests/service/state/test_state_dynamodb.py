@@ -19,6 +19,7 @@ from service.state.dynamodb import (
     create_table,
 )
 from service.state.fleet import FleetState
+from service.verdict.rules import WindowCounts
 from support.emulator import Emulator
 from support.proxy import FaultProxy
 
@@ -53,7 +54,9 @@ async def test_instances_of_a_fleet_judge_one_window(pair: tuple[DynamoDBStore, 
     a, b = pair
     await a.exchange({"accounts": (1, 3)}, NOW)
     seen = await b.exchange({"accounts": (0, 3), "queue": (2, 2)}, NOW + 1)
-    assert seen.window == {"accounts": (1, 6), "queue": (2, 2)}
+    # Per 1 s bucket (a 12 s window has twelve), as the rule counts its evidence.
+    assert sorted(seen.window["accounts"].buckets) == [(0, 3), (1, 3)]
+    assert seen.window["queue"] == WindowCounts(((2, 2),))
     assert seen.requests == 2  # the query and the bucket's update, in parallel
 
 
@@ -66,7 +69,7 @@ async def test_other_fleets_and_buckets_outside_the_window_are_not_counted(
     await other.close()
     await a.exchange({"accounts": (3, 3)}, NOW - 20)  # older than the 12 s window
     seen = await a.exchange({"accounts": (0, 3)}, NOW)
-    assert seen.window == {"accounts": (0, 3)}
+    assert seen.window == {"accounts": WindowCounts(((0, 3),))}
 
 
 async def test_instances_sharing_a_bucket_never_lose_or_double_count_a_sample(
@@ -81,9 +84,10 @@ async def test_instances_sharing_a_bucket_never_lose_or_double_count_a_sample(
     fleet = [store(emulator.endpoint, table) for _ in range(8)]
     for seen_before, s in enumerate(fleet):
         snapshot = await s.exchange({"accounts": (1, 3)}, NOW + 0.5)
-        assert snapshot.window == {"accounts": (seen_before + 1, 3 * (seen_before + 1))}
+        counts = (seen_before + 1, 3 * (seen_before + 1))
+        assert snapshot.window == {"accounts": WindowCounts((counts,))}
     seen = await fleet[0].exchange({}, NOW + 1)
-    assert seen.window == {"accounts": (8, 24)}
+    assert seen.window == {"accounts": WindowCounts(((8, 24),))}
     for s in fleet:
         await s.close()
 
@@ -174,7 +178,7 @@ async def test_an_unanswering_store_falls_back_within_the_budget(
             view = await asyncio.wait_for(fleet.read({"accounts": (1, 3)}, NOW + 1, budget=1.0), 10)
             assert view.source == "local"
             assert view.problem is not None
-            assert view.window["accounts"][0] == 1  # this process's own samples, this one's too
+            assert view.window["accounts"].failures == 1  # this process's own, this one's too
             proxy.clear()
             await shared_read(fleet, NOW + 2)
             assert fleet.available

@@ -7,6 +7,7 @@ round trips themselves are tested against the emulator (test_state_dynamodb.py).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from service.state import LatchRecord, StoreUnavailable, SwitchRecord
 from service.state.dynamodb import BUCKETS_PER_WINDOW, DynamoDBStore, store_errors
 from service.state.records import MAX_CLOCK_SKEW
 from service.state.registry import factory
+from service.verdict.rules import WindowCounts
 
 
 def shared_store(config: Config, *, timeout: float | None = None) -> Any:
@@ -24,6 +26,11 @@ def shared_store(config: Config, *, timeout: float | None = None) -> Any:
     return factory(config.state.store)(
         config, timeout=config.state.timeout if timeout is None else timeout
     )
+
+
+def sums(window: Mapping[str, WindowCounts]) -> dict[str, tuple[int, int]]:
+    """Per check, ``(failures, total)`` in the window (the rule reads it per bucket)."""
+    return {check: (counts.failures, counts.total) for check, counts in window.items()}
 
 
 NOW = 1_800_000_000.0
@@ -92,7 +99,10 @@ def test_buckets_add_up_per_check_failures_first() -> None:
         2,
         NOW,
     )
-    assert snapshot.window == {"db": (3, 7), "queue": (0, 5)}
+    assert snapshot.window == {
+        "db": WindowCounts(((1, 3), (2, 4))),  # per bucket: the rule's evidence
+        "queue": WindowCounts(((0, 5),)),
+    }
     assert snapshot.requests == 2
     assert snapshot.latch == LatchRecord()
     assert snapshot.switches == {}
@@ -120,7 +130,7 @@ def test_a_damaged_counter_leaves_its_check_out_of_that_bucket_only(
     """Before: ``int("0.5")`` raised out of the store (serve exited at start-up)."""
     damaged = {**bucket(2, f_queue=1, n_queue=2), **counters}
     snapshot = store()._snapshot([bucket(1, f_db=1, n_db=2), damaged], 1, NOW)
-    assert snapshot.window == {"db": (1, 2), "queue": (1, 2)}
+    assert sums(snapshot.window) == {"db": (1, 2), "queue": (1, 2)}
     assert len(snapshot.damage) == 1
     assert snapshot.damage[0].kind == "bucket"
     assert "w#000000000000002" in snapshot.damage[0].text
@@ -132,7 +142,7 @@ def test_a_bucket_ahead_of_now_by_more_than_the_skew_allowance_is_not_counted() 
     near = bucket(now_ms + int(MAX_CLOCK_SKEW * 1000), f_db=0, n_db=5)  # at the bound: counts
     ahead = bucket(now_ms + 600_000, f_db=5, n_db=5)
     snapshot = store()._snapshot([bucket(now_ms, f_db=1, n_db=5), near, ahead], 1, NOW)
-    assert snapshot.window == {"db": (1, 10)}
+    assert sums(snapshot.window) == {"db": (1, 10)}
     assert [d.kind for d in snapshot.damage] == ["bucket"]
     assert "starts more than 2s after this clock's now" in snapshot.damage[0].text
 
@@ -145,7 +155,7 @@ def test_the_latch_item_is_read_back() -> None:
     item = latch_item(state={"S": json.dumps({"latched_at": 5.0})}, v={"N": "7"})
     snapshot = store()._snapshot([bucket(1, f_db=1, n_db=1), item], 1, NOW)
     assert snapshot.latch == LatchRecord({"latched_at": 5.0}, 7)
-    assert snapshot.window == {"db": (1, 1)}
+    assert snapshot.window == {"db": WindowCounts(((1, 1),))}
     assert snapshot.damage == ()
 
 
@@ -184,7 +194,13 @@ def test_a_latch_time_that_is_no_time_up_to_now_is_read_as_now(latched_at: objec
     latch = store()._snapshot([item], 1, NOW).latch
     assert latch.damaged
     assert latch.version == 2
-    assert latch.state == {"latched_at": NOW, "last_bad": NOW - 1, "failures": 3, "clean": 0}
+    assert latch.state == {
+        "latched_at": NOW,
+        "last_bad": NOW - 1,
+        "failures": 3,
+        "clean": 0,
+        "since": None,  # not stored: no streak start to keep
+    }
 
 
 def switch_item(name: str, **attributes: Any) -> dict[str, Any]:

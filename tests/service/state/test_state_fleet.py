@@ -20,7 +20,7 @@ from service.state.records import latch_from
 from service.state.switches import Switches
 from service.state.tracking import FleetTracker, judge
 from service.verdict.policy import Verdict
-from service.verdict.rules import LatchState, TrackerSettings
+from service.verdict.rules import LatchState, TrackerSettings, WindowCounts
 
 NOW = 1_000.0
 
@@ -244,7 +244,7 @@ async def test_flush_waits_for_a_write_bounded_by_its_own_timeouts() -> None:
 # -- the tracking step -------------------------------------------------------------------------
 
 SETTINGS = TrackerSettings(
-    window=30, min_samples=4, threshold=0.2, fail_after=2, recover_after=2, min_hold=0
+    window=30, min_samples=4, threshold=0.2, fail_after=2, recover_after=2, min_hold=0, burst=0
 )
 
 
@@ -284,7 +284,7 @@ async def test_a_healthy_evaluation_of_a_never_written_latch_writes_nothing() ->
 async def test_a_lost_race_reapplies_the_same_judgement_to_the_state_read_back() -> None:
     """Another instance latched first: this one's failure counts on top of that latch."""
     store = Scripted()
-    store.snapshot = Snapshot(window={"db": (1, 10)})
+    store.snapshot = Snapshot(window={"db": WindowCounts(((1, 10),))})
     store.races = 1
     theirs = LatchState(latched_at=NOW - 5, last_bad=NOW - 5, failures=0, clean=1)
     store.other = LatchRecord(dataclasses.asdict(theirs), 7)
@@ -294,7 +294,7 @@ async def test_a_lost_race_reapplies_the_same_judgement_to_the_state_read_back()
     assert verdict.status is Status.FAIL
     mine = judge(
         instant=Status.FAIL,
-        window={"db": (1, 10)},
+        window={"db": WindowCounts(((1, 10),))},
         latch=LatchState(),
         now=NOW,
         held=False,
@@ -302,7 +302,7 @@ async def test_a_lost_race_reapplies_the_same_judgement_to_the_state_read_back()
     ).latch
     again = judge(
         instant=Status.FAIL,
-        window={"db": (1, 10)},
+        window={"db": WindowCounts(((1, 10),))},
         latch=theirs,
         now=NOW,
         held=False,
@@ -325,7 +325,9 @@ async def test_a_lost_race_reapplies_the_drain_and_the_hold() -> None:
     store.races = 1
     theirs = LatchState(latched_at=NOW - 100, last_bad=NOW - 100, clean=1)
     store.other = LatchRecord(dataclasses.asdict(theirs), 2)
-    track = tracker(store, settings=TrackerSettings(fail_after=1, recover_after=2, min_hold=0))
+    track = tracker(
+        store, settings=TrackerSettings(fail_after=1, recover_after=2, min_hold=0, burst=0)
+    )
     verdict = await track.track(Verdict(Status.PASS), [result("db", True)], budget=1.0)
     await track.state.flush()
     assert verdict.status is Status.FAIL
@@ -431,7 +433,7 @@ async def test_a_fallback_judges_this_processs_window_latch_and_last_switches() 
     store.exchange_error = StoreUnavailable("connection")
     view = await fleet.read({"a": (1, 3)}, NOW + 1, budget=1.0)
     assert view == View(
-        {"a": (2, 5)},
+        {"a": WindowCounts(((1, 2), (1, 3)))},  # both evaluations, in two 10/12 s buckets
         LatchRecord({"clean": 1}, 6),
         {"drain": switch("drain", True)},
         "local",

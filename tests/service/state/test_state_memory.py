@@ -11,15 +11,21 @@ import pytest
 from service.state import Counts, LatchRecord, Snapshot, StoreUnavailable, SwitchRecord
 from service.state.fleet import STATE_STORE, FleetState
 from service.state.memory import MemoryStore
+from service.verdict.rules import WindowCounts
+
+
+def sums(window: Mapping[str, WindowCounts]) -> dict[str, tuple[int, int]]:
+    """Per check, ``(failures, total)`` in the window."""
+    return {check: (counts.failures, counts.total) for check, counts in window.items()}
 
 
 async def test_window_counts_samples_and_expires_them_by_time() -> None:
     store = MemoryStore(window=10.0)
     await store.exchange({"a": (1, 3)}, now=100.0)
     snapshot = await store.exchange({"a": (0, 3), "b": (2, 2)}, now=105.0)
-    assert snapshot.window == {"a": (1, 6), "b": (2, 2)}
+    assert sums(snapshot.window) == {"a": (1, 6), "b": (2, 2)}
     later = await store.exchange({}, now=110.5)  # the first entry left the window
-    assert later.window == {"a": (0, 3), "b": (2, 2)}
+    assert sums(later.window) == {"a": (0, 3), "b": (2, 2)}
 
 
 async def test_latch_write_is_conditional_on_its_version() -> None:
@@ -52,7 +58,7 @@ class Broken:
         if self.error is not None:
             raise self.error
         return Snapshot(
-            window={"a": (7, 70)},
+            window={"a": WindowCounts(((7, 70),))},
             latch=LatchRecord({"latched_at": 0.5}, 3),
             switches={"hold": SwitchRecord("hold", True, "ops", 1.0, "drill")},
         )
@@ -82,7 +88,7 @@ async def test_a_failing_store_falls_back_to_local_state_and_says_so(
     first = await fleet.read({"a": (1, 3)}, now=100.0, budget=1.0)
     second = await fleet.read({"a": (0, 3)}, now=101.0, budget=1.0)
     assert first.source == second.source == "local"
-    assert second.window == {"a": (1, 6)}  # this process's own samples, both evaluations
+    assert sums(second.window) == {"a": (1, 6)}  # this process's own samples, both evaluations
     assert second.problem is not None
     assert second.problem.startswith(f"{STATE_STORE}: dynamodb {reason}")
     assert fleet.fallbacks == {reason: 2}
@@ -119,7 +125,7 @@ async def test_fallback_keeps_the_switches_last_read_and_the_fleet_latch() -> No
 async def test_memory_only_never_reports_a_problem() -> None:
     fleet = FleetState(None, window=10.0)
     view = await fleet.read({"a": (1, 1)}, now=1.0, budget=0.0)
-    assert (view.source, view.problem, view.window) == ("memory", None, {"a": (1, 1)})
+    assert (view.source, view.problem, sums(view.window)) == ("memory", None, {"a": (1, 1)})
 
 
 async def test_a_new_instance_starts_from_the_fleets_latch_and_switches() -> None:
@@ -142,24 +148,24 @@ def test_an_evaluation_without_samples_takes_no_place_in_the_window() -> None:
     store.record({"a": (1, 1)}, now=1.0)
     store.record({"a": (0, 0), "b": (1, 2)}, now=2.0)  # a took no sample; b is still recorded
     store.record({"a": (0, 1)}, now=3.0)
-    assert store.counts(now=3.0) == {"a": (1, 2), "b": (1, 2)}
+    assert sums(store.counts(now=3.0)) == {"a": (1, 2), "b": (1, 2)}
 
 
 def test_the_window_keeps_the_newest_max_entries_evaluations() -> None:
     store = MemoryStore(window=100.0, max_entries=2)
     for now, failures in ((1.0, 1), (2.0, 0), (3.0, 1)):
         store.record({"a": (failures, 1)}, now)
-    assert store.counts(now=3.0) == {"a": (1, 2)}  # the first one left to make room
+    assert sums(store.counts(now=3.0)) == {"a": (1, 2)}  # the first one left to make room
     store.record({"a": (0, 1)}, now=4.0)
-    assert store.counts(now=4.0) == {"a": (1, 2)}
+    assert sums(store.counts(now=4.0)) == {"a": (1, 2)}
 
 
 def test_an_entry_at_the_horizon_is_outside_the_window() -> None:
     """The window is (now - window, now], as the shared store's buckets are."""
     store = MemoryStore(window=10.0)
     store.record({"a": (1, 1)}, now=100.0)
-    assert store.counts(now=109.999) == {"a": (1, 1)}
-    assert store.counts(now=110.0) == {}
+    assert sums(store.counts(now=109.999)) == {"a": (1, 1)}
+    assert sums(store.counts(now=110.0)) == {}
 
 
 def test_the_latch_state_of_a_never_written_latch_is_none() -> None:

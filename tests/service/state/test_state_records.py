@@ -12,7 +12,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from service.state import LatchRecord, SwitchRecord
 from service.state.dynamodb import DynamoDBStore, create_table
 from service.state.fleet import FleetState
 from service.state.registry import factory
+from service.verdict.rules import WindowCounts
 from support.emulator import Emulator
 from support.httpserver import QuietHandler, ThreadedHttpServer
 from support.observed import OUTCOMES, Clock
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.integration
 FLEET = "orders"
 FAILOVER = (
     "[failover]\nwindow = 30\nthreshold = 0.1\nmin_samples = 10\nfail_after = 2\n"
-    "recover_after = 3\nmin_hold = 60\nquiet = 0\n"
+    "recover_after = 3\nmin_hold = 60\nquiet = 0\nburst = 0\n"
 )
 
 
@@ -214,7 +215,7 @@ async def test_buckets_from_a_clock_ahead_are_not_counted_until_their_time(
     try:
         await ahead.exchange({"db": (0, 30)}, now + 600)  # its own idea of now
         seen = await honest.exchange({"db": (1, 3)}, now)
-        assert seen.window == {"db": (1, 3)}
+        assert sums(seen.window) == {"db": (1, 3)}
         assert [d.kind for d in seen.damage] == ["bucket"]
     finally:
         await ahead.close()
@@ -243,7 +244,7 @@ async def test_an_instance_whose_clock_is_off_says_so_and_does_not_feed_the_wind
         assert view.source == "local"
         assert view.problem is not None
         assert "off the store's" in view.problem
-        assert view.window == {"db": (3, 3)}  # its own samples, locally
+        assert sums(view.window) == {"db": (3, 3)}  # its own samples, locally
         assert view.drained_by() is not None  # the operator's drain still holds
         assert fleet.fallbacks == {"clock_skew": 1}
         assert any("off the store's" in r.message for r in caplog.records)
@@ -274,7 +275,7 @@ async def test_a_window_in_many_pages_still_reads_the_latch_and_switches_sorted_
         assert await store.save_latch({"clean": 1}, 0, now)
         store.requests = 0
         seen = await store.exchange({}, now)  # 4 buckets, the latch, the switch: 6 items
-        assert seen.window == {"db": (4, 8)}
+        assert sums(seen.window) == {"db": (4, 8)}
         assert seen.switches["drain"].on
         assert seen.latch == LatchRecord({"clean": 1}, 1)
         assert seen.requests >= 3  # pages of 2
@@ -371,3 +372,8 @@ async def test_an_endpoint_answering_200_with_no_dynamodb_answer_is_a_store_faul
     err = capsys.readouterr().err
     assert "bad_response" in err
     assert "Traceback" not in err
+
+
+def sums(window: Mapping[str, WindowCounts]) -> dict[str, tuple[int, int]]:
+    """Per check, ``(failures, total)`` in the window (the rule reads it per bucket)."""
+    return {check: (counts.failures, counts.total) for check, counts in window.items()}

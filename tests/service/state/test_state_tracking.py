@@ -14,25 +14,28 @@ from service.engine.health import HealthService
 from service.state import StoreUnavailable, SwitchRecord
 from service.state.records import MAX_CLOCK_SKEW, latch_from
 from service.state.tracking import HOLD_ONLY, judge
-from service.verdict.rules import LatchState, TrackerSettings
+from service.verdict.rules import LatchState, TrackerSettings, WindowCounts
 from support.observed import OUTCOMES, Clock
 
 NOW_ = 1_800_000_000.0
 
-SETTINGS = TrackerSettings(window=30, min_samples=10, fail_after=2, recover_after=3, min_hold=60)
+SETTINGS = TrackerSettings(
+    window=30, min_samples=10, fail_after=2, recover_after=3, min_hold=60, burst=0.0
+)
+SPREAD = WindowCounts(((1, 5), (1, 5), (1, 5), (0, 5)))  # 3/20 in 3 of 4 buckets
 
 
 def test_the_window_rule_fails_a_region_whose_probes_pass() -> None:
     j = judge(
         instant=Status.PASS,
-        window={"db": (3, 20)},
+        window={"db": SPREAD},
         latch=LatchState(),
         now=100.0,
         held=False,
         settings=SETTINGS,
     )
     assert j.status is Status.FAIL
-    assert j.reasons == ("gray-failure:db 3/20",)
+    assert j.reasons == ("gray-failure:db 3/20 in 3/4 buckets",)
     assert j.latch.failures == 1
 
 
@@ -54,7 +57,7 @@ def test_recovery_waits_for_the_streak_the_hold_and_the_switch(
 def test_with_the_tracker_off_the_latch_only_serves_a_hold() -> None:
     failed = judge(
         instant=Status.FAIL,
-        window={"db": (9, 10)},
+        window={"db": WindowCounts(((5, 5), (4, 5)))},
         latch=LatchState(),
         now=1.0,
         held=True,
@@ -99,6 +102,13 @@ def test_with_the_tracker_off_the_latch_only_serves_a_hold() -> None:
         pytest.param({"latched_at": NOW_ + 3600}, LatchState(latched_at=NOW_), id="an-hour-ahead"),
         pytest.param({"latched_at": float("nan")}, LatchState(latched_at=NOW_), id="nan"),
         pytest.param({"last_bad": 1e300}, LatchState(last_bad=NOW_), id="1e300"),
+        pytest.param(
+            {"since": "x", "failures": 2},
+            LatchState(since=NOW_, failures=2),
+            id="a-streak-start-is-text",
+        ),
+        # A record from before ``since`` existed: kept (the rule counts its streak from now).
+        pytest.param({"failures": 2}, LatchState(failures=2), id="no-streak-start"),
         # An unknown key (a newer or older version's) is dropped; the rest is kept.
         pytest.param({"bogus": 1, "clean": 2}, LatchState(clean=2), id="unknown-key"),
         pytest.param([1, 2], LatchState(), id="not-a-mapping"),
@@ -123,7 +133,7 @@ def test_a_stored_latch_is_read_back_whole() -> None:
 
 FAILOVER = (
     "[failover]\nwindow = 30\nthreshold = 0.1\nmin_samples = 10\nfail_after = 2\n"
-    "recover_after = 3\nmin_hold = 60\nquiet = 0\n"
+    "recover_after = 3\nmin_hold = 60\nquiet = 0\nburst = 0\n"
 )
 Make = Callable[..., HealthService]
 
@@ -174,6 +184,9 @@ async def test_a_store_hold_applies_with_the_tracker_off(make: Make) -> None:
     record = SwitchRecord("hold", True, "ops", clock(), "failover drill")
     assert service.fleet.store is None  # memory: the switch record lives in this process
     await service.fleet.local.set_switch(record)
+    OUTCOMES[key] = "pass"
+    # The first run opens the check's clients: its failure would be no evidence (own_failure).
+    assert await statuses(service, clock, 1) == [Status.PASS]
     OUTCOMES[key] = "connection"
     assert await statuses(service, clock, 1) == [Status.FAIL]
     OUTCOMES[key] = "pass"
@@ -254,3 +267,25 @@ def test_a_latched_region_says_how_far_its_recovery_is() -> None:
     # Latched at 90, now 100: what recovery still waits for, in seconds.
     reason = "recovering 1/3 clean, min_hold 50 s left, quiet 110 s left"
     assert (j.status, j.reasons) == (Status.FAIL, (reason,))
+
+
+def test_an_instances_own_failure_is_reported_but_moves_no_latch() -> None:
+    # A new instance's first run fails (cold clients): 503 from it, but the region's latch
+    # neither counts it towards latching nor restarts a latched region's quiet time.
+    settings = TrackerSettings(fail_after=1, burst=0.0, quiet=120.0)
+    latched = LatchState(latched_at=0.0, last_bad=0.0, failures=1)
+    for latch in (LatchState(), latched):
+        j = judge(
+            instant=Status.FAIL,
+            window={},
+            latch=latch,
+            now=100.0,
+            held=False,
+            settings=settings,
+            own=True,
+        )
+        assert (j.status, j.latch) == (Status.FAIL, latch)
+    counted = judge(
+        instant=Status.FAIL, window={}, latch=LatchState(), now=100.0, held=False, settings=settings
+    )
+    assert counted.latch.latched

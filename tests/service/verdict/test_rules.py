@@ -11,15 +11,20 @@ import pytest
 
 from checks.result import FAILING_CHECKS, CheckResult, Observation, Scope, Status
 from service.verdict.rules import (
+    OWN_FAULTS,
     LatchState,
     SampleOutcome,
     TrackerSettings,
+    WindowCounts,
     advance_latch,
     combine_samples,
     feeds_window,
     gray_failing,
+    gray_reason,
     latch_reason,
+    own_failure,
     shared_failure,
+    window_counts,
     window_samples,
 )
 
@@ -110,20 +115,83 @@ def test_window_samples_keeps_only_the_results_that_feed_it() -> None:
 # --- the window rule -----------------------------------------------------------------------
 
 
+def _spread(failures: int, total: int, buckets: int = 12) -> WindowCounts:
+    """``failures`` of ``total`` samples, both spread as evenly as can be over ``buckets``."""
+    return WindowCounts(
+        tuple(
+            (
+                failures // buckets + (i < failures % buckets),
+                total // buckets + (i < total % buckets),
+            )
+            for i in range(buckets)
+        )
+    )
+
+
 @pytest.mark.parametrize(
-    ("failures", "total", "expected"),
+    ("counts", "expected"),
     [
-        pytest.param(0, 0, False, id="empty"),
-        pytest.param(5, 19, False, id="too-few-samples"),
-        pytest.param(2, 20, False, id="at-threshold"),
-        pytest.param(3, 20, True, id="above-threshold"),
-        pytest.param(11, 110, False, id="noise-at-threshold"),
-        pytest.param(12, 110, True, id="gray-failure"),
+        pytest.param(WindowCounts(), False, id="empty"),
+        pytest.param(_spread(5, 19), False, id="too-few-samples"),
+        pytest.param(_spread(2, 20, 2), False, id="at-threshold"),
+        pytest.param(_spread(11, 110), False, id="noise-at-threshold"),
+        pytest.param(_spread(12, 110), True, id="gray-failure"),
+        pytest.param(_spread(12, 110, 4), True, id="fewer-buckets-holding-samples"),
+        # The same 12 failures, from one burst: three buckets of the twelve, or too few buckets
+        # with failures for the spread (6 of 12 needed).
+        pytest.param(WindowCounts(((4, 9),) * 3 + ((0, 9),) * 9), False, id="one-burst"),
+        pytest.param(WindowCounts(((3, 9),) * 4 + ((0, 9),) * 8), False, id="a-third"),
+        pytest.param(WindowCounts(((2, 9),) * 6 + ((0, 9),) * 6), True, id="half"),
+        # A bucket counts as failing above half the threshold of its own samples: one failure
+        # among 30 is background noise there.
+        pytest.param(WindowCounts(((1, 30),) * 6 + ((7, 30),) * 2), False, id="thin-buckets"),
+        # A blip's two buckets on top of background errors in four others: enough failing
+        # buckets and a ratio above 10 %, but without the blip the rest fails at 2 %.
+        pytest.param(
+            WindowCounts(((9, 18), (9, 18)) + ((1, 18),) * 4 + ((0, 18),) * 6),
+            False,
+            id="a-blip-on-background-errors",
+        ),
     ],
 )
-def test_gray_failing(failures: int, total: int, expected: bool) -> None:
-    settings = TrackerSettings(threshold=0.10, min_samples=20)
-    assert gray_failing(failures, total, settings) is expected
+def test_gray_failing(counts: WindowCounts, expected: bool) -> None:
+    settings = TrackerSettings(threshold=0.10, min_samples=20, spread=0.5, burst=10.0)
+    assert gray_failing(counts, settings) is expected
+
+
+def test_window_counts_buckets_entries_by_time_as_the_shared_store_does() -> None:
+    # 60 s window: 5 s buckets aligned on multiples of 5 s (of the epoch in a fleet).
+    entries = [(100.0, 1, 3), (104.9, 0, 3), (105.0, 2, 3), (119.0, 0, 3), (130.0, 0, 0)]
+    counts = window_counts(entries, 60.0)
+    assert sorted(counts.buckets) == [(0, 3), (1, 6), (2, 3)]
+    assert (counts.failures, counts.total) == (3, 12)
+
+
+def test_the_reason_says_how_many_samples_and_buckets_failed() -> None:
+    counts = WindowCounts(((2, 9),) * 6 + ((0, 9),) * 6)
+    assert gray_reason("db", counts, TrackerSettings()) == "gray-failure:db 12/108 in 6/12 buckets"
+
+
+@pytest.mark.parametrize(
+    ("reason", "feeds"),
+    [
+        ("blocked_loop", False),
+        ("threads_exhausted", False),
+        ("start_pending", False),
+        ("start_failed", False),
+        ("timeout", True),
+        ("connection", True),
+    ],
+)
+def test_an_instances_own_faults_do_not_feed_the_window(reason: str, feeds: bool) -> None:
+    result = CheckResult("db", F, 0.1, reason=reason, samples=(False, False, False))
+    assert feeds_window(result) is feeds
+    assert (reason in OWN_FAULTS) is not feeds
+
+
+def test_discounted_checks_do_not_feed_the_window() -> None:
+    results = [_result("a", samples=(False,)), _result("b", samples=(False,))]
+    assert window_samples(results, discounted={"a"}) == {"b": (False,)}
 
 
 # --- the latch -----------------------------------------------------------------------------
@@ -137,27 +205,27 @@ EPOCH = 1.8e9  # wall-clock epoch seconds, as a fleet would pass them
     ("tuning", "steps"),
     [
         pytest.param(
-            {"recover_after": 2, "min_hold": 0.0, "fail_after": 1, "quiet": 0.0},
+            {"burst": 0.0, "recover_after": 2, "min_hold": 0.0, "fail_after": 1, "quiet": 0.0},
             [(0, True, True), (1, False, False), (2, True, False), (3, True, True)],
             id="fails-at-once-recovers-after-clean-evaluations",
         ),
         pytest.param(
-            {"recover_after": 1, "min_hold": 30.0, "fail_after": 1, "quiet": 0.0},
+            {"burst": 0.0, "recover_after": 1, "min_hold": 30.0, "fail_after": 1, "quiet": 0.0},
             [(0, False, False), (1, True, False), (29, True, False), (30, True, True)],
             id="min-hold-counts-from-the-latch",
         ),
         pytest.param(
-            {"recover_after": 1, "min_hold": 0.0, "fail_after": 1, "quiet": 20.0},
+            {"burst": 0.0, "recover_after": 1, "min_hold": 0.0, "fail_after": 1, "quiet": 20.0},
             [(0, False, False), (10, False, False), (25, True, False), (30, True, True)],
             id="quiet-counts-from-the-last-unhealthy-evaluation",
         ),
         pytest.param(
-            {"recover_after": 1, "min_hold": 0.0, "fail_after": 1, "quiet": 120.0},
+            {"burst": 0.0, "recover_after": 1, "min_hold": 0.0, "fail_after": 1, "quiet": 120.0},
             [(0, True, True), (1, True, True)],
             id="quiet-never-delays-a-region-that-never-failed",
         ),
         pytest.param(
-            {"recover_after": 5, "min_hold": 100.0, "fail_after": 3, "quiet": 0.0},
+            {"burst": 0.0, "recover_after": 5, "min_hold": 100.0, "fail_after": 3, "quiet": 0.0},
             [(0, False, False), (1, True, True), (2, False, False), (3, True, True)],
             id="a-blip-shorter-than-fail-after-is-reported-but-not-latched",
         ),
@@ -174,7 +242,7 @@ def test_advance_latch(origin: float, tuning: dict[str, float], steps: Sequence[
 
 
 def test_held_keeps_a_latched_failure() -> None:
-    settings = TrackerSettings(recover_after=1, min_hold=0.0, fail_after=1, quiet=0.0)
+    settings = TrackerSettings(burst=0.0, recover_after=1, min_hold=0.0, fail_after=1, quiet=0.0)
     state = advance_latch(LatchState(), False, EPOCH, held=True, settings=settings)
     state = advance_latch(state, True, EPOCH + 1, held=True, settings=settings)
     assert not state.healthy
@@ -182,7 +250,7 @@ def test_held_keeps_a_latched_failure() -> None:
 
 
 def test_latch_state_is_plain_serialisable_data() -> None:
-    settings = TrackerSettings(fail_after=1)
+    settings = TrackerSettings(burst=0.0, fail_after=1)
     state = advance_latch(LatchState(), False, EPOCH, settings=settings)
     assert LatchState(**json.loads(json.dumps(asdict(state)))) == state
     assert state == LatchState(latched_at=EPOCH, last_bad=EPOCH, failures=1, clean=0)
@@ -303,13 +371,18 @@ def test_majority_decides_on_a_mixed_set_of_samples() -> None:
         pytest.param({"max_entries": 0}, id="max-entries-zero"),
         pytest.param({"fail_after": 0}, id="fail-after-zero"),
         pytest.param({"recover_after": 0}, id="recover-after-zero"),
+        pytest.param({"burst": -0.1}, id="burst-negative"),
+        pytest.param({"spread": -0.01}, id="spread-negative"),
+        pytest.param({"spread": 1.01}, id="spread-above-one"),
     ],
 )
 def test_tracker_settings_refuse_meaningless_tuning(tuning: dict[str, float]) -> None:
     messages = {
-        "window": "window must be > 0, min_hold and quiet >= 0",
-        "min_hold": "window must be > 0, min_hold and quiet >= 0",
-        "quiet": "window must be > 0, min_hold and quiet >= 0",
+        "window": "window must be > 0, min_hold, quiet and burst >= 0",
+        "min_hold": "window must be > 0, min_hold, quiet and burst >= 0",
+        "quiet": "window must be > 0, min_hold, quiet and burst >= 0",
+        "burst": "window must be > 0, min_hold, quiet and burst >= 0",
+        "spread": "spread must be in [0, 1]",
         "threshold": "threshold must be in [0, 1)",
         "min_samples": "min_samples and max_entries must be >= 1",
         "max_entries": "min_samples and max_entries must be >= 1",
@@ -330,16 +403,21 @@ def test_tracker_settings_accept_the_boundaries() -> None:
         recover_after=1,
         min_hold=0.0,
         quiet=0.0,
+        spread=0.0,
+        burst=0.0,
     )
     assert settings.threshold == 0.0
+    assert TrackerSettings(spread=1.0).spread == 1.0
     assert TrackerSettings(threshold=0.99).threshold == 0.99
 
 
 def test_tracker_settings_defaults_are_the_documented_ones() -> None:
     assert TrackerSettings() == TrackerSettings(
         window=60.0,
-        threshold=0.10,
+        threshold=0.08,
         min_samples=20,
+        spread=0.4,
+        burst=6.0,
         max_entries=1024,
         fail_after=3,
         recover_after=10,
@@ -350,10 +428,48 @@ def test_tracker_settings_defaults_are_the_documented_ones() -> None:
 
 
 def test_gray_failing_at_exactly_min_samples_counts() -> None:
-    settings = TrackerSettings(threshold=0.0, min_samples=3)
-    assert gray_failing(1, 3, settings)
-    assert not gray_failing(1, 2, settings)
-    assert not gray_failing(0, 3, settings)
+    settings = TrackerSettings(threshold=0.0, min_samples=3, spread=0.0, burst=0.0)
+    assert gray_failing(WindowCounts(((1, 1), (1, 2))), settings)
+    assert not gray_failing(WindowCounts(((1, 1), (1, 1))), settings)
+    assert not gray_failing(WindowCounts(((0, 3),)), settings)
+
+
+@pytest.mark.parametrize(
+    ("burst", "failing", "expected"),
+    [
+        pytest.param(0.0, 1, False, id="no-burst-still-needs-two-buckets"),
+        pytest.param(0.0, 2, True, id="no-burst"),
+        pytest.param(4.9, 2, True, id="under-one-bucket"),
+        pytest.param(5.0, 2, False, id="one-bucket-wide-touches-two"),
+        pytest.param(5.0, 3, True, id="more-than-it-touches"),
+        pytest.param(10.0, 3, False, id="default-touches-three"),
+        pytest.param(10.0, 4, True, id="default"),
+    ],
+)
+def test_failures_must_spread_over_more_buckets_than_a_burst_touches(
+    burst: float, failing: int, expected: bool
+) -> None:
+    settings = TrackerSettings(threshold=0.0, min_samples=1, spread=0.0, burst=burst)
+    counts = WindowCounts(((1, 3),) * failing + ((0, 3),) * 4)
+    assert gray_failing(counts, settings) is expected
+
+
+def test_a_streak_latches_only_once_it_lasted_a_burst() -> None:
+    settings = TrackerSettings(fail_after=3, burst=10.0, min_hold=60.0)
+    state = LatchState()
+    for now in (0.0, 2.0, 5.0, 9.9):  # four unhealthy evaluations within 10 s: a blip
+        state = advance_latch(state, False, EPOCH + now, settings=settings)
+    assert (state.latched, state.failures, state.since) == (False, 4, EPOCH)
+    assert advance_latch(state, False, EPOCH + 10.0, settings=settings).latched
+    healed = advance_latch(state, True, EPOCH + 10.0, settings=settings)
+    assert (healed.healthy, healed.since) == (True, None)  # the next streak starts afresh
+
+
+def test_a_stored_streak_without_its_start_counts_from_now() -> None:
+    # A latch record written before ``since`` existed: the streak's span starts now.
+    settings = TrackerSettings(fail_after=3, burst=10.0)
+    state = advance_latch(LatchState(failures=5), False, EPOCH, settings=settings)
+    assert (state.latched, state.since) == (False, EPOCH)
 
 
 StateStep = tuple[float, bool, LatchState]  # (now, instant healthy, expected state after)
@@ -363,12 +479,12 @@ StateStep = tuple[float, bool, LatchState]  # (now, instant healthy, expected st
     ("tuning", "steps"),
     [
         pytest.param(
-            {"fail_after": 2, "recover_after": 2, "min_hold": 0.0, "quiet": 0.0},
+            {"burst": 0.0, "fail_after": 2, "recover_after": 2, "min_hold": 0.0, "quiet": 0.0},
             [
                 (1, True, LatchState()),
-                (2, False, LatchState(last_bad=2, failures=1)),
+                (2, False, LatchState(last_bad=2, failures=1, since=2)),
                 (3, True, LatchState(last_bad=2)),
-                (4, False, LatchState(last_bad=4, failures=1)),
+                (4, False, LatchState(last_bad=4, failures=1, since=4)),
                 (5, False, LatchState(latched_at=5, last_bad=5, failures=2)),
                 (6, True, LatchState(latched_at=5, last_bad=5, failures=2, clean=1)),
                 (7, False, LatchState(latched_at=5, last_bad=7, failures=2)),
@@ -386,7 +502,7 @@ def test_advance_latch_states(tuning: dict[str, float], steps: Sequence[StateSte
     for now, ok, expected in steps:
         state = advance_latch(state, ok, EPOCH + now, settings=settings)
         shifted = {
-            k: (EPOCH + v if k in ("latched_at", "last_bad") and v is not None else v)
+            k: (EPOCH + v if k in ("latched_at", "last_bad", "since") and v is not None else v)
             for k, v in asdict(expected).items()
         }
         assert state == LatchState(**shifted), f"after t={now}"
@@ -394,14 +510,14 @@ def test_advance_latch_states(tuning: dict[str, float], steps: Sequence[StateSte
 
 def test_latching_starts_the_clean_count_from_zero_whatever_was_stored() -> None:
     # A state read back from a store may carry a stale clean count; latching resets it.
-    settings = TrackerSettings(fail_after=1, recover_after=5, min_hold=0.0, quiet=0.0)
+    settings = TrackerSettings(burst=0.0, fail_after=1, recover_after=5, min_hold=0.0, quiet=0.0)
     state = advance_latch(LatchState(clean=4), False, EPOCH, settings=settings)
     assert state.clean == 0
     assert not advance_latch(state, True, EPOCH + 1, settings=settings).healthy
 
 
 def test_a_relapse_while_latched_restarts_the_clean_count() -> None:
-    settings = TrackerSettings(fail_after=1, recover_after=2, min_hold=0.0, quiet=0.0)
+    settings = TrackerSettings(burst=0.0, fail_after=1, recover_after=2, min_hold=0.0, quiet=0.0)
     reported = []
     state = LatchState()
     for now, ok in [(0, False), (1, True), (2, False), (3, True), (4, True)]:
@@ -412,7 +528,7 @@ def test_a_relapse_while_latched_restarts_the_clean_count() -> None:
 
 def test_min_hold_counts_from_the_latch_not_from_the_last_failure() -> None:
     # Latched at 0, failing again at 20: min_hold (30 s) ends at 30, not at 50.
-    settings = TrackerSettings(fail_after=1, recover_after=1, min_hold=30.0, quiet=0.0)
+    settings = TrackerSettings(burst=0.0, fail_after=1, recover_after=1, min_hold=30.0, quiet=0.0)
     state = LatchState()
     for now, ok in [(0, False), (20, False), (29, True)]:
         state = advance_latch(state, ok, EPOCH + now, settings=settings)
@@ -487,3 +603,23 @@ def test_latch_reason_says_what_recovery_still_waits_for(
 )
 def test_shared_failure_edges(results: list[CheckResult], expected: list[str]) -> None:
     assert shared_failure(results) == expected
+
+
+def test_a_gray_failure_latches_without_waiting_for_a_bursts_span() -> None:
+    # The window's evidence already spans more than a burst: fail_after alone decides.
+    settings = TrackerSettings(fail_after=2, burst=6.0)
+    state = advance_latch(LatchState(), False, EPOCH, sustained=True, settings=settings)
+    state = advance_latch(state, False, EPOCH + 1.0, sustained=True, settings=settings)
+    assert state.latched
+    blip = advance_latch(LatchState(), False, EPOCH, settings=settings)
+    assert not advance_latch(blip, False, EPOCH + 1.0, settings=settings).latched
+
+
+def test_own_failure_is_a_failure_of_discounted_checks_or_for_the_instances_own_reasons() -> None:
+    cold = CheckResult("db", F, 0.1, reason="connection", samples=(False,))
+    blocked = CheckResult("queue", F, 0.1, reason="blocked_loop", samples=(False,))
+    down = CheckResult("queue", F, 0.1, reason="connection", samples=(False,))
+    assert own_failure([cold, blocked], discounted={"db"})
+    assert not own_failure([cold, down], discounted={"db"})  # the queue is down: evidence
+    assert not own_failure([cold], discounted=())
+    assert not own_failure([_result("db")], discounted={"db"})  # nothing failed

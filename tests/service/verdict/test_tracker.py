@@ -97,9 +97,13 @@ def test_window_ignores_an_evaluation_without_samples() -> None:
 def test_gray_failing_needs_min_samples_and_a_ratio_above_threshold(
     failures: int, total: int, expected: bool
 ) -> None:
+    # Half the samples in each of two 5 s buckets: spread enough for a rule that asks for no
+    # more than two failing buckets.
     window = FailureWindow(window=60.0)
-    window.record("db", [False] * failures + [True] * (total - failures), now=0.0)
-    assert window.gray_failing("db", 0.0, TrackerSettings()) is expected
+    samples = [False] * failures + [True] * (total - failures)
+    window.record("db", samples[0::2], now=0.0)
+    window.record("db", samples[1::2], now=5.0)
+    assert window.gray_failing("db", 5.0, RATIO_ONLY) is expected
 
 
 @given(
@@ -121,6 +125,9 @@ def test_window_totals_match_a_brute_force_count(
     kept = [s for t, samples in history if t > now - span for s in samples]
     assert window.ratio("db", now) == (kept.count(False), len(kept))
 
+
+RATIO_ONLY = TrackerSettings(threshold=0.10, spread=0.0, burst=0.0)
+"""A 10 % threshold with as little spread over time asked for as can be (two failing buckets)."""
 
 # --- Hysteresis ----------------------------------------------------------------------------
 
@@ -207,6 +214,8 @@ FAST = TrackerSettings(
     window=60.0,
     threshold=0.10,
     min_samples=20,
+    spread=0.0,
+    burst=0.0,
     fail_after=1,
     recover_after=5,
     min_hold=0.0,
@@ -221,11 +230,8 @@ FAST = TrackerSettings(
         ("warn", {"accounts-table": [True] * 3}, TrackedVerdict("warn")),
         (Status.PASS, {}, TrackedVerdict("pass")),
         ("fail", {"accounts-table": [False] * 3}, TrackedVerdict("fail")),
-        (
-            "pass",
-            {"accounts-table": [False] * 4 + [True] * 16},
-            TrackedVerdict("fail", ("gray-failure:accounts-table 4/20",)),
-        ),
+        # One evaluation's samples fail together: one event, never a gray failure alone.
+        ("pass", {"accounts-table": [False] * 4 + [True] * 16}, TrackedVerdict("pass")),
         ("pass", {"accounts-table": [False] * 2 + [True] * 18}, TrackedVerdict("pass")),
     ],
 )
@@ -243,7 +249,7 @@ def test_gray_failure_fails_the_region_although_every_evaluation_passes() -> Non
     ]
     # 5 failures in 30 samples (17 %) once min_samples (20) is reached at the 7th evaluation.
     assert [v.status for v in verdicts] == ["pass"] * 6 + ["fail"] * 4
-    assert verdicts[-1].reasons == ("gray-failure:accounts-table 5/30",)
+    assert verdicts[-1].reasons == ("gray-failure:accounts-table 5/30 in 2/2 buckets",)
 
 
 def test_recovery_is_explained_while_it_waits() -> None:
@@ -308,18 +314,27 @@ def test_tracker_bounds_its_window_by_max_entries() -> None:
     # Two evaluations kept: the failure at t=0 has left the window by t=2 (with 1024 kept it
     # would still count: 1/3 > 0.3).
     settings = TrackerSettings(
-        window=1e6, threshold=0.3, min_samples=1, max_entries=2, fail_after=10, quiet=0.0
+        window=12.0,  # 1 s buckets
+        threshold=0.3,
+        min_samples=1,
+        max_entries=2,
+        fail_after=10,
+        quiet=0.0,
+        spread=0.0,
+        burst=0.0,
     )
     tracker = Tracker(settings)
     statuses = [
         tracker.observe("pass", {"db": [ok]}, now=float(t)).status
-        for t, ok in enumerate([False, True, True])
+        for t, ok in enumerate([False, False, True])
     ]
-    assert statuses == ["fail", "fail", "pass"]
+    # Two failing buckets at t=1; at t=2 the first has left the two entries kept (with 1024
+    # kept it would still count: 2/3 in two buckets).
+    assert statuses == ["pass", "fail", "pass"]
 
 
 def test_held_keeps_the_tracker_failing_where_it_would_recover() -> None:
-    settings = TrackerSettings(fail_after=1, recover_after=1, min_hold=0.0, quiet=0.0)
+    settings = TrackerSettings(fail_after=1, recover_after=1, min_hold=0.0, quiet=0.0, burst=0.0)
     tracker = Tracker(settings)
     tracker.observe("fail", {}, now=0.0)
     assert tracker.observe("pass", {}, now=1.0, held=True) == TrackedVerdict("fail", ("held",))
