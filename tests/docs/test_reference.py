@@ -208,7 +208,7 @@ def test_the_readmes_defaults_in_words_are_the_codes() -> None:
     settings, failover = Settings(), FailoverSettings()
     deadline = _said(r"a hard deadline\*\* \((\S+) s by default", text)
     assert float(deadline[1]) == settings.deadline
-    ratio = _said(r"fails the region at a (\d+) % failure ratio", text)
+    ratio = _said(r"fails the region at an? (\d+) % failure ratio", text)
     assert int(ratio[1]) == round(failover.threshold * 100)
     latch = _said(r"(\w+) bad evaluations in a row \((\S+) s apart\)", text)
     assert (WORDS[latch[1]], float(latch[2])) == (failover.fail_after, settings.interval)
