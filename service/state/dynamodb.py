@@ -234,7 +234,7 @@ class DynamoDBStore:
             counted = {}
         add = self._timed(self._add(client, sk, counted, now)) if counted else _nothing()
         with _answer():
-            (items, pages), added = await asyncio.gather(self._query(client, now), add)
+            (items, pages), added = await _both(self._query(client, now), add)
         if counted:
             self.requests += 1
             attributes = added.get("Attributes")
@@ -549,3 +549,18 @@ def from_config(config: Config, *, timeout: float) -> DynamoDBStore | None:
         endpoint_url=state.endpoint_url,
         timeout=timeout,
     )
+
+
+async def _both(first: Any, second: Any) -> tuple[Any, Any]:
+    """Await two calls at once; when one fails, the other is cancelled and awaited before the
+    failure goes on (``gather`` would leave it running, to be torn down by a closing loop)."""
+    tasks = (asyncio.ensure_future(first), asyncio.ensure_future(second))
+    try:
+        done = await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    return done[0], done[1]
+

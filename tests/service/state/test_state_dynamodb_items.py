@@ -6,6 +6,7 @@ round trips themselves are tested against the emulator (test_state_dynamodb.py).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -359,3 +360,26 @@ def test_the_default_partition_names_the_region() -> None:
 )
 def test_memory_state_has_no_shared_store(state: str) -> None:
     assert shared_store(parse_config(state + CHECK)) is None
+
+
+async def test_a_failed_query_cancels_the_bucket_update_beside_it() -> None:
+    """Before: ``gather`` left the update running after the query failed, and a closing loop
+    tore it down in another context (an unraisable error under pytest, a leaked call in use)."""
+    from service.state.dynamodb import _both
+
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def query() -> None:
+        await started.wait()
+        raise StoreUnavailable("bad_response")
+
+    async def update() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            cancelled.set()
+
+    with pytest.raises(StoreUnavailable):
+        await _both(query(), update())
+    assert cancelled.is_set()  # already, when the failure came out
