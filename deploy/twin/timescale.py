@@ -1,10 +1,10 @@
 """Time scaling, the simulator's way: every duration of the scenario divided by one factor.
 
 What scales: Route 53's polling interval, the failover policy's durations in the bundled
-config (``window``, ``min_hold``, ``quiet``), idle reaping, and every phase of a drill. What
-does not: anything bounded by real work - the engine's deadline, the checks' timeouts and
-budgets, the store's timeout, Route 53's 2 s answer limit, the function's ``Timeout``,
-cold starts. A factor of 1 runs the bundled config exactly as it ships.
+config (``window``, ``min_hold``, ``quiet``, ``burst``), idle reaping, and every phase of a
+drill. What does not: anything bounded by real work - the engine's deadline, the checks'
+timeouts and budgets, the store's timeout, Route 53's 2 s answer limit, the function's
+``Timeout``, cold starts. A factor of 1 runs the bundled config exactly as it ships.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 __all__ = ["SCALED_FAILOVER_KEYS", "Timescale"]
 
-SCALED_FAILOVER_KEYS = ("window", "min_hold", "quiet")
+SCALED_FAILOVER_KEYS = ("window", "min_hold", "quiet", "burst")
 """The ``[failover]`` durations that scale."""
 
 

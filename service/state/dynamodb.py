@@ -563,4 +563,3 @@ async def _both(first: Any, second: Any) -> tuple[Any, Any]:
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
     return done[0], done[1]
-

@@ -105,15 +105,26 @@ def test_events_are_payload_format_2() -> None:
 
 
 def test_time_scaling_divides_the_policy_durations_only() -> None:
-    config = '[service]\ndeadline = 1.5\n\n[[checks]]\ntype = "dns"\n'
+    config = '[service]\ndeadline = 1.5\n\n[[checks]]\ntype = "dns"\nhost = "localhost"\n'
     scaled, durations = Timescale(10).failover(config)
     raw = tomllib.loads(scaled)
-    assert raw["failover"] == {"window": 6, "min_hold": 18, "quiet": 12}
+    assert raw["failover"] == {"window": 6, "min_hold": 18, "quiet": 12, "burst": 0.6}
     assert raw["service"]["deadline"] == 1.5
+    # The scaled config is one the engine accepts: an unscaled burst (6 s) longer than half
+    # the scaled window was refused, and every container failed its init.
+    from service.config import parse_config
+
+    assert parse_config(scaled).failover.burst == 0.6
     assert durations["min_hold"] == 18
     own = '[failover]\nwindow = 30\nthreshold = 0.2\n[state]\nstore = "memory"\n'
     rewritten = tomllib.loads(Timescale(10).failover(own)[0])
-    assert rewritten["failover"] == {"window": 3, "threshold": 0.2, "min_hold": 18, "quiet": 12}
+    assert rewritten["failover"] == {
+        "window": 3,
+        "threshold": 0.2,
+        "min_hold": 18,
+        "quiet": 12,
+        "burst": 0.6,
+    }
     assert rewritten["state"] == {"store": "memory"}
     assert Timescale(1).failover(own)[0] == own
     with pytest.raises(ValueError, match="factor"):
