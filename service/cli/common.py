@@ -59,6 +59,11 @@ def port_free(host: str, number: int) -> bool:
 
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            if os.name == "posix":  # where asyncio's create_server (uvicorn's bind) does too
+                # uvicorn binds with SO_REUSEADDR, so the TIME_WAIT left by a server just
+                # stopped (or by a client connection) does not keep it from listening; without
+                # it this probe called such a port "in use" and a restart exited 2.
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((host, number))
     except OSError:
         return False

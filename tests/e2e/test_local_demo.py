@@ -18,9 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from service.cli.common import port_free
 from service.cli.main import main
 from service.demo.local import banner
-from support.net import free_port, wait_for_port
+from support.net import free_port_pair, wait_for_port
 from support.process import TESTS
 
 pytestmark = pytest.mark.e2e
@@ -28,24 +29,10 @@ pytestmark = pytest.mark.e2e
 BARE_PATH = "/usr/bin:/bin"
 
 
-def demo_ports() -> int:
-    """A port whose next port is free too."""
-    for _ in range(50):
-        first = free_port()
-        if first < 65535:
-            with socket.socket() as probe:
-                try:
-                    probe.bind(("127.0.0.1", first + 1))
-                except OSError:
-                    continue
-            return first
-    raise RuntimeError("no two free ports in a row")
-
-
 @pytest.fixture(scope="module")
 def demo() -> Iterator[tuple[subprocess.Popen[str], list[str], int]]:
     """The running demo, its banner's lines, and the primary's port."""
-    port = demo_ports()
+    port = free_port_pair()
     process = subprocess.Popen(
         [sys.executable, "-m", "service.cli.main", "local", "--port", str(port)],
         env={**os.environ, "PYTHONPATH": str(TESTS)},
@@ -151,6 +138,23 @@ def test_a_port_in_use_is_said_first_with_the_port_hint(
     assert f"port {port} on 127.0.0.1 (the primary region) is in use" in local
     assert f"PORT={port + 10} make run" in local
     assert f"port {port} on 127.0.0.1 is in use" in serve
+
+
+def test_a_port_a_stopped_server_left_in_time_wait_is_free_to_serve_again() -> None:
+    # Restarting `serve` right after stopping it: the server's side of each closed connection
+    # sits in TIME_WAIT on its port. uvicorn can bind there (SO_REUSEADDR); the check said
+    # "in use" and exited 2 (it also failed CI's `local` test, whose secondary port an earlier
+    # client connection had left in TIME_WAIT).
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = server.accept()
+            accepted.close()  # the server closes first: its side goes to TIME_WAIT
+            assert client.recv(1) == b""
+    assert port_free("127.0.0.1", port)
 
 
 def test_a_teams_config_gets_its_own_token_and_no_switch_lines_for_a_memory_store() -> None:

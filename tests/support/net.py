@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from deploy.twin.net import free_port, wait_for_port
+from deploy.twin.net import free_port, free_port_pair, wait_for_port
 
-__all__ = ["free_port", "wait_for_port"]
+__all__ = ["free_port", "free_port_pair", "wait_for_port"]

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from service.cli.main import _parser, main
-from support.net import free_port, wait_for_port
+from support.net import free_port_pair, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[3]
 TESTS = ROOT / "tests"
@@ -138,7 +138,7 @@ def test_local_runs_a_teams_config_with_its_seed_hook_and_logs_like_serve(
         '[[checks]]\ntype = "dynamodb_read"\nname = "team-orders"\n'
         'table = "team-orders"\nkey = { pk = "canary" }\nexpect = { status = "ok" }\n'
     )
-    port = free_port()
+    port = free_port_pair()  # the secondary region serves on port + 1
     process = subprocess.Popen(
         [
             sys.executable,
