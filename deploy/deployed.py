@@ -128,6 +128,7 @@ def _judge(
 ) -> SharedState:
     from checks.exceptions import ConfigError
     from deploy.engine import STATE_TABLE_PLACEHOLDER, region_environment
+    from deploy.sharing import Sharing, state_sharing
     from service.config import parse_config
 
     try:
@@ -135,28 +136,35 @@ def _judge(
             state = parse_config(text, environ=environment, source="the bundled config").state
     except ConfigError as error:
         return SharedState(problem=f"{label}: the deployed function would not start: {error}")
-    table = state.table if state.store == "dynamodb" else None
-    if table is None:
+    granted = environment.get("DEEP_HEALTH_STATE_TABLE", "")
+    known = None if granted in ("", STATE_TABLE_PLACEHOLDER) else granted
+    found = state_sharing(
+        state, chosen=values.get("StateStore", "dynamodb"), granted=known, region=stack.region
+    )
+    if found is Sharing.TABLE_NOT_CREATED:
+        # The pairs file opts out, but the deployed function names a table (deployed before
+        # the opt-out): what is deployed decides, so the table is judged like any other.
+        found = state_sharing(state, chosen="dynamodb", granted=known, region=stack.region)
+    if found in (Sharing.OPTED_OUT, Sharing.IN_MEMORY):
         why = (
             f"DEEP_HEALTH_STATE_STORE={environment['DEEP_HEALTH_STATE_STORE']!r} in its environment"
             if environment.get("DEEP_HEALTH_STATE_STORE") == state.store
             else f"its bundled config's [state] store = {state.store!r}"
         )
         kept = f"each container keeps its own failover state ({why})"
-        if values.get("StateStore") == "memory":
+        if found is Sharing.OPTED_OUT:
             return SharedState(warning=f"{label}: {kept}, as the pair chose (StateStore = memory)")
         return SharedState(
             problem=f"{label}: the fleet's state is not shared: {kept}; a new container"
             " answers healthy for a region the others hold failed over"
         )
-    if state.region not in (None, stack.region):
+    if found is Sharing.OTHER_REGION:
         return SharedState(
             problem=f"{label}: the fleet's state is read in {state.region}, not in this region"
         )
-    granted = environment.get("DEEP_HEALTH_STATE_TABLE", "")
-    if granted not in ("", STATE_TABLE_PLACEHOLDER) and table != granted:
+    if found is Sharing.OTHER_TABLE:
         return SharedState(
-            problem=f"{label}: the fleet's state is kept in table {table!r}, not the stack's"
-            f" {granted!r}: its containers are not granted it"
+            problem=f"{label}: the fleet's state is kept in table {state.table!r}, not the"
+            f" stack's {granted!r}: its containers are not granted it"
         )
     return SharedState()
