@@ -216,7 +216,7 @@ class HealthService:
         latest, age = background.latest, background.age()
         if latest is not None and age is not None and age <= background.max_age:
             return latest
-        return self._stale(latest, age)
+        return self._stale(background, latest, age)
 
     async def _refresh(self) -> Report:
         if not self.runner.started:
@@ -261,13 +261,14 @@ class HealthService:
         self._publish(report)
         return report
 
-    def _stale(self, latest: Report | None, age: float | None) -> Report:
+    def _stale(
+        self, background: Background[Report], latest: Report | None, age: float | None
+    ) -> Report:
         max_age = self.settings.effective_max_age
-        background = self.background
-        uptime = background.uptime() if background is not None else None
+        uptime = background.uptime()
         if latest is None:
             evaluation = Evaluation(number=0, results=(), duration=0.0, time=time.time())
-            if background is not None and background.running and uptime is not None:
+            if background.running and uptime is not None:
                 if uptime <= max_age:
                     reason = f"{STARTING}: the first evaluation has not finished yet"
                 else:

@@ -61,7 +61,6 @@ class Background(Generic[T]):
         self.watch_period = min(max(max_age / 4, _MIN_WATCH_PERIOD), _MAX_WATCH_PERIOD)
         self._watch = watch
         self._watchdog: asyncio.Task[None] | None = None
-        self.refreshes = 0
         self._refresh = refresh
         self._clock = clock
         self._sleep = sleep
@@ -148,7 +147,6 @@ class Background(Generic[T]):
                 logger.exception("background evaluation failed")
             else:
                 self._latest, self._updated = report, self._clock()
-                self.refreshes += 1
                 if self._first is not None:
                     self._first.set()
             await self._sleep(self.interval)

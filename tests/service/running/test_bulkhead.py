@@ -1,10 +1,50 @@
-"""A lane's worker threads: what they count, seen at the moment a caller is woken."""
+"""A lane: its worker threads, its runs, and how it tells a blocked loop from a busy one.
+
+Every wait here is bounded (30 s) and waits for an event, never for time to pass; the lane's
+clock is a fake one wherever a figure is asserted.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
 
-from service.running.bulkhead import Lane
+import pytest
+
+from service.running.bulkhead import Lane, Ticket
+from support.observed import Clock
+
+WAIT = 30.0  # seconds: a bound on a wait for an event, never expected to be reached
+
+
+@pytest.fixture
+def lanes() -> Iterator[Callable[..., Lane]]:
+    made: list[Lane] = []
+
+    def make(name: str = "lane", **options: object) -> Lane:
+        made.append(Lane(name, **options))  # type: ignore[arg-type]
+        return made[-1]
+
+    yield make
+    for lane in made:
+        lane.request_close()
+        lane.join(5.0)
+
+
+def until(condition: Callable[[], bool]) -> None:
+    """Poll ``condition`` until it holds (bounded): for state a lane's own thread changes."""
+    give_up = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < give_up, "condition never held"
+        time.sleep(0.005)
+
+
+def threads_named(prefix: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith(prefix)]
 
 
 def test_a_call_is_no_longer_counted_busy_when_its_caller_gets_the_result() -> None:
@@ -29,3 +69,266 @@ def test_a_call_is_no_longer_counted_busy_when_its_caller_gets_the_result() -> N
 
 def _raises() -> None:
     raise ValueError("a check's error")
+
+
+# -- the worker threads ----------------------------------------------------------------------
+
+
+def test_worker_threads_are_bounded_named_daemons_and_queued_calls_count_as_busy(
+    lanes: Callable[..., Lane],
+) -> None:
+    lane = lanes("bounded", threads=2)
+    assert lane.executor.limit == 2
+    gate = threading.Event()
+    running = threading.Semaphore(0)
+
+    def hang() -> str:
+        running.release()
+        gate.wait(WAIT)
+        return "done"
+
+    futures = [lane.executor.submit(hang) for _ in range(5)]
+    for _ in range(2):
+        assert running.acquire(timeout=WAIT)
+    assert lane.threads_busy == 5  # 2 running, 3 queued: all "not returned"
+    workers = threads_named("deep-health-bounded-worker")
+    assert sorted(t.name for t in workers) == [
+        "deep-health-bounded-worker_1",
+        "deep-health-bounded-worker_2",
+    ]
+    assert all(t.daemon for t in workers)  # a hung call never keeps the process alive
+    [loop_thread] = [t for t in threading.enumerate() if t.name == "deep-health-bounded"]
+    assert loop_thread.daemon
+    assert not running.acquire(timeout=0.05)  # a third call did not get a thread of its own
+    gate.set()
+    assert [f.result(WAIT) for f in futures] == ["done"] * 5
+    assert lane.threads_busy == 0
+    assert len(threads_named("deep-health-bounded-worker")) == 2
+
+
+def test_an_idle_thread_takes_the_next_call_and_a_hung_one_delays_no_other(
+    lanes: Callable[..., Lane],
+) -> None:
+    lane = lanes("idle", threads=2)
+    for n in range(3):
+        assert lane.executor.submit(lambda n=n: n).result(WAIT) == n  # type: ignore[misc]
+        # The worker is back, waiting for work (no public sign of it: the pool's own count).
+        until(lambda: lane.executor._idle == 1)
+    assert len(threads_named("deep-health-idle-worker")) == 1  # one at a time: one thread
+    gate = threading.Event()
+    hung = lane.executor.submit(gate.wait, WAIT)  # the idle worker takes it, and hangs
+    # A free thread remains (the limit is 2): the next call must not queue behind the hung one.
+    assert lane.executor.submit(lambda: 2).result(WAIT) == 2
+    assert lane.threads_busy == 1
+    assert len(threads_named("deep-health-idle-worker")) == 2
+    gate.set()
+    assert hung.result(WAIT) is True
+    assert lane.threads_busy == 0
+
+
+def test_a_queued_call_cancelled_before_it_runs_is_not_counted_hung(
+    lanes: Callable[..., Lane],
+) -> None:
+    lane = lanes("cancelled", threads=1)
+    gate = threading.Event()
+    first = lane.executor.submit(gate.wait, WAIT)
+    queued = lane.executor.submit(lambda: "never")
+    assert queued.cancel()
+    assert lane.threads_busy == 2
+    gate.set()
+    assert first.result(WAIT) is True
+    until(lambda: lane.threads_busy == 0)  # the worker dropped the cancelled call, uncounted
+    assert lane.executor.submit(lambda: "next").result(WAIT) == "next"
+
+
+def test_shutdown_stops_every_idle_worker_and_refuses_new_calls(
+    lanes: Callable[..., Lane],
+) -> None:
+    lane = lanes("shutdown", threads=2)
+    gate = threading.Event()
+    both = [lane.executor.submit(gate.wait, WAIT) for _ in range(2)]
+    gate.set()
+    assert [f.result(WAIT) for f in both] == [True, True]
+    workers = threads_named("deep-health-shutdown-worker")
+    assert len(workers) == 2
+    lane.executor.shutdown(wait=False)
+    lane.executor.shutdown(wait=False)  # idempotent: no second round of stop signals
+    for worker in workers:
+        worker.join(WAIT)
+        assert not worker.is_alive()
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        lane.executor.submit(lambda: None)
+    assert lane.threads_busy == 0  # a refused call is not counted
+
+
+# -- runs on the lane's loop -----------------------------------------------------------------
+
+
+def test_a_run_ends_with_its_result_its_error_or_its_cancellation(
+    lanes: Callable[..., Lane],
+) -> None:
+    lane = lanes()
+
+    async def returns(ticket: Ticket[str]) -> str:
+        return "ok"
+
+    async def raises(ticket: Ticket[str]) -> str:
+        raise ValueError("boom")
+
+    assert lane.run(returns).future.result(WAIT) == "ok"
+    with pytest.raises(ValueError, match="boom"):
+        lane.run(raises).future.result(WAIT)
+    started = threading.Event()
+    seen: list[bool] = []
+
+    async def waits(ticket: Ticket[str]) -> str:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            seen.append(ticket.abandoned)  # the run can tell its lane's cancellation apart
+            raise
+        return "never"
+
+    ticket = lane.run(waits)
+    assert started.wait(WAIT)
+    assert lane.busy == 1
+    assert not ticket.abandoned
+    ticket.abandon()
+    assert ticket.abandoned
+    with pytest.raises(asyncio.CancelledError):
+        ticket.future.result(WAIT)
+    assert seen == [True]
+    assert lane.busy == 0
+
+
+def test_a_factory_that_raises_ends_its_run_with_that_error(lanes: Callable[..., Lane]) -> None:
+    lane = lanes()
+
+    def broken(ticket: Ticket[str]) -> asyncio.Future[str]:
+        raise KeyError("no coroutine")
+
+    ticket = lane.run(broken)  # type: ignore[arg-type]
+    with pytest.raises(KeyError, match="no coroutine"):
+        ticket.future.result(WAIT)
+    assert lane.busy == 0
+    assert lane.run(_returns_seven).future.result(WAIT) == 7  # the lane still works
+
+
+async def _returns_seven(ticket: Ticket[int]) -> int:
+    return 7
+
+
+def test_a_closed_lane_refuses_a_run_at_once(lanes: Callable[..., Lane]) -> None:
+    lane = lanes()
+    lane.request_close()
+    assert lane.join(WAIT)
+    assert lane.loop.is_closed()
+    ticket = lane.run(_returns_seven)
+    with pytest.raises(RuntimeError):
+        ticket.future.result(0)
+    assert lane.busy == 0
+    lane.call(lambda: None)  # ignored once closed, never raised to the caller
+
+
+def test_close_cancels_what_runs_and_reports_a_run_that_ignores_it(
+    lanes: Callable[..., Lane],
+) -> None:
+    lane = lanes("closing")
+    started = threading.Event()
+
+    async def waits(ticket: Ticket[None]) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    ticket = lane.run(waits)
+    assert started.wait(WAIT)
+    lane.request_close()
+    with pytest.raises(asyncio.CancelledError):
+        ticket.future.result(WAIT)
+    assert lane.join(WAIT)
+    assert lane.loop.is_closed()
+
+    stubborn = lanes("stubborn")
+    started.clear()
+    release = threading.Event()
+
+    async def ignores(ticket: Ticket[None]) -> None:
+        started.set()
+        while not release.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(0.01)
+
+    ticket = stubborn.run(ignores)
+    assert started.wait(WAIT)
+    stubborn.request_close()
+    assert not stubborn.join(WAIT)  # the loop stopped, but a run is still alive on it
+    assert stubborn.busy == 1
+    assert not stubborn.loop.is_closed()
+    # Let the run end on its stopped loop (here, in the test's thread), then close it cleanly.
+    release.set()
+    stubborn.loop.run_until_complete(asyncio.wrap_future(ticket.future, loop=stubborn.loop))
+    assert stubborn.join(0.0)
+    assert stubborn.loop.is_closed()
+
+
+# -- why a run is late: a blocked loop or a busy one -----------------------------------------
+
+
+def test_a_loop_silent_for_more_than_four_beats_is_blocked_not_at_four() -> None:
+    clock = Clock(0.0)
+    lane = Lane("blocked", clock=clock)
+    gate, started = threading.Event(), threading.Event()
+
+    async def blocks(ticket: Ticket[str]) -> str:
+        started.set()
+        gate.wait(WAIT)  # blocking code in async def: the loop gives no sign of life
+        return "unblocked"
+
+    try:
+        assert lane.stalled_for() == 0.0  # idle
+        ticket = lane.run(blocks)
+        assert started.wait(WAIT)
+        assert lane.busy == 1
+        assert lane.stalled_for() == 0.0
+        clock.now = -1.0  # a clock behind the last sign of life never gives a negative figure
+        assert lane.stalled_for() == 0.0
+        clock.now = 0.2  # four beats (4 x 50 ms) exactly: not yet blocked
+        assert lane.stalled_for() == 0.2
+        assert not lane.blocked()
+        clock.now = 0.2000001
+        assert lane.blocked()
+        gate.set()
+        assert ticket.future.result(WAIT) == "unblocked"
+        assert lane.busy == 0
+        clock.now = 100.0
+        assert lane.stalled_for() == 0.0  # idle again: never "stalled", however long ago
+        assert not lane.blocked()
+    finally:
+        gate.set()
+        lane.request_close()
+        lane.join(5.0)
+
+
+def test_a_busy_loop_keeps_beating_while_a_run_awaits() -> None:
+    clock = Clock(0.0)
+    lane = Lane("beating", clock=clock)
+    started = threading.Event()
+    done = asyncio.Event()
+
+    async def awaits(ticket: Ticket[None]) -> None:
+        started.set()
+        await done.wait()
+
+    try:
+        ticket = lane.run(awaits)
+        assert started.wait(WAIT)
+        for now in (10.0, 20.0):  # every beat is a sign of life: stalled_for returns to 0
+            clock.now = now
+            until(lambda: lane.stalled_for() == 0.0)
+            assert not lane.blocked()
+        lane.call(done.set)
+        assert ticket.future.result(WAIT) is None
+    finally:
+        lane.request_close()
+        lane.join(5.0)
