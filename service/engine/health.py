@@ -100,7 +100,6 @@ class HealthService:
             max_noncritical_failures=self.settings.max_noncritical_failures,
             latency_budget=self.settings.latency_budget,
         )
-        self._clock = clock
         failover = config.failover
         switches = Switches(drain_file=failover.drain_file, hold_file=failover.hold_file)
         self.fleet = FleetState(store, window=failover.window, timeout=config.state.timeout)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -88,25 +89,27 @@ async def test_a_cold_start_shortens_the_next_evaluation_only_and_never_below_th
     service = make(mode="on-request")
     await service.astart()
     deadlines, budgets = record_deadlines(service)
+    await service.report()
+    assert deadlines == [None]  # no cold start charged: the configured deadline
     service.charge_deadline(0.3)
     first = await service.report()
-    assert deadlines == [pytest.approx(0.2)]
+    assert deadlines[1:] == [pytest.approx(0.2)]
     # The state store gets what the checks left of that shortened deadline.
-    assert budgets == [deadlines[0] - first.evaluation.duration]  # type: ignore[operator]
+    assert budgets[1] == deadlines[1] - first.evaluation.duration  # type: ignore[operator]
     second = await service.report()  # the debt is paid once
-    assert deadlines[1] is None
-    assert budgets[1] == 0.5 - second.evaluation.duration
+    assert deadlines[2] is None
+    assert budgets[2] == 0.5 - second.evaluation.duration
     assert MIN_DEADLINE == 0.1
     service.charge_deadline(0.4)  # 0.5 - 0.4 is just under 0.1 in floating point
     await service.report()
-    assert deadlines[2] == MIN_DEADLINE
+    assert deadlines[3] == MIN_DEADLINE
     service.charge_deadline(10.0)
     await service.report()
-    assert deadlines[3] == MIN_DEADLINE
+    assert deadlines[4] == MIN_DEADLINE
     service.charge_deadline(-1.0)  # no negative debt: the full deadline
     await service.report()
-    assert deadlines[4] is None
-    assert RUNS[service.key] == 5  # type: ignore[attr-defined]
+    assert deadlines[5] is None
+    assert RUNS[service.key] == 6  # type: ignore[attr-defined]
 
 
 async def test_an_evaluation_slower_than_the_latency_budget_fails_the_region(make: Make) -> None:
@@ -267,3 +270,34 @@ async def test_the_lifespan_closes_the_service_except_on_lambda(
     async with lambda_service.lifespan():
         pass
     assert lambda_service.runner.started  # warm invocations keep their clients
+
+
+async def test_on_request_the_current_report_is_the_last_one_and_times_its_state_step(
+    make: Make,
+) -> None:
+    service = make(mode="on-request")
+    await service.astart()
+    assert service.current() is None  # before the first evaluation
+    began = time.perf_counter()
+    report = await service.report()
+    took = time.perf_counter() - began
+    assert service.current() is report
+    assert report.state_duration is not None
+    assert 0.0 <= report.state_duration <= took  # a part of this call, measured in it
+
+
+async def test_the_configured_policy_and_deadline_reach_the_verdict_and_the_runner() -> None:
+    key = uuid.uuid4().hex
+    text = config_text(key, extra="max_noncritical_failures = 1\n") + "critical = false\n"
+    text = text.replace("[[checks]]", "[state]\ntimeout = 0.75\n[[checks]]")
+    service = HealthService(parse_config(text), mode="on-request")
+    assert service.runner.deadline == 0.5
+    assert service.fleet.timeout == 0.75
+    try:
+        await service.astart()
+        OUTCOMES[key] = "broken"
+        # One non-critical failure warns by default; at max_noncritical_failures = 1 it fails.
+        report = await service.report()
+        assert report.verdict.status.value == "fail"
+    finally:
+        await service.aclose()

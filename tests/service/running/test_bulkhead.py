@@ -144,19 +144,22 @@ def test_a_queued_call_cancelled_before_it_runs_is_not_counted_hung(
 def test_shutdown_stops_every_idle_worker_and_refuses_new_calls(
     lanes: Callable[..., Lane],
 ) -> None:
-    lane = lanes("shutdown", threads=2)
+    lane = lanes("shutdown", threads=3)
     gate = threading.Event()
     both = [lane.executor.submit(gate.wait, WAIT) for _ in range(2)]
     gate.set()
     assert [f.result(WAIT) for f in both] == [True, True]
+    until(lambda: lane.executor._idle == 2)  # both workers are back, waiting for work
+    again = [lane.executor.submit(lambda: "again") for _ in range(2)]
+    assert [f.result(WAIT) for f in again] == ["again", "again"]
     workers = threads_named("deep-health-shutdown-worker")
-    assert len(workers) == 2
+    assert len(workers) == 2  # the idle workers took them: no third thread (the limit is 3)
     lane.executor.shutdown(wait=False)
     lane.executor.shutdown(wait=False)  # idempotent: no second round of stop signals
     for worker in workers:
         worker.join(WAIT)
         assert not worker.is_alive()
-    with pytest.raises(RuntimeError, match="after shutdown"):
+    with pytest.raises(RuntimeError, match=r"^cannot schedule new futures after shutdown$"):
         lane.executor.submit(lambda: None)
     assert lane.threads_busy == 0  # a refused call is not counted
 

@@ -200,3 +200,7 @@ def test_a_bad_by_or_why_alone_is_replaced() -> None:
 def test_without_now_a_damaged_time_is_the_clocks_origin() -> None:
     # Types only (a store read without the evaluation's time): 0, long past any hold.
     assert check_latch({"latched_at": "x"})[0] == LatchState(latched_at=0.0)
+
+
+def test_a_failure_counter_of_0_without_its_total_is_no_sample_and_no_damage() -> None:
+    assert counts_from("w#1", {"f_db": 0}) == ({}, None)
