@@ -51,7 +51,7 @@ async def make() -> AsyncIterator[Make]:
 
     yield build
     for service in made:
-        await service.aclose()
+        await asyncio.wait_for(service.aclose(), WAIT)
 
 
 class Heard:
@@ -153,22 +153,25 @@ async def test_before_the_first_evaluation_starting_until_max_age_then_stale(
     heard = Heard()
     service.add_listener(heard)
     release = await blocked_first_evaluation(service)
-    first = await service.report()  # starts the loop; its first evaluation waits
+    # Starts the loop; its first evaluation waits (bounded: a wrong mode would wait here).
+    first = await asyncio.wait_for(service.report(), WAIT)
     assert first.stale
     assert first.verdict.reasons == ("starting: the first evaluation has not finished yet",)
     assert (first.evaluation.number, first.evaluation.results) == (0, ())
     assert first.evaluation.duration == 0.0
     clock.now = 20.0  # uptime = max_age: still starting
-    assert (await service.report()).verdict.reasons[0].startswith("starting:")
+    assert (
+        (await asyncio.wait_for(service.report(), WAIT)).verdict.reasons[0].startswith("starting:")
+    )
     clock.now = 20.001
-    late = await service.report()
+    late = await asyncio.wait_for(service.report(), WAIT)
     assert late.verdict.reasons == ("stale: no evaluation after 20.0s (max age 20s)",)
     assert not late.verdict.healthy
     # Published once while there is no evaluation, however often it is read.
     assert [(r.stale, t) for r, t in heard.calls] == [(True, Transition("unknown", "fail"))]
     background = service.background
     assert background is not None
-    await background.stop()
+    await asyncio.wait_for(background.stop(), WAIT)
     stopped = service.current()
     assert stopped is not None
     assert stopped.verdict.reasons == (

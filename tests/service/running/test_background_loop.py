@@ -70,7 +70,7 @@ async def made() -> AsyncIterator[list[Background[int]]]:
     loops: list[Background[int]] = []
     yield loops
     for background in loops:
-        await background.stop()
+        await asyncio.wait_for(background.stop(), WAIT)
 
 
 def make(
@@ -183,12 +183,12 @@ async def test_stop_ends_the_loop_and_the_watchdog_and_a_stopped_loop_starts_aga
     loop = background.task
     assert loop is not None
     [watchdog] = [t for t in asyncio.all_tasks() if t.get_name() == "deep-health-watch"]
-    await background.stop()
+    await asyncio.wait_for(background.stop(), WAIT)
     assert loop.cancelled()
     assert watchdog.cancelled()
     assert not background.started
     assert not background.running
-    await background.stop()  # idempotent
+    await asyncio.wait_for(background.stop(), WAIT)  # idempotent
     background.start()
     assert background.running
     await ticker.idle(2)
@@ -243,7 +243,7 @@ async def test_a_dead_loop_is_restarted_after_its_interval_capped_at_five_second
         assert background.restarts == 2
         assert background.running
         assert background.task not in (first, second)
-        await background.stop()
+        await asyncio.wait_for(background.stop(), WAIT)
     died_lines = [r.getMessage() for r in caplog.records if r.name == "deep_health.background"]
     assert set(died_lines) == {"the background evaluation loop died (LoopDied); restarting it"}
     assert all(r.levelno == logging.ERROR for r in caplog.records if r.name.startswith("deep"))
@@ -264,7 +264,7 @@ async def test_a_restart_due_after_stop_and_start_does_not_start_a_second_loop(
     background = make(made, Refresh(), Ticker(), Clock(), sleep=dies_once)
     background.start()
     await died(background)
-    await background.stop()
+    await asyncio.wait_for(background.stop(), WAIT)
     background.start()  # started again before the restart came due
     fresh = background.task
     restarts.fire()

@@ -270,7 +270,8 @@ def test_close_cancels_what_runs_and_reports_a_run_that_ignores_it(
     assert not stubborn.loop.is_closed()
     # Let the run end on its stopped loop (here, in the test's thread), then close it cleanly.
     release.set()
-    stubborn.loop.run_until_complete(asyncio.wrap_future(ticket.future, loop=stubborn.loop))
+    ended = asyncio.wrap_future(ticket.future, loop=stubborn.loop)
+    stubborn.loop.run_until_complete(asyncio.wait_for(ended, WAIT))
     assert stubborn.join(0.0)
     assert stubborn.loop.is_closed()
 
