@@ -486,6 +486,61 @@ def test_verify_reads_the_container_path_as_armed(rehearsed: tuple[str, Rehearsa
     assert result.returncode == 0
 
 
+def _verify_pair(url: str, path: Path) -> Any:
+    from deploy.verify import verify
+
+    (found,) = verify(
+        [load_pairs(path).pairs[0]],
+        _client("route53", url, "us-east-1"),
+        lambda service, region: _client(service, url, region),
+    )
+    return found
+
+
+def test_verify_reads_the_config_the_service_s_task_runs(
+    rehearsed: tuple[str, Rehearsal, Path],
+) -> None:
+    # What the running service's task definition carries is judged, not assumed: a revision
+    # whose config keeps the state in memory (each task alone) disarms failover.
+    url, result, path = rehearsed
+    assert not [w for w in _verify_pair(url, path).warnings if "failover state" in w]
+    orders = result.stacks[1]
+    ecs = _client("ecs", url, orders.region)
+    cluster = orders.outputs["ClusterName"]
+    (service_arn,) = ecs.list_services(cluster=cluster)["serviceArns"]
+    (service,) = ecs.describe_services(cluster=cluster, services=[service_arn])["services"]
+    running = service["taskDefinition"]
+    definition = ecs.describe_task_definition(taskDefinition=running)["taskDefinition"]
+    (container,) = definition["containerDefinitions"]
+    environment = container["environment"]
+    encoded = next(e for e in environment if e["name"] == "DEEP_HEALTH_CONFIG_B64")
+    text = base64.b64decode(encoded["value"]).decode()
+    store = 'store = "${DEEP_HEALTH_STATE_STORE:-dynamodb}"'
+    assert store in text
+    memory = text.replace(store, 'store = "memory"', 1)
+    container["environment"] = [
+        {**e, "value": base64.b64encode(memory.encode()).decode()} if e is encoded else e
+        for e in environment
+    ]
+    keep = ("family", "containerDefinitions", "networkMode", "requiresCompatibilities", "cpu")
+    keep += ("memory",)
+    revision = ecs.register_task_definition(**{k: definition[k] for k in keep if k in definition})
+    ecs.update_service(
+        cluster=cluster,
+        service=service_arn,
+        taskDefinition=revision["taskDefinition"]["taskDefinitionArn"],
+    )
+    try:
+        found = _verify_pair(url, path)
+    finally:
+        ecs.update_service(cluster=cluster, service=service_arn, taskDefinition=running)
+    assert any(
+        p.startswith(f"SECONDARY {orders.region}: the fleet's state is not shared")
+        and "its bundled config's [state] store = 'memory'" in p
+        for p in found.problems
+    ), found.problems
+
+
 # ------------------------------------------------------------------ the task's own command
 
 
