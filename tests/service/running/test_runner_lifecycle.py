@@ -1,0 +1,347 @@
+"""A check's ``start()`` through the runner: started once, retried while it fails (within the
+evaluation's deadline), logged once per kind of failure, reported ``start_pending`` while it
+runs; and runs abandoned at their timeout, given a short grace, then reported as hung.
+
+Written against the runner's surviving mutants (issue 23). No wall-clock assertion: where a
+wrong line would make the runner wait, the bound a test allows is many times what the right
+line takes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator
+
+import pytest
+
+from checks import Check, Status
+from service.running.runner import Runner
+
+
+@pytest.fixture
+async def runners() -> AsyncIterator[list[Runner]]:
+    made: list[Runner] = []
+    yield made
+    for runner in made:
+        await asyncio.to_thread(runner.close, 1.0)
+
+
+def started(made: list[Runner], *checks: Check, deadline: float = 1.0) -> Runner:
+    runner = Runner(checks, deadline=deadline, cache_ttl=0.0)
+    runner.start()
+    made.append(runner)
+    return runner
+
+
+def start_logs(caplog: pytest.LogCaptureFixture) -> list[tuple[str, dict[str, str]]]:
+    return [
+        (r.getMessage(), r.fields)  # type: ignore[attr-defined]
+        for r in caplog.records
+        if r.name == "deep_health.runner" and getattr(r, "fields", {}).get("reason")
+    ]
+
+
+class StartsAsTold(Check):
+    """Its ``start()`` raises the next exception of ``failures`` (``None``: it succeeds)."""
+
+    name = "starts-as-told"
+
+    def __init__(self, *failures: BaseException | None) -> None:
+        self.failures = list(failures)
+        self.starts = 0
+        self.runs = 0
+
+    async def start(self) -> None:
+        self.starts += 1
+        failure = self.failures.pop(0) if self.failures else None
+        if failure is not None:
+            raise failure
+
+    async def run(self) -> None:
+        self.runs += 1
+
+
+async def test_a_started_check_is_not_started_again(runners: list[Runner]) -> None:
+    check = StartsAsTold()
+    runner = started(runners, check)
+    for _ in range(3):
+        (result,) = (await runner.evaluate()).results
+        assert result.status is Status.PASS
+    assert (check.starts, check.runs) == (1, 3)
+
+
+def failed(text: str) -> tuple[str, dict[str, str]]:
+    kind = text.split(":")[0]
+    return (
+        f"check starts-as-told did not start: {kind} (reason start_failed; details behind the "
+        "token)",
+        {"check": "starts-as-told", "reason": "start_failed", "type": kind},
+    )
+
+
+async def test_a_failed_start_is_retried_each_evaluation_and_logged_once_per_kind(
+    runners: list[Runner], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="deep_health.runner")
+    check = StartsAsTold(
+        ConnectionError("no route 1"),
+        ConnectionError("no route 2"),
+        TimeoutError("slow"),
+        None,
+        TimeoutError("slow again"),  # after a restart
+    )
+    runner = started(runners, check)
+    assert start_logs(caplog) == [failed("ConnectionError")]
+
+    evaluation = await runner.evaluate()
+    (result,) = evaluation.results
+    assert (result.status, result.reason) == (Status.FAIL, "start_failed")
+    assert result.error == "ConnectionError: no route 2"  # the latest failure's text
+    assert (result.duration, result.samples) == (0.0, (False,))
+    assert start_logs(caplog) == [failed("ConnectionError")]  # the same kind: not again
+
+    (result,) = (await runner.evaluate()).results
+    assert (result.reason, result.error) == ("start_failed", "TimeoutError: slow")
+    assert start_logs(caplog) == [failed("ConnectionError"), failed("TimeoutError")]
+
+    evaluation = await runner.evaluate()  # the retry succeeds: the check runs
+    (result,) = evaluation.results
+    assert (result.status, result.reason, result.error) == (Status.PASS, None, None)
+    assert evaluation.discounted == {"starts-as-told"}  # its first run since start()
+    (result,) = (await runner.evaluate()).results
+    assert result.status is Status.PASS
+    assert (check.starts, check.runs) == (4, 2)
+
+    await asyncio.to_thread(runner.close, 1.0)  # a restore: started again, and it fails again
+    await asyncio.to_thread(runner.start)
+    logs = start_logs(caplog)
+    assert logs == [failed("ConnectionError"), failed("TimeoutError"), failed("TimeoutError")]
+
+
+class StartHangs(Check):
+    """Its first ``start()`` fails; the retry hangs until it is cancelled, and says so."""
+
+    name = "start-hangs"
+    timeout = 30.0  # longer than any deadline here: the deadline must bound the retry
+
+    def __init__(self) -> None:
+        self.starts = 0
+        self.cancelled = threading.Event()
+
+    async def start(self) -> None:
+        self.starts += 1
+        if self.starts == 1:
+            raise ConnectionError("no route")
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+    async def run(self) -> None:
+        return None
+
+
+async def test_a_start_retry_is_bounded_by_the_deadline_when_the_check_allows_more(
+    runners: list[Runner],
+) -> None:
+    """The retry is abandoned at the evaluation's deadline (0.3 s), not at the check's 30 s
+    timeout: its hook is cancelled long before the 10 s this test waits."""
+    check = StartHangs()
+    runner = started(runners, check, deadline=0.3)
+    (result,) = (await asyncio.wait_for(runner.evaluate(), 10)).results
+    assert result.status is Status.FAIL
+    assert result.reason in {"start_failed", "timeout"}  # "timeout": a starved supervisor
+    assert await asyncio.to_thread(check.cancelled.wait, 10)
+    assert check.starts == 2
+
+
+class SlowStart(Check):
+    """Its ``start()`` runs until ``gate`` is set (at most 10 s)."""
+
+    name = "slow-start"
+    samples = 2
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.gate.wait, 10)
+
+    async def run(self) -> None:
+        return None
+
+
+async def test_a_start_still_running_is_start_pending_and_not_retried(
+    runners: list[Runner], caplog: pytest.LogCaptureFixture
+) -> None:
+    """``Runner.start()`` gives the hooks 5 s, logs who is still starting, and the check
+    reports ``start_pending`` meanwhile (its start is not retried beside itself)."""
+    caplog.set_level(logging.WARNING, logger="deep_health.runner")
+    check = SlowStart()
+    runner = Runner([check], deadline=1.0, cache_ttl=0.0)
+    runners.append(runner)
+    try:
+        await asyncio.to_thread(runner.start)
+        assert "checks still starting after 5.0s: slow-start" in [
+            r.getMessage() for r in caplog.records
+        ]
+        evaluation = await runner.evaluate()
+    finally:
+        check.gate.set()
+    (result,) = evaluation.results
+    assert (result.status, result.reason) == (Status.FAIL, "start_pending")
+    assert result.error == "start() has not finished yet"
+    assert result.samples == (False, False)
+    assert evaluation.number == 1
+
+
+class IgnoresCancellation(Check):
+    """Its first run never ends, cancelled or not, until ``release`` is set."""
+
+    name = "ignores-cancellation"
+    timeout = 0.2
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.runs = 0
+
+    async def run(self) -> None:
+        self.runs += 1
+        if self.runs > 1:
+            return
+        while not self.release.is_set():
+            try:
+                await asyncio.to_thread(self.release.wait, 10)
+            except asyncio.CancelledError:
+                continue  # ignores it
+
+
+async def test_an_abandoned_run_that_stays_hung_gets_a_short_grace_then_is_named(
+    runners: list[Runner],
+) -> None:
+    """The grace for an abandoned run is short (50 ms), and no longer than what the deadline
+    leaves: an evaluation with 0.5 s gets the supervisor's own answer (not the caller's overdue
+    one), and one with 30 s answers well within 10 s."""
+    check = IgnoresCancellation()
+    runner = started(runners, check, deadline=1.0)
+    try:
+        (first,) = (await runner.evaluate()).results
+        assert (first.status, first.reason) == (Status.FAIL, "timeout")
+        for deadline in (0.5, 30.0):
+            evaluation = await asyncio.wait_for(runner.evaluate(deadline=deadline), 10)
+            assert evaluation.number > 0  # the supervisor's answer
+            (result,) = evaluation.results
+            assert (result.status, result.reason) == (Status.FAIL, "timeout")
+            assert result.error == (
+                "the previous run has not finished (hung); not run again until it ends"
+            )
+            assert result.duration == 0.0
+        assert check.runs == 1
+    finally:
+        check.release.set()
+
+
+class Passes(Check):
+    name = "passes"
+
+    async def run(self) -> None:
+        return None
+
+
+async def test_close_is_idempotent_and_a_restart_answers_afresh(runners: list[Runner]) -> None:
+    """After close() and start() (a SnapStart restore) nothing from before is served: not the
+    cached evaluation, not the one that was in flight."""
+    Runner([Passes()]).close()  # never started: nothing to do
+    runner = Runner([Passes()], deadline=1.0, cache_ttl=60.0)
+    runners.append(runner)
+    await asyncio.to_thread(runner.start)
+    before = await runner.evaluate()
+    assert await runner.evaluate() is before  # cached
+    supervisor, thread = runner._loop, runner._thread
+    assert supervisor is not None
+    assert thread is not None
+    await asyncio.to_thread(runner.close, 1.0)
+    await asyncio.to_thread(runner.close, 1.0)
+    assert not thread.is_alive()
+    assert supervisor.is_closed()
+    assert not runner.started
+    await asyncio.to_thread(runner.start)
+    after = await runner.evaluate()
+    assert after is not before
+    assert after.number == 2
+    assert after.results[0].status is Status.PASS
+
+
+class BlocksItsLoop(Check):
+    """Its run blocks its own event loop until ``gate`` is set (at most 10 s)."""
+
+    name = "blocks-its-loop"
+    timeout = 0.2
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+
+    async def run(self) -> None:
+        self.entered.set()
+        self.gate.wait(10)  # the misbehaviour: blocking code in async def run
+
+
+async def test_close_leaves_a_blocked_lane_and_says_which(
+    runners: list[Runner], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="deep_health.runner")
+    blocked = BlocksItsLoop()
+    runner = Runner([blocked, Passes()], deadline=1.0, cache_ttl=0.0)
+    await asyncio.to_thread(runner.start)
+    try:
+        found = {r.name: r for r in (await runner.evaluate()).results}
+        assert found["passes"].status is Status.PASS
+        assert found["blocks-its-loop"].status is Status.FAIL
+        assert blocked.entered.is_set()
+        await asyncio.to_thread(runner.close, 1.0)
+    finally:
+        blocked.gate.set()
+    messages = [r.getMessage() for r in caplog.records]
+    assert (
+        "lanes left running (a check blocks its loop or ignores cancellation): blocks-its-loop"
+        in messages
+    )
+    assert not any("checks did not stop" in m for m in messages)
+
+
+async def test_close_with_a_starved_supervisor_returns_and_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The stop() hooks get half the close's time; a supervisor that cannot even run them (a
+    starved machine) delays close() by no more than its timeout, and is logged."""
+    caplog.set_level(logging.WARNING, logger="deep_health.runner")
+    runner = Runner([Passes()], deadline=1.0, cache_ttl=0.0)
+    await asyncio.to_thread(runner.start)
+    supervisor, thread = runner._loop, runner._thread
+    assert supervisor is not None
+    assert thread is not None
+    gate = threading.Event()
+    supervisor.call_soon_threadsafe(gate.wait, 10)
+    try:
+        await asyncio.wait_for(asyncio.to_thread(runner.close, 0.4), 8)
+        assert thread.is_alive()  # left to its daemon thread, not waited for
+        assert not supervisor.is_closed()
+    finally:
+        gate.set()
+    assert "checks did not stop within 0.2s" in [r.getMessage() for r in caplog.records]
+    await asyncio.to_thread(thread.join, 10)
+    assert not thread.is_alive()  # it stops once it gets the CPU back
+    await asyncio.to_thread(finish, supervisor)
+
+
+def finish(loop: asyncio.AbstractEventLoop) -> None:
+    """Run what a stopped loop still holds (the stop task it had no time for), then close it,
+    so no pending task is destroyed during a later test."""
+    left = asyncio.all_tasks(loop)
+    if left:
+        loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+    loop.close()
