@@ -345,3 +345,26 @@ def finish(loop: asyncio.AbstractEventLoop) -> None:
     if left:
         loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
     loop.close()
+
+
+@pytest.mark.parametrize(
+    ("failure", "kind", "text"),
+    [
+        (asyncio.CancelledError(), "CancelledError", "CancelledError: the hook cancelled itself"),
+        (SystemExit(3), "SystemExit", "SystemExit: 3"),
+    ],
+    ids=["cancels-itself", "system-exit"],
+)
+async def test_a_start_raising_anything_is_start_failed_with_what_it_raised(
+    runners: list[Runner],
+    caplog: pytest.LogCaptureFixture,
+    failure: BaseException,
+    kind: str,
+    text: str,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="deep_health.runner")
+    check = StartsAsTold(failure, failure)
+    runner = started(runners, check)
+    (result,) = (await runner.evaluate()).results
+    assert (result.status, result.reason, result.error) == (Status.FAIL, "start_failed", text)
+    assert start_logs(caplog) == [failed(f"{kind}: x")]

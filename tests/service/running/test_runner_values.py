@@ -9,6 +9,7 @@ case names the wrong line it catches.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -197,3 +198,66 @@ async def test_observations_that_are_not_a_mapping_are_dropped_and_the_text_says
         "expected a mapping or None)"
     )
     assert result.observations == {}
+
+
+class Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+class NotText:
+    def __str__(self) -> str:
+        return 42  # type: ignore[return-value]
+
+
+class Long:
+    def __str__(self) -> str:
+        return "z" * (_MAX_TEXT + 10)
+
+
+class NamelessUnprintable(metaclass=_NamelessMeta):
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (Unprintable(), "<unprintable Unprintable>"),
+        (NotText(), "<unprintable NotText>"),
+        (Long(), "z" * (_MAX_TEXT - 3) + "..."),
+        (NamelessUnprintable(), "<unprintable>"),
+    ],
+    ids=["str-raises", "str-not-text", "str-long", "nothing-readable"],
+)
+async def test_an_object_is_shown_by_its_text_whatever_its_str_does(
+    value: object, expected: str
+) -> None:
+    assert await observed(value) == expected
+
+
+async def test_units_and_names_are_text_and_bounded() -> None:
+    result = await run_check(
+        Returns(
+            {
+                "plain": Observation(3),
+                "long-unit": Observation(1, "u" * 100),
+                "k" * 200: 1,
+                7: 2,
+            }
+        )
+    )
+    assert result.observations["plain"] == Observation(3, None)
+    assert result.observations["long-unit"] == Observation(1, "u" * 64)
+    assert result.observations["k" * 128] == Observation(1)
+    assert result.observations["7"] == Observation(2)
+    assert len(result.observations) == 4
+
+
+async def test_a_raised_exception_is_logged_by_type_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="deep_health.runner")
+    await outcome(RuntimeError("secret-ish detail"))
+    assert "check raises raised RuntimeError" in [r.getMessage() for r in caplog.records]
+    assert "secret-ish" not in caplog.text
