@@ -368,3 +368,60 @@ async def test_a_start_raising_anything_is_start_failed_with_what_it_raised(
     (result,) = (await runner.evaluate()).results
     assert (result.status, result.reason, result.error) == (Status.FAIL, "start_failed", text)
     assert start_logs(caplog) == [failed(f"{kind}: x")]
+
+
+class ClosesLate(Check):
+    """Its first run hangs; cancelled, it closes its connection, and the close ends only
+    during the second grace the supervisor gives it (two evaluations later), whatever the
+    machine's speed. The supervisor reads ``timeout`` as it computes each grace; no run is
+    started meanwhile (it is refused as hung)."""
+
+    name = "closes-late"
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.closing = threading.Event()
+        self.graces = 0
+        self._close: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+
+    @property  # type: ignore[override]
+    def timeout(self) -> float:
+        if self._close is not None:
+            self.graces += 1
+            if self.graces == 2:
+                lane, done = self._close
+                asyncio.get_running_loop().call_soon(lane.call_soon_threadsafe, done.set)
+        return 0.2
+
+    async def run(self) -> None:
+        self.runs += 1
+        if self.runs > 1:
+            return
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            done = asyncio.Event()
+            self._close = (asyncio.get_running_loop(), done)
+            self.closing.set()
+            await done.wait()
+            raise
+
+
+async def test_an_abandoned_run_gets_a_grace_in_every_evaluation_until_it_ends(
+    runners: list[Runner],
+) -> None:
+    """A run still closing after one grace is kept in view: the next evaluation gives it a
+    grace again (and runs the check once it has ended), not a hung verdict."""
+    check = ClosesLate()
+    runner = started(runners, check)
+    (first,) = (await runner.evaluate()).results
+    assert first.reason == "timeout"
+    assert await asyncio.to_thread(check.closing.wait, 5)
+    (second,) = (await runner.evaluate()).results
+    assert (second.reason, second.error) == (
+        "timeout",
+        "the previous run has not finished (hung); not run again until it ends",
+    )
+    (third,) = (await runner.evaluate()).results
+    assert (third.status, third.reason) == (Status.PASS, None)
+    assert check.runs == 2

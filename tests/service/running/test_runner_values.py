@@ -211,8 +211,11 @@ class NotText:
 
 
 class Long:
+    def __init__(self, length: int) -> None:
+        self.length = length
+
     def __str__(self) -> str:
-        return "z" * (_MAX_TEXT + 10)
+        return "z" * self.length
 
 
 class NamelessUnprintable(metaclass=_NamelessMeta):
@@ -225,10 +228,11 @@ class NamelessUnprintable(metaclass=_NamelessMeta):
     [
         (Unprintable(), "<unprintable Unprintable>"),
         (NotText(), "<unprintable NotText>"),
-        (Long(), "z" * (_MAX_TEXT - 3) + "..."),
+        (Long(_MAX_TEXT), "z" * _MAX_TEXT),  # at the bound: whole
+        (Long(_MAX_TEXT + 1), "z" * (_MAX_TEXT - 3) + "..."),
         (NamelessUnprintable(), "<unprintable>"),
     ],
-    ids=["str-raises", "str-not-text", "str-long", "nothing-readable"],
+    ids=["str-raises", "str-not-text", "str-at-bound", "str-long", "nothing-readable"],
 )
 async def test_an_object_is_shown_by_its_text_whatever_its_str_does(
     value: object, expected: str
