@@ -305,6 +305,9 @@ async def test_close_leaves_a_blocked_lane_and_says_which(
         await asyncio.to_thread(runner.close, 1.0)
     finally:
         blocked.gate.set()
+    # The run ends after the runner closed: its result has nobody to go to, and says nothing.
+    assert await asyncio.to_thread(runner.lane("blocks-its-loop").join, 5)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     messages = [r.getMessage() for r in caplog.records]
     assert (
         "lanes left running (a check blocks its loop or ignores cancellation): blocks-its-loop"
@@ -387,7 +390,7 @@ class ClosesLate(Check):
     @property  # type: ignore[override]
     def timeout(self) -> float:
         if self._close is not None:
-            self.graces += 1
+            self.graces += 1  # every read once the run is closing (the graces, then runs)
             if self.graces == 2:
                 lane, done = self._close
                 asyncio.get_running_loop().call_soon(lane.call_soon_threadsafe, done.set)
@@ -424,4 +427,6 @@ async def test_an_abandoned_run_gets_a_grace_in_every_evaluation_until_it_ends(
     )
     (third,) = (await runner.evaluate()).results
     assert (third.status, third.reason) == (Status.PASS, None)
-    assert check.runs == 2
+    assert (check.runs, check.graces) == (2, 3)  # two graces, then the run's own timeout
+    (fourth,) = (await runner.evaluate()).results  # the ended run is out of view: no grace
+    assert (fourth.status, check.runs, check.graces) == (Status.PASS, 3, 4)
