@@ -387,8 +387,8 @@ class ClosesLate(Check):
         self.graces = 0
         self._close: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
 
-    @property  # type: ignore[override]
-    def timeout(self) -> float:
+    @property
+    def timeout(self) -> float:  # type: ignore[override]
         if self._close is not None:
             self.graces += 1  # every read once the run is closing (the graces, then runs)
             if self.graces == 2:

@@ -8,6 +8,7 @@ case names the wrong line it catches.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 
 from checks import Check, CheckFailed, CheckWarning, Observation, Status
 from checks.result import CheckResult
-from service.running.runner import _MAX_TEXT
+from service.running.runner import _MAX_TEXT, Runner
 from service.running.testing import run_check
 
 
@@ -265,3 +266,29 @@ async def test_a_raised_exception_is_logged_by_type_only(
     await outcome(RuntimeError("secret-ish detail"))
     assert "check raises raised RuntimeError" in [r.getMessage() for r in caplog.records]
     assert "secret-ish" not in caplog.text
+
+
+class GlobalOptional(Check):
+    """A non-critical global check that passes after a real hop through a thread."""
+
+    name = "global-optional"
+    critical = False
+    scope = "global"
+
+    async def run(self) -> None:
+        await asyncio.to_thread(lambda: None)
+
+
+async def test_a_run_result_keeps_its_kind_time_and_duration() -> None:
+    check = GlobalOptional()
+    runner = Runner([check], deadline=1.0, cache_ttl=0.0)
+    await asyncio.to_thread(runner.start)
+    try:
+        evaluation = await runner.evaluate()
+    finally:
+        await asyncio.to_thread(runner.close, 1.0)
+    (result,) = evaluation.results
+    assert (result.status, result.critical, result.scope) == (Status.PASS, False, "global")
+    assert result.time == evaluation.time > 0
+    assert isinstance(result.duration, float)
+    assert 0 < result.duration <= evaluation.duration
