@@ -224,6 +224,8 @@ class Stopping(Check):
         self.stopped += 1
         if self.how == "raises":
             raise OSError("socket already closed")
+        if self.how == "cancels":
+            raise asyncio.CancelledError
         if self.how == "hangs":
             await asyncio.Event().wait()
 
@@ -238,11 +240,12 @@ def test_close_stops_every_check_once_and_logs_each_that_does_not_stop_cleanly(
         Stopping("clean", "returns"),
         Stopping("raises", "raises"),
         Stopping("hangs", "hangs"),
+        Stopping("cancels", "cancels"),
     ]
     runner = Runner(checks, deadline=1.0, cache_ttl=0.0)
     runner.start()
     runner.close(timeout=1.0)  # stop() hooks get half of it
-    assert [c.stopped for c in checks] == [1, 1, 1]
+    assert [c.stopped for c in checks] == [1, 1, 1, 1]
     troubles = {
         r.fields["check"]: (r.getMessage(), r.fields["reason"], r.fields["type"])  # type: ignore[attr-defined]
         for r in caplog.records
@@ -251,6 +254,11 @@ def test_close_stops_every_check_once_and_logs_each_that_does_not_stop_cleanly(
     assert troubles == {
         "raises": ("check raises did not stop cleanly: OSError", "stop_failed", "OSError"),
         "hangs": ("check hangs did not stop cleanly: timeout", "stop_failed", "timeout"),
+        "cancels": (
+            "check cancels did not stop cleanly: CancelledError",
+            "stop_failed",
+            "CancelledError",
+        ),
     }
 
 

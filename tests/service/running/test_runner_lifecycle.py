@@ -255,6 +255,12 @@ async def test_close_is_idempotent_and_a_restart_answers_afresh(runners: list[Ru
     """After close() and start() (a SnapStart restore) nothing from before is served: not the
     cached evaluation, not the one that was in flight."""
     Runner([Passes()]).close()  # never started: nothing to do
+    empty = Runner([])  # no lanes to wait for: close() still waits for the supervisor
+    await asyncio.to_thread(empty.start)
+    empty_loop = empty._loop
+    assert empty_loop is not None
+    await asyncio.to_thread(empty.close, 1.0)
+    assert empty_loop.is_closed()
     runner = Runner([Passes()], deadline=1.0, cache_ttl=60.0)
     runners.append(runner)
     await asyncio.to_thread(runner.start)
@@ -278,12 +284,16 @@ async def test_close_is_idempotent_and_a_restart_answers_afresh(runners: list[Ru
 class BlocksItsLoop(Check):
     """Its run blocks its own event loop until ``gate`` is set (at most 10 s)."""
 
-    name = "blocks-its-loop"
     timeout = 0.2
 
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
+        self.name_ = name
         self.gate = threading.Event()
         self.entered = threading.Event()
+
+    @property
+    def check_name(self) -> str:  # type: ignore[override]
+        return self.name_
 
     async def run(self) -> None:
         self.entered.set()
@@ -294,24 +304,26 @@ async def test_close_leaves_a_blocked_lane_and_says_which(
     runners: list[Runner], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="deep_health.runner")
-    blocked = BlocksItsLoop()
-    runner = Runner([blocked, Passes()], deadline=1.0, cache_ttl=0.0)
+    blocked = [BlocksItsLoop("blocks-a"), BlocksItsLoop("blocks-b")]
+    runner = Runner([blocked[0], Passes(), blocked[1]], deadline=1.0, cache_ttl=0.0)
     await asyncio.to_thread(runner.start)
     try:
         found = {r.name: r for r in (await runner.evaluate()).results}
         assert found["passes"].status is Status.PASS
-        assert found["blocks-its-loop"].status is Status.FAIL
-        assert blocked.entered.is_set()
+        assert found["blocks-a"].status is found["blocks-b"].status is Status.FAIL
+        assert all(check.entered.is_set() for check in blocked)
         await asyncio.to_thread(runner.close, 1.0)
     finally:
-        blocked.gate.set()
-    # The run ends after the runner closed: its result has nobody to go to, and says nothing.
-    assert await asyncio.to_thread(runner.lane("blocks-its-loop").join, 5)
+        for check in blocked:
+            check.gate.set()
+    # The runs end after the runner closed: their results have nobody to go to, say nothing.
+    for name in ("blocks-a", "blocks-b"):
+        assert await asyncio.to_thread(runner.lane(name).join, 5)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     messages = [r.getMessage() for r in caplog.records]
     assert (
-        "lanes left running (a check blocks its loop or ignores cancellation): blocks-its-loop"
-        in messages
+        "lanes left running (a check blocks its loop or ignores cancellation): blocks-a, "
+        "blocks-b" in messages
     )
     assert not any("checks did not stop" in m for m in messages)
 
