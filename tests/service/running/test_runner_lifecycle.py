@@ -442,3 +442,9 @@ async def test_an_abandoned_run_gets_a_grace_in_every_evaluation_until_it_ends(
     assert (check.runs, check.graces) == (2, 3)  # two graces, then the run's own timeout
     (fourth,) = (await runner.evaluate()).results  # the ended run is out of view: no grace
     assert (fourth.status, check.runs, check.graces) == (Status.PASS, 3, 4)
+
+
+async def test_evaluating_before_start_is_refused_saying_so() -> None:
+    runner = Runner([Passes()])
+    with pytest.raises(RuntimeError, match=r"^Runner\.start\(\) was not called$"):
+        await runner.evaluate()
