@@ -448,3 +448,50 @@ async def test_evaluating_before_start_is_refused_saying_so() -> None:
     runner = Runner([Passes()])
     with pytest.raises(RuntimeError, match=r"^Runner\.start\(\) was not called$"):
         await runner.evaluate()
+
+
+class AnswersWhenStopped(Check):
+    """Its run waits until its ``stop()`` lets it answer; ``stop()`` then waits until the test
+    has the answer: an evaluation that finishes while ``close()`` runs the stop hooks."""
+
+    name = "answers-when-stopped"
+    timeout = 5.0
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.answered = threading.Event()
+        self._go: asyncio.Event | None = None
+
+    async def run(self) -> None:
+        if self._go is not None:  # the second start's runs answer at once
+            return
+        self._go = asyncio.Event()
+        self.entered.set()
+        await self._go.wait()
+
+    async def stop(self) -> None:
+        if self._go is not None and not self._go.is_set():
+            self._go.set()
+            await asyncio.to_thread(self.answered.wait, 5)
+
+
+async def test_an_evaluation_finishing_during_close_is_not_served_after_a_restart(
+    runners: list[Runner],
+) -> None:
+    """close() drops the cache; an evaluation still in flight that finishes while the stop
+    hooks run must not fill it again, or a restored runner (SnapStart) answers with results
+    from before the snapshot. (It did: the test failed before the fix.)"""
+    check = AnswersWhenStopped()
+    runner = Runner([check], deadline=5.0, cache_ttl=60.0, clock=lambda: 1000.0)
+    runners.append(runner)
+    await asyncio.to_thread(runner.start)
+    in_flight = asyncio.create_task(runner.evaluate())
+    assert await asyncio.to_thread(check.entered.wait, 5)
+    closing = asyncio.create_task(asyncio.to_thread(runner.close, 5.0))
+    before = await asyncio.wait_for(in_flight, 10)
+    check.answered.set()
+    await closing
+    assert (before.number, before.results[0].status) == (1, Status.PASS)
+    assert runner.cached() is None
+    await asyncio.to_thread(runner.start)
+    assert await runner.evaluate() is not before
