@@ -230,6 +230,7 @@ async def test_an_abandoned_run_that_stays_hung_gets_a_short_grace_then_is_named
     try:
         (first,) = (await runner.evaluate()).results
         assert (first.status, first.reason) == (Status.FAIL, "timeout")
+        check.timeout = 30.0  # the grace is 50 ms, not the check's timeout
         for deadline in (0.5, 30.0):
             evaluation = await asyncio.wait_for(runner.evaluate(deadline=deadline), 10)
             assert evaluation.number > 0  # the supervisor's answer

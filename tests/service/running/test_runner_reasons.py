@@ -76,9 +76,11 @@ async def test_a_late_def_run_is_a_timeout_then_refused_until_its_thread_returns
     runner = await started(runners, check)
     try:
         (first,) = (await runner.evaluate()).results
-        (second,) = (await runner.evaluate()).results
+        evaluation = await runner.evaluate()
+        (second,) = evaluation.results
     finally:
         check.release.set()
+    assert second.time == evaluation.time
     assert (first.status, first.reason) == (Status.FAIL, "timeout")
     assert first.error == "no answer within 0.200s (its worker thread is still running)"
     assert (second.status, second.reason, second.duration) == (Status.FAIL, "timeout", 0.0)
@@ -258,3 +260,35 @@ async def test_a_per_call_deadline_bounds_that_evaluation(runners: list[Runner])
     evaluation = await asyncio.wait_for(runner.evaluate(deadline=0.3), 10)
     (result,) = evaluation.results
     assert (result.status, result.reason) == (Status.FAIL, "timeout")
+
+
+class TimeoutUnreadable(Check):
+    """A plugin whose ``timeout`` raises once it is armed (after start)."""
+
+    name = "timeout-unreadable"
+    armed = False
+
+    @property
+    def timeout(self) -> float:  # type: ignore[override]
+        if self.armed:
+            raise RuntimeError("no timeout")
+        return 1.0
+
+    async def run(self) -> None:
+        return None
+
+
+async def test_a_supervisor_failure_is_logged_and_answered_as_timeouts(
+    runners: list[Runner], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whatever breaks the supervisor's own evaluation (here a check attribute that raises),
+    evaluate() does not raise: it logs the failure and answers every check as a timeout."""
+    check = TimeoutUnreadable()
+    runner = await started(runners, check)
+    check.armed = True
+    evaluation = await asyncio.wait_for(runner.evaluate(), 10)
+    assert evaluation.number == -1
+    assert evaluation.results[0].reason == "timeout"
+    (record,) = [r for r in caplog.records if r.name == "deep_health.runner"]
+    assert (record.getMessage(), record.levelname) == ("evaluation failed", "ERROR")
+    assert record.exc_info is not None
