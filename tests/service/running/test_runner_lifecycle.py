@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -496,3 +497,83 @@ async def test_an_evaluation_finishing_during_close_is_not_served_after_a_restar
     assert runner.cached() is None
     await asyncio.to_thread(runner.start)
     assert await runner.evaluate() is not before
+
+
+async def test_the_supervisor_is_a_named_daemon_thread(runners: list[Runner]) -> None:
+    """Named, so a thread dump says what it is; a daemon, so a hung check never keeps the
+    process from exiting."""
+    runner = started(runners, Passes())
+    supervisor = runner._thread
+    assert supervisor is not None
+    assert (supervisor.name, supervisor.daemon) == ("deep-health-runner", True)
+    assert supervisor in threading.enumerate()
+
+
+async def test_the_lanes_keep_the_runners_clock(runners: list[Runner]) -> None:
+    """A lane measures how long its loop has been silent by the runner's clock: with a clock
+    that stands still, a loop blocked past the check's timeout is no longer "blocked_loop"
+    by that clock, only late."""
+    check = BlocksItsLoop("blocks-frozen")
+    check.timeout = 0.6  # three times what a lane calls blocked (0.2 s silent)
+    runner = Runner([check], deadline=2.0, cache_ttl=0.0, clock=lambda: 1000.0)
+    runners.append(runner)
+    await asyncio.to_thread(runner.start)
+    try:
+        (result,) = (await runner.evaluate()).results
+    finally:
+        check.gate.set()
+    assert (result.status, result.reason) == (Status.FAIL, "timeout")
+    assert result.error == "no answer within 0.600s"
+
+
+class Jump:
+    """A monotonic clock that a check can push forward, as a slow step looks to the runner."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+
+class SlowRetryThenHangs(Check):
+    """``start()`` fails; its retry (once ``go`` is set) takes 0.9 s by the runner's clock and
+    succeeds; its run then hangs."""
+
+    name = "slow-retry"
+    timeout = 5.0
+
+    def __init__(self, clock: Jump) -> None:
+        self.clock = clock
+        self.starts = 0
+        self.go = threading.Event()
+
+    async def start(self) -> None:
+        self.starts += 1
+        if self.starts == 1:
+            raise ConnectionError("no route")
+        await asyncio.to_thread(self.go.wait, 5)
+        self.clock.offset += 0.9
+
+    async def run(self) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_the_run_after_a_start_retry_gets_what_is_left_of_the_deadline(
+    runners: list[Runner],
+) -> None:
+    """A retry of start() that took 0.9 s of a 1 s deadline leaves the run 0.1 s: the
+    supervisor answers on time (its own answer, not the caller's overdue one)."""
+    clock = Jump()
+    check = SlowRetryThenHangs(clock)
+    runner = Runner([check], deadline=1.0, cache_ttl=0.0, clock=clock)
+    runners.append(runner)
+    await asyncio.to_thread(runner.start)
+    evaluation = asyncio.create_task(runner.evaluate())
+    await asyncio.sleep(0)  # one turn: the caller has taken its own deadline and waits
+    check.go.set()
+    result = await evaluation
+    assert result.number == 1
+    (late,) = result.results
+    assert (late.status, late.reason) == (Status.FAIL, "timeout")
+    assert check.starts == 2
