@@ -146,10 +146,12 @@ class StartHangs(Check):
 
 
 async def test_a_start_retry_is_bounded_by_the_deadline_when_the_check_allows_more(
-    runners: list[Runner],
+    runners: list[Runner], caplog: pytest.LogCaptureFixture
 ) -> None:
     """The retry is abandoned at the evaluation's deadline (0.3 s), not at the check's 30 s
-    timeout: its hook is cancelled long before the 10 s this test waits."""
+    timeout: its hook is cancelled long before the 10 s this test waits. A retry that did not
+    finish is logged as a new kind of failure: ``timeout``."""
+    caplog.set_level(logging.WARNING, logger="deep_health.runner")
     check = StartHangs()
     runner = started(runners, check, deadline=0.3)
     (result,) = (await asyncio.wait_for(runner.evaluate(), 10)).results
@@ -157,6 +159,8 @@ async def test_a_start_retry_is_bounded_by_the_deadline_when_the_check_allows_mo
     assert result.reason in {"start_failed", "timeout"}  # "timeout": a starved supervisor
     assert await asyncio.to_thread(check.cancelled.wait, 10)
     assert check.starts == 2
+    kinds = [fields["type"] for _, fields in start_logs(caplog)]
+    assert kinds == ["ConnectionError", "timeout"]
 
 
 class SlowStart(Check):
