@@ -15,14 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from deploy.container import ECS_TEMPLATE, container_config, ecs_overrides
 from deploy.engine import STATE_TABLE_PLACEHOLDER, function_environment, generated_config
 from deploy.pairs import load_pairs
 from deploy.plan import overrides
-from deploy.rehearse import Rehearsal, free_port, moto_server, rehearse
+from deploy.rehearse import Rehearsal, free_port, moto_server
 from deploy.template import (
     DEFAULT_TEMPLATE,
     evaluate_conditions,
@@ -32,6 +31,7 @@ from deploy.template import (
 )
 from service.config import parse_config
 from service.state.dynamodb import create_table
+from support.rehearsal import aws, rehearsed_pairs
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy" / "pairs.ecs.example.toml"
@@ -371,24 +371,12 @@ def test_the_dry_run_deploys_ecs_regions_with_the_generated_config_and_builds_no
 
 @pytest.fixture(scope="module")
 def rehearsed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Rehearsal, Path]]:
-    with moto_server() as url:
-        pairs = load_pairs(EXAMPLE)
-        result = rehearse(pairs, endpoint_url=url, release_id="ecs", log=lambda _: None)
-        path = tmp_path_factory.mktemp("ecs") / "pairs.toml"
-        path.write_text(
-            EXAMPLE.read_text(encoding="utf-8").replace(
-                "Z0123456789EXAMPLE", result.zones["Z0123456789EXAMPLE"]
-            ),
-            encoding="utf-8",
-        )
-        yield url, result, path
+    with rehearsed_pairs(EXAMPLE, tmp_path_factory.mktemp("ecs"), "ecs") as found:
+        yield found
 
 
 def _client(service: str, url: str, region: str) -> Any:
-    return boto3.client(
-        service, endpoint_url=url, region_name=region,
-        aws_access_key_id="x", aws_secret_access_key="x",
-    )  # fmt: skip
+    return aws(url, service, region)
 
 
 def test_every_region_s_stacks_are_created(rehearsed: tuple[str, Rehearsal, Path]) -> None:
