@@ -466,10 +466,14 @@ class Runner:
 
     def _finished(self, future: concurrent.futures.Future[Evaluation]) -> None:
         with self._lock:
-            if self._inflight is not None and self._inflight[0] is future:
-                self._inflight = None
-        if not future.cancelled() and future.exception() is None:
-            self._cached = future.result()
+            # Only the evaluation in flight is cached: one that close() let go of (it finished
+            # while the stop hooks ran) would otherwise be served after a restart (a SnapStart
+            # restore) as if it were fresh.
+            if self._inflight is None or self._inflight[0] is not future:
+                return
+            self._inflight = None
+            if not future.cancelled() and future.exception() is None:
+                self._cached = future.result()
 
     def _overdue(self, pending: _Pending) -> Evaluation:
         """The answer when the supervisor itself missed the deadline; one per evaluation."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -223,6 +224,8 @@ class Stopping(Check):
         self.stopped += 1
         if self.how == "raises":
             raise OSError("socket already closed")
+        if self.how == "cancels":
+            raise asyncio.CancelledError
         if self.how == "hangs":
             await asyncio.Event().wait()
 
@@ -237,11 +240,12 @@ def test_close_stops_every_check_once_and_logs_each_that_does_not_stop_cleanly(
         Stopping("clean", "returns"),
         Stopping("raises", "raises"),
         Stopping("hangs", "hangs"),
+        Stopping("cancels", "cancels"),
     ]
     runner = Runner(checks, deadline=1.0, cache_ttl=0.0)
     runner.start()
     runner.close(timeout=1.0)  # stop() hooks get half of it
-    assert [c.stopped for c in checks] == [1, 1, 1]
+    assert [c.stopped for c in checks] == [1, 1, 1, 1]
     troubles = {
         r.fields["check"]: (r.getMessage(), r.fields["reason"], r.fields["type"])  # type: ignore[attr-defined]
         for r in caplog.records
@@ -250,4 +254,67 @@ def test_close_stops_every_check_once_and_logs_each_that_does_not_stop_cleanly(
     assert troubles == {
         "raises": ("check raises did not stop cleanly: OSError", "stop_failed", "OSError"),
         "hangs": ("check hangs did not stop cleanly: timeout", "stop_failed", "timeout"),
+        "cancels": (
+            "check cancels did not stop cleanly: CancelledError",
+            "stop_failed",
+            "CancelledError",
+        ),
     }
+
+
+class StallsTheSupervisorOnceRecorded(Check):
+    """Passes; as the supervisor combines its result (reading its latency budget), it queues a
+    callback that blocks the supervisor's loop until ``gate`` is set. So its result is
+    recorded, and then the supervisor misses the deadline: whatever the machine's speed."""
+
+    name = "answered"
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+
+    @property  # type: ignore[override]
+    def latency_budget(self) -> float | None:
+        asyncio.get_running_loop().call_soon(self.gate.wait, 10)
+        return None
+
+    async def run(self) -> None:
+        return None
+
+
+class Silent(Check):
+    """Never answers; its own timeout is past the evaluation's deadline."""
+
+    name = "silent"
+    timeout = 5.0
+
+    async def run(self) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_the_overdue_answer_keeps_what_was_answered(runners: list[Runner]) -> None:
+    """When the supervisor misses the deadline after some checks answered, those keep their
+    real results (and count as evidence); only the unanswered ones are timeouts, discounted.
+    The duration is measured from the evaluation's start (the clock here is far from zero)."""
+    answered = StallsTheSupervisorOnceRecorded()
+    runner = Runner(
+        [answered, Silent()], deadline=0.3, cache_ttl=0.0, clock=lambda: time.monotonic() + 1e6
+    )
+    runner.start()
+    runners.append(runner)
+    try:
+        first = await runner.evaluate()
+        again = await runner.evaluate()  # the same evaluation in flight: the same late answer
+    finally:
+        answered.gate.set()
+    assert again is first
+    assert first.number == -1
+    assert 0.3 <= first.duration < 60
+    ok, silent = first.results
+    assert (ok.name, ok.status, ok.reason) == ("answered", Status.PASS, None)
+    assert (silent.name, silent.status, silent.reason) == ("silent", Status.FAIL, "timeout")
+    assert silent.error == (
+        "no answer within 0.300s (the runner's supervisor did not answer in time: is the "
+        "machine starved of CPU?)"
+    )
+    assert silent.duration == first.duration
+    assert first.discounted == frozenset({"silent"})
