@@ -248,7 +248,7 @@ def check_engine_config(
                 )
     environment = function_environment(values, stack.region)
     try:
-        with _region(stack.region):
+        with region_environment(stack.region):
             config = parse_config(text, environ=environment, source=source)
     except ConfigError as error:
         raise PairsError(
@@ -276,49 +276,49 @@ def _state_shared(
     where: str,
     source: str,
 ) -> None:
-    """The fleet's state lives where the stack keeps it: the table it creates and grants, or, when
-    the pair opts out (``StateStore = "memory"``), each container's own memory.
+    """Refuse an engine config whose fleet state is not where the stack keeps it (the rule:
+    :func:`deploy.sharing.state_sharing`)."""
+    from deploy.sharing import Sharing, state_sharing
 
-    Lambda runs a region as many containers, created and recycled as requests come; with the
-    state in memory each judges alone (its own window, latch and switches), and a fresh one
-    answers healthy for a region the others hold failed over.
-    """
-    table = state.table if state.store == "dynamodb" else None
-    if values.get("StateStore", "dynamodb") == "memory":
-        if table is not None:
-            raise PairsError(
-                f"{key}.parameters.StateStore",
-                f"{where}: the engine config ({source}) keeps the failover state in table"
-                f" {table!r}, but StateStore = 'memory': the stack creates no table and grants"
-                " nothing. Remove [state] from the config, or set StateStore = 'dynamodb'.",
-            )
-        return
-    if table is None:
+    granted = environment["DEEP_HEALTH_STATE_TABLE"]
+    found = state_sharing(
+        state,
+        chosen=values.get("StateStore", "dynamodb"),
+        granted=granted,
+        region=environment["AWS_REGION"],
+    )
+    config = f"{where}: the engine config ({source})"
+    if found is Sharing.TABLE_NOT_CREATED:
+        raise PairsError(
+            f"{key}.parameters.StateStore",
+            f"{config} keeps the failover state in table {state.table!r}, but StateStore ="
+            " 'memory': the stack creates no table and grants nothing. Remove [state] from the"
+            " config, or set StateStore = 'dynamodb'.",
+        )
+    if found is Sharing.IN_MEMORY:
         raise PairsError(
             f"{key}.config",
-            f"{where}: the engine config ({source}) keeps the failover state in each Lambda"
-            f" container's memory ([state] store = {state.store!r}): every container would"
-            " judge alone, and a new one answer healthy for a region the others hold failed"
-            " over. Set [state]"
+            f"{config} keeps the failover state in each Lambda container's memory ([state]"
+            f" store = {state.store!r}): every container would judge alone, and a new one"
+            " answer healthy for a region the others hold failed over. Set [state]"
             ' store = "${DEEP_HEALTH_STATE_STORE}" and table = "${DEEP_HEALTH_STATE_TABLE}"'
             " (the table the stack creates), or opt out with StateStore = 'memory' in the"
             " pair's parameters.",
         )
-    granted = environment["DEEP_HEALTH_STATE_TABLE"]
-    if table != granted:
+    if found is Sharing.OTHER_TABLE:
         raise PairsError(
             f"{key}.config",
-            f"{where}: the engine config ({source}) keeps the failover state in table"
-            f" {table!r} ([state] table), but the stack creates and grants"
+            f"{config} keeps the failover state in table {state.table!r} ([state] table), but"
+            " the stack creates and grants"
             f" {'its own table' if granted == STATE_TABLE_PLACEHOLDER else repr(granted)}:"
             ' use table = "${DEEP_HEALTH_STATE_TABLE}".',
         )
-    if state.region not in (None, environment["AWS_REGION"]):
+    if found is Sharing.OTHER_REGION:
         raise PairsError(
             f"{key}.config",
-            f"{where}: the engine config ({source}) reads the failover state in region"
-            f" {state.region!r} ([state] region): a region's state is its own, in its own"
-            ' region. Use region = "${AWS_REGION}", or leave it out.',
+            f"{config} reads the failover state in region {state.region!r} ([state] region):"
+            " a region's state is its own, in its own region. Use region ="
+            ' "${AWS_REGION}", or leave it out.',
         )
 
 
@@ -355,8 +355,9 @@ def _granted(
 
 
 @contextlib.contextmanager
-def _region(region: str) -> Iterator[None]:
-    """AWS checks take their region from ``AWS_REGION`` when built (Lambda sets it)."""
+def region_environment(region: str) -> Iterator[None]:
+    """``AWS_REGION`` set to ``region`` while a config is loaded: AWS checks take their region
+    from it when built (Lambda sets it)."""
     before = os.environ.get("AWS_REGION")
     os.environ["AWS_REGION"] = region
     try:
@@ -366,10 +367,6 @@ def _region(region: str) -> Iterator[None]:
             del os.environ["AWS_REGION"]
         else:
             os.environ["AWS_REGION"] = before
-
-
-region_environment = _region
-"""``AWS_REGION`` set to a region while a config is loaded (AWS checks read it when built)."""
 
 
 def _alarmed(config: Any, values: Mapping[str, str], key: str, where: str, source: str) -> None:

@@ -43,8 +43,12 @@ from typing import Any
 
 from deploy.capacity import capacity_needed
 from deploy.container import aliases_own_alb
-from deploy.engine import _region as region_environment
-from deploy.engine import check_engine_config, engine_config, function_environment
+from deploy.engine import (
+    check_engine_config,
+    engine_config,
+    function_environment,
+    region_environment,
+)
 from deploy.facts import (
     APIGW_REGIONAL_ZONE_IDS,
     CHECKER_REGIONS,

@@ -35,6 +35,7 @@ does the reading.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -674,13 +675,7 @@ def _with_shared_state(
     from deploy.deployed import read_shared_state
 
     found = [
-        read_shared_state(
-            pair,
-            stack,
-            clients("cloudformation", stack.region),
-            clients("lambda", stack.region),
-            clients("s3", stack.region),
-        )
+        read_shared_state(pair, stack, functools.partial(_in_region, clients, stack.region))
         for stack in pair.stacks
     ]
     return replace(
@@ -688,6 +683,10 @@ def _with_shared_state(
         problems=verdict.problems + tuple(f.problem for f in found if f.problem),
         warnings=verdict.warnings + tuple(f.warning for f in found if f.warning),
     )
+
+
+def _in_region(clients: Callable[[str, str], Any], region: str, service: str) -> Any:
+    return clients(service, region)
 
 
 def read_monitoring(pair: Pair, cloudformation: Any) -> Mapping[str, str] | None:

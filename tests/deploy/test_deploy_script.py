@@ -12,6 +12,7 @@ import pytest
 
 from deploy.pairs import PairsError, load_pairs
 from deploy.template import load_template, parameter_names
+from support.rehearsal import TABLE_CHECK
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy" / "pairs.example.toml"
@@ -404,18 +405,6 @@ def test_a_health_only_name_may_be_mapped_to_the_health_api(tmp_path: Path) -> N
 def own_config(tmp_path: Path, text: str) -> str:
     (tmp_path / "health.toml").write_text(text, encoding="utf-8")
     return 'config = "health.toml"'
-
-
-TABLE_CHECK = """
-[[checks]]
-type = "dynamodb_read"
-name = "accounts"
-table = "${DEEP_HEALTH_TABLE}"
-key = { pk = "canary" }
-[state]
-store = "${DEEP_HEALTH_STATE_STORE}"
-table = "${DEEP_HEALTH_STATE_TABLE}"
-"""
 
 
 def test_a_check_whose_resource_is_empty_in_one_region_is_refused_naming_it(

@@ -15,14 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from deploy.container import ECS_TEMPLATE, container_config, ecs_overrides
 from deploy.engine import STATE_TABLE_PLACEHOLDER, function_environment, generated_config
 from deploy.pairs import load_pairs
 from deploy.plan import overrides
-from deploy.rehearse import Rehearsal, free_port, moto_server, rehearse
+from deploy.rehearse import Rehearsal, free_port, moto_server
 from deploy.template import (
     DEFAULT_TEMPLATE,
     evaluate_conditions,
@@ -32,6 +31,7 @@ from deploy.template import (
 )
 from service.config import parse_config
 from service.state.dynamodb import create_table
+from support.rehearsal import aws, rehearsed_pairs
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy" / "pairs.ecs.example.toml"
@@ -371,24 +371,12 @@ def test_the_dry_run_deploys_ecs_regions_with_the_generated_config_and_builds_no
 
 @pytest.fixture(scope="module")
 def rehearsed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Rehearsal, Path]]:
-    with moto_server() as url:
-        pairs = load_pairs(EXAMPLE)
-        result = rehearse(pairs, endpoint_url=url, release_id="ecs", log=lambda _: None)
-        path = tmp_path_factory.mktemp("ecs") / "pairs.toml"
-        path.write_text(
-            EXAMPLE.read_text(encoding="utf-8").replace(
-                "Z0123456789EXAMPLE", result.zones["Z0123456789EXAMPLE"]
-            ),
-            encoding="utf-8",
-        )
-        yield url, result, path
+    with rehearsed_pairs(EXAMPLE, tmp_path_factory.mktemp("ecs"), "ecs") as found:
+        yield found
 
 
 def _client(service: str, url: str, region: str) -> Any:
-    return boto3.client(
-        service, endpoint_url=url, region_name=region,
-        aws_access_key_id="x", aws_secret_access_key="x",
-    )  # fmt: skip
+    return aws(url, service, region)
 
 
 def test_every_region_s_stacks_are_created(rehearsed: tuple[str, Rehearsal, Path]) -> None:
@@ -484,6 +472,61 @@ def test_verify_reads_the_container_path_as_armed(rehearsed: tuple[str, Rehearsa
     assert "orders: orders.example.com -> PRIMARY us-east-1" in result.stdout, result.stderr
     assert result.stdout.count("failover ARMED") == 2, result.stdout
     assert result.returncode == 0
+
+
+def _verify_pair(url: str, path: Path) -> Any:
+    from deploy.verify import verify
+
+    (found,) = verify(
+        [load_pairs(path).pairs[0]],
+        _client("route53", url, "us-east-1"),
+        lambda service, region: _client(service, url, region),
+    )
+    return found
+
+
+def test_verify_reads_the_config_the_service_s_task_runs(
+    rehearsed: tuple[str, Rehearsal, Path],
+) -> None:
+    # What the running service's task definition carries is judged, not assumed: a revision
+    # whose config keeps the state in memory (each task alone) disarms failover.
+    url, result, path = rehearsed
+    assert not [w for w in _verify_pair(url, path).warnings if "failover state" in w]
+    orders = result.stacks[1]
+    ecs = _client("ecs", url, orders.region)
+    cluster = orders.outputs["ClusterName"]
+    (service_arn,) = ecs.list_services(cluster=cluster)["serviceArns"]
+    (service,) = ecs.describe_services(cluster=cluster, services=[service_arn])["services"]
+    running = service["taskDefinition"]
+    definition = ecs.describe_task_definition(taskDefinition=running)["taskDefinition"]
+    (container,) = definition["containerDefinitions"]
+    environment = container["environment"]
+    encoded = next(e for e in environment if e["name"] == "DEEP_HEALTH_CONFIG_B64")
+    text = base64.b64decode(encoded["value"]).decode()
+    store = 'store = "${DEEP_HEALTH_STATE_STORE:-dynamodb}"'
+    assert store in text
+    memory = text.replace(store, 'store = "memory"', 1)
+    container["environment"] = [
+        {**e, "value": base64.b64encode(memory.encode()).decode()} if e is encoded else e
+        for e in environment
+    ]
+    keep = ("family", "containerDefinitions", "networkMode", "requiresCompatibilities", "cpu")
+    keep += ("memory",)
+    revision = ecs.register_task_definition(**{k: definition[k] for k in keep if k in definition})
+    ecs.update_service(
+        cluster=cluster,
+        service=service_arn,
+        taskDefinition=revision["taskDefinition"]["taskDefinitionArn"],
+    )
+    try:
+        found = _verify_pair(url, path)
+    finally:
+        ecs.update_service(cluster=cluster, service=service_arn, taskDefinition=running)
+    assert any(
+        p.startswith(f"SECONDARY {orders.region}: the fleet's state is not shared")
+        and "its bundled config's [state] store = 'memory'" in p
+        for p in found.problems
+    ), found.problems
 
 
 # ------------------------------------------------------------------ the task's own command

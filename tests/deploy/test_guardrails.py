@@ -21,6 +21,7 @@ from deploy.validate import validate
 from service.config import parse_config
 from service.running.testing import run_check
 from support.proxy import StubHttpServer
+from support.rehearsal import TABLE_CHECK
 from tests.deploy.test_deploy_script import own_config, pairs_file, run
 
 PANEL = "arn:aws:route53-recovery-control::111122223333:controlpanel/{panel}/routingcontrol/{rc}"
@@ -154,18 +155,6 @@ def test_a_config_that_reads_the_marker_from_the_template_passes(tmp_path: Path)
     text = TABLE_CHECK + '[service]\nmarker = "${DEEP_HEALTH_MARKER}"\n'
     path = pairs_file(tmp_path, pair=own_config(tmp_path, text), shared={"Marker": '"REGION-OK"'})
     validate(load_pairs(path))
-
-
-TABLE_CHECK = """
-[[checks]]
-type = "dynamodb_read"
-name = "accounts"
-table = "${DEEP_HEALTH_TABLE}"
-key = { pk = "canary" }
-[state]
-store = "${DEEP_HEALTH_STATE_STORE}"
-table = "${DEEP_HEALTH_STATE_TABLE}"
-"""
 
 
 # ------------------------------------------------------------------ item 8: capacity

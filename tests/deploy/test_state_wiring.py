@@ -10,7 +10,8 @@ import pytest
 from deploy.engine import STATE_TABLE_PLACEHOLDER, function_environment, generated_config
 from deploy.pairs import load_pairs
 from service.config import parse_config
-from tests.deploy.test_deploy_script import TABLE_CHECK, own_config, pairs_file, run
+from support.rehearsal import TABLE_CHECK
+from tests.deploy.test_deploy_script import own_config, pairs_file, run
 from tests.deploy.test_state_template import BASE, FUNCTION, REGION, of_type
 from tests.deploy.test_template import iam_actions, resolved
 

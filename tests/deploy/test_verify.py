@@ -6,7 +6,6 @@ is tested end to end against moto's Route 53 after the example pair's rehearsal.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import boto3
 import pytest
 
 from deploy.pairs import Pair, load_pairs
-from deploy.rehearse import Rehearsal, moto_server, rehearse
+from deploy.rehearse import Rehearsal
 from deploy.verify import (
     STATE_TABLE_MEANS,
     Live,
@@ -29,6 +28,7 @@ from deploy.verify import (
     state_table_line,
     state_table_problem,
 )
+from support.rehearsal import rehearsed_pairs
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy" / "pairs.example.toml"
@@ -188,19 +188,8 @@ def test_a_state_table_that_cannot_be_used_is_a_warning_naming_pair_region_and_t
 
 @pytest.fixture(scope="module")
 def rehearsed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Rehearsal, Path]]:
-    with moto_server() as url:
-        pairs = load_pairs(EXAMPLE)
-        api_only = dataclasses.replace(pairs, pairs=pairs.pairs[:1])
-        result = rehearse(api_only, endpoint_url=url, release_id="verify", log=lambda _: None)
-        # The pairs file names the real zone; point it at the emulator's.
-        path = tmp_path_factory.mktemp("verify") / "pairs.toml"
-        path.write_text(
-            EXAMPLE.read_text(encoding="utf-8").replace(
-                "Z0123456789EXAMPLE", result.zones["Z0123456789EXAMPLE"]
-            ),
-            encoding="utf-8",
-        )
-        yield url, result, path
+    with rehearsed_pairs(EXAMPLE, tmp_path_factory.mktemp("verify"), "verify", pairs=1) as found:
+        yield found
 
 
 def verify(url: str, path: Path) -> subprocess.CompletedProcess[str]:

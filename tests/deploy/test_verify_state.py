@@ -4,21 +4,19 @@ against a rehearsal in moto's server."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 
 from deploy.deployed import FUNCTION, function_name
 from deploy.pairs import Pair, load_pairs
-from deploy.rehearse import REHEARSAL_CODE_BUCKET, Rehearsal, StackResult, moto_server, rehearse
+from deploy.rehearse import REHEARSAL_CODE_BUCKET, Rehearsal, StackResult
 from deploy.verify import PairVerdict, verify
+from support.rehearsal import aws, rehearsed_pairs
 from tests.deploy.test_verify import EXAMPLE
 from tests.deploy.test_verify import verify as verify_cli
 
@@ -29,28 +27,12 @@ NOT_SHARED = "the fleet's state is not shared: each container keeps its own fail
 
 @pytest.fixture(scope="module")
 def rehearsed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Rehearsal, Path]]:
-    with moto_server() as url:
-        pairs = load_pairs(EXAMPLE)
-        api_only = dataclasses.replace(pairs, pairs=pairs.pairs[:1])
-        result = rehearse(api_only, endpoint_url=url, release_id="state", log=lambda _: None)
-        path = tmp_path_factory.mktemp("verify-state") / "pairs.toml"
-        path.write_text(
-            EXAMPLE.read_text(encoding="utf-8").replace(
-                "Z0123456789EXAMPLE", result.zones["Z0123456789EXAMPLE"]
-            ),
-            encoding="utf-8",
-        )
-        yield url, result, path
+    directory = tmp_path_factory.mktemp("verify-state")
+    with rehearsed_pairs(EXAMPLE, directory, "state", pairs=1) as found:
+        yield found
 
 
-def client(url: str, service: str, region: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=url,
-        region_name=region,
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
+client = aws
 
 
 def verdict(url: str, path: Path) -> PairVerdict:

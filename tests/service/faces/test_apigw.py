@@ -11,9 +11,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ from service.engine.health import HealthService
 from service.faces.apigw import parse, respond, response
 from service.faces.app import create_app
 from service.faces.routes import Answer, Route, Routes, authorized, error
+from support.lambda_process import last_json, run_handler_script
 from support.misbehaving import FAKE_SECRET, Counting
 
 TESTS = Path(__file__).resolve().parents[2]
@@ -459,21 +457,7 @@ print(json.dumps({
 def test_the_lambda_handler_imports_no_web_framework(tmp_path: Path) -> None:
     config = tmp_path / "health.toml"
     config.write_text(config_text("Passing"))
-    env = {
-        **os.environ,
-        "DEEP_HEALTH_CONFIG": str(config),
-        "AWS_LAMBDA_FUNCTION_NAME": "deep-health-test",
-        "PYTHONPATH": str(TESTS),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", IMPORTS, str(TESTS / "fixtures" / "apigw_v2_health.json")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = last_json(run_handler_script(IMPORTS, config))
     assert out["status"] == 200
     loaded = set(out["loaded"])
     assert "service" in loaded  # the listing is real

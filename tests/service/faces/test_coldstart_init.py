@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
 import ssl
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,8 +23,7 @@ import pytest
 from checks import aws_client as aws
 from checks.aws_client import AwsClient, forget_sessions
 from support.emulator import REGION, Emulator
-
-TESTS = Path(__file__).resolve().parents[2]
+from support.lambda_process import last_json, run_handler_script
 
 
 @pytest.fixture(autouse=True)
@@ -172,21 +167,8 @@ print(json.dumps({"started": started, "enabled": gc.isenabled(), "frozen": gc.ge
 def _import_handler(tmp_path: Path, config: str) -> dict[str, Any]:
     (tmp_path / "collector_probe.py").write_text(PROBE)
     (tmp_path / "health.toml").write_text(config)
-    env = {
-        **os.environ,
-        "DEEP_HEALTH_CONFIG": str(tmp_path / "health.toml"),
-        "AWS_LAMBDA_FUNCTION_NAME": "deep-health-test",
-        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(TESTS)]),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", COLLECTOR_SCRIPT],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    done = run_handler_script(COLLECTOR_SCRIPT, tmp_path / "health.toml", path=[tmp_path])
+    result: dict[str, Any] = last_json(done)
     return result
 
 

@@ -29,6 +29,7 @@ from service.state import LatchRecord, SwitchName, SwitchRecord
 from service.state.dynamodb import DynamoDBStore, create_table
 from service.verdict.rules import LatchState
 from support.emulator import REGION, Emulator
+from support.lambda_process import handler_environment
 from support.proxy import FaultProxy
 
 pytestmark = pytest.mark.integration
@@ -70,12 +71,7 @@ class Container:
 
     def __init__(self, config: Path, log: Path) -> None:
         read, write = os.pipe()
-        env = {
-            **os.environ,
-            "DEEP_HEALTH_CONFIG": str(config),
-            "AWS_LAMBDA_FUNCTION_NAME": "deep-health-test",
-            "PYTHONPATH": str(TESTS),
-        }
+        env = handler_environment(config)
         self.log = log
         with log.open("ab") as out:
             self.process = subprocess.Popen(

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).resolve().parents[2]
-EVENT = TESTS / "fixtures" / "apigw_v2_health.json"
+from support.lambda_process import last_json, run_handler_script
 
 # Runs in a fresh process, as Lambda would: import (init), then several warm invocations.
 SCRIPT = """
@@ -33,21 +28,7 @@ print(json.dumps({
 def invoke(tmp_path: Path, checks: str) -> dict:
     config = tmp_path / "health.toml"
     config.write_text("[service]\ncache_ttl = 0\n" + checks)
-    env = {
-        **os.environ,
-        "DEEP_HEALTH_CONFIG": str(config),
-        "AWS_LAMBDA_FUNCTION_NAME": "deep-health-test",
-        "PYTHONPATH": str(TESTS),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(EVENT)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return dict(last_json(run_handler_script(SCRIPT, config)))
 
 
 def test_warm_invocations_reuse_clients(tmp_path: Path) -> None:
@@ -116,21 +97,7 @@ def test_init_is_charged_only_to_a_request_that_waited_for_it(
         "[service]\ncache_ttl = 0\ndeadline = 1.5\n[failover]\nenabled = false\n"
         '[[checks]]\ntype = "support.misbehaving:SlowStart"\nstart_delay = 1.6\ndelay = 0.3\n'
     )
-    env = {
-        **os.environ,
-        "DEEP_HEALTH_CONFIG": str(config),
-        "AWS_LAMBDA_FUNCTION_NAME": "deep-health-test",
-        "PYTHONPATH": str(TESTS),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", CHARGE_SCRIPT, str(EVENT), arrival],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = last_json(run_handler_script(CHARGE_SCRIPT, config, arrival))
     assert out["init_seconds"] > 1.5
     # After: the full 1.5 s deadline (the 0.3 s check passes). Before: the deadline shrinks to
     # its 0.1 s floor and the check times out.

@@ -3,10 +3,7 @@ process: nothing made before the snapshot may serve the restored copy."""
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import subprocess
 import sys
 import threading
 import uuid
@@ -23,10 +20,8 @@ from service.faces import snapstart
 from service.state import instance
 from service.state.dynamodb import DynamoDBStore
 from support.emulator import Emulator, create_canary_table
+from support.lambda_process import last_json, run_handler_script
 from support.proxy import FaultProxy
-
-TESTS = Path(__file__).resolve().parents[2]
-EVENT = TESTS / "fixtures" / "apigw_v2_health.json"
 
 
 def _run_hooks(before: int, after: int) -> None:
@@ -150,21 +145,7 @@ second = lambda_handler.handler(event, None)["statusCode"]
 print(json.dumps({"codes": [first, second], "starts": Counting.starts, "runs": Counting.runs,
                   "new_id": instance.instance_id() != old}))
 """
-    env = {
-        **os.environ,
-        "DEEP_HEALTH_CONFIG": str(config),
-        "AWS_LAMBDA_FUNCTION_NAME": "deep-health-test",
-        "PYTHONPATH": str(TESTS),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(EVENT)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = last_json(run_handler_script(script, config))
     assert out == {"codes": [200, 200], "starts": 2, "runs": 2, "new_id": True}
 
 

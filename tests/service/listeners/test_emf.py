@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,10 +18,8 @@ from service.engine.report import Report
 from service.listeners.emf import EmfEmitter, emf_records
 from service.running.runner import Evaluation
 from service.verdict.policy import Verdict
+from support.lambda_process import run_handler_script
 from support.observed import OUTCOMES, SECRET, Clock, Ticker
-
-TESTS = Path(__file__).resolve().parents[2]
-EVENT = TESTS / "fixtures" / "apigw_v2_health.json"
 
 # The required structure of the Embedded Metric Format specification: a root object with an
 # "_aws" metadata member (Timestamp in epoch milliseconds, CloudWatchMetrics directives with a
@@ -187,21 +182,7 @@ def test_lambda_emits_emf_on_stdout_and_serves_no_metrics(tmp_path: Path) -> Non
         '[service]\ncache_ttl = 0\n[[checks]]\ntype = "support.observed:Scripted"\n'
         f'name = "db"\nkey = "{key}"\n'
     )
-    env = {
-        **os.environ,
-        "DEEP_HEALTH_CONFIG": str(config),
-        "AWS_LAMBDA_FUNCTION_NAME": "deep-health-test",
-        "AWS_REGION": "eu-west-2",
-        "PYTHONPATH": str(TESTS),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", LAMBDA, str(EVENT)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    done = run_handler_script(LAMBDA, config, extra={"AWS_REGION": "eu-west-2"})
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert lines[-1] == {"codes": [200, 200, 404]}
     emf = [line for line in lines if "_aws" in line]
