@@ -149,6 +149,14 @@ def _five_one_skewed(twin: Twin) -> None:
 
 DRILLS: tuple[Drill, ...] = (
     Drill("healthy", "nothing wrong", (), (), Expect(moves=False)),
+    Drill(
+        "blip",
+        "every read of the primary's table fails for 5 s, once (a blip, not an incident)",
+        (_outage,),
+        (_clear,),
+        Expect(moves=False),
+        incident=5.0,  # the longest of the 1-5 s blips a dependency has
+    ),
     Drill("outage", "every read of the primary's table fails", (_outage,), (_clear,), Expect(True)),
     Drill("gray-failure", "15 % of the primary's reads fail", (_gray,), (_clear,), Expect(True)),
     Drill(

@@ -88,7 +88,7 @@ class Twin:
         default = pairs.config.read_text(encoding="utf-8") if pairs.config else None
         self.artefact: Artefact = build_artefact(pair, default, project_root=project_root, log=log)
         config_path = self.artefact.package / "config" / "health.toml"
-        scaled, self.durations = scale.failover(self.artefact.config)
+        scaled, self.durations = scale.engine_config(self.artefact.config)
         config_path.write_text(scaled, encoding="utf-8")
         self.config_text = scaled
         self._template = load_template(pairs.template)

@@ -131,6 +131,34 @@ def test_time_scaling_divides_the_policy_durations_only() -> None:
         Timescale(0.5)
 
 
+def test_time_scaling_keeps_the_evidence_a_window_holds() -> None:
+    # The rules count samples (min_samples) and buckets (spread) in the window. Scaling the
+    # window but not the rate the engine samples at (the background loop's interval, the
+    # on-request cache) left a tenth of the evidence in it: at x10 three serve tasks, 2 s apart
+    # each, put 9 evaluations in the 6 s window where reality puts 90, and a 15 % gray failure
+    # moved DNS after 135 s (real-scenario) instead of within 2 min.
+    from service.config import parse_config
+
+    config = (
+        "[service]\ndeadline = 1.5\ncache_ttl = 1.0\n\n"
+        '[[checks]]\ntype = "dns"\nhost = "localhost"\n'
+    )
+    real = parse_config(config)
+    for factor in (5, 10):
+        twin = parse_config(Timescale(factor).engine_config(config)[0])
+        for rate in ("interval", "cache_ttl"):
+            assert twin.failover.window / getattr(twin.settings, rate) == pytest.approx(
+                real.failover.window / getattr(real.settings, rate)
+            ), (factor, rate)
+        # The staleness watchdog bounds real work: it keeps its real value.
+        assert twin.settings.effective_max_age == real.settings.effective_max_age
+    # A config's own values are scaled, and its own max_age kept.
+    own = '[service]\ninterval = 5\nmax_age = 20\n[state]\nstore = "memory"\n'
+    raw = tomllib.loads(Timescale(10).engine_config(own)[0])
+    assert raw["service"] == {"interval": 0.5, "max_age": 20, "cache_ttl": 0.1}
+    assert Timescale(1).engine_config(own)[0] == own
+
+
 def test_figures_of_a_drill_that_failed_over_and_back() -> None:
     timeline = Timeline(changes=[(0.0, "primary"), (14.0, "secondary"), (60.0, "primary")])
     result = outcome(
@@ -173,3 +201,17 @@ def test_a_failed_drill_on_a_starved_host_says_it_proves_nothing() -> None:
     )  # fmt: skip
     assert not result.passed
     assert result.verdict().startswith("inconclusive: host starved")
+
+
+def test_a_blip_that_moves_dns_after_it_ended_fails() -> None:
+    # A blip latched for min_hold shows as a move after the blip's end: still a false move.
+    blip = drill_by_name("blip")
+    assert not blip.expect.moves
+    assert blip.incident <= 6.0  # a blip, not a burst the rules could take for an incident
+    timeline = Timeline(changes=[(0.0, "primary"), (11.0, "secondary"), (40.0, "primary")])
+    result = outcome(
+        blip, timeline, path="lambda", size=5, scale=Timescale(10),
+        settle=9.0, incident=0.5, min_hold=18.0, switch_exits=(),
+    )  # fmt: skip
+    assert not result.passed
+    assert result.verdict() == "moved 1x"
