@@ -209,6 +209,9 @@ class Runner:
         max_threads: worker threads per check, for a plain ``def run`` and the check's own
             ``asyncio.to_thread`` calls (at least ``samples``).
         clock: monotonic clock (for tests).
+        start_wait: how long :meth:`start` waits for the checks' ``start()`` hooks (5 s).
+        start_timeout: when a ``start()`` hook begun by :meth:`start` is abandoned, to be
+            retried by the next evaluation (30 s).
     """
 
     def __init__(
@@ -219,8 +222,12 @@ class Runner:
         cache_ttl: float = 1.0,
         max_threads: int = 4,
         clock: Callable[[], float] = time.monotonic,
+        start_wait: float = _START_WAIT,
+        start_timeout: float = _START_TIMEOUT,
     ) -> None:
         self.checks = tuple(checks)
+        self._start_wait = start_wait
+        self._start_timeout = start_timeout
         self.deadline = deadline
         self.cache_ttl = cache_ttl
         self.evaluations = 0
@@ -284,11 +291,11 @@ class Runner:
         self._loop = loop
         future = asyncio.run_coroutine_threadsafe(self._start_all(), loop)
         try:
-            future.result(timeout=_START_WAIT)
+            future.result(timeout=self._start_wait)
         except concurrent.futures.TimeoutError:
             logger.warning(
                 "checks still starting after %ss: %s",
-                _START_WAIT,
+                self._start_wait,
                 ", ".join(sorted(self._start_pending)),
             )
 
@@ -327,7 +334,9 @@ class Runner:
             loop.close()
 
     async def _start_all(self) -> None:
-        await asyncio.gather(*(self._start_one(check, _START_TIMEOUT) for check in self.checks))
+        await asyncio.gather(
+            *(self._start_one(check, self._start_timeout) for check in self.checks)
+        )
 
     async def _start_one(self, check: Check, timeout: float) -> None:
         name = check.check_name

@@ -203,6 +203,54 @@ async def test_a_start_still_running_is_start_pending_and_not_retried(
     assert evaluation.number == 1
 
 
+class HangsOnFirstStart(Check):
+    """Its first ``start()`` never ends on its own (it only notes being cancelled); the next
+    succeeds."""
+
+    name = "hangs-on-first-start"
+
+    def __init__(self) -> None:
+        self.starts = 0
+        self.cancelled = threading.Event()
+
+    async def start(self) -> None:
+        self.starts += 1
+        if self.starts > 1:
+            return
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+    async def run(self) -> None:
+        return None
+
+
+async def test_a_start_hung_at_start_up_is_abandoned_at_its_timeout_and_retried(
+    runners: list[Runner], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A ``start()`` begun by ``Runner.start()`` that never ends is abandoned (cancelled) after
+    ``start_timeout`` and retried by the next evaluation, which then passes. Without the bound
+    the check would answer ``start_pending`` for ever: a region failed by one stuck hook."""
+    caplog.set_level(logging.WARNING, logger="deep_health.runner")
+    check = HangsOnFirstStart()
+    runner = Runner([check], deadline=1.0, cache_ttl=0.0, start_wait=0.05, start_timeout=0.3)
+    runners.append(runner)
+    await asyncio.to_thread(runner.start)
+    assert "checks still starting after 0.05s: hangs-on-first-start" in [
+        r.getMessage() for r in caplog.records
+    ]
+    # The abandoned hook is cancelled; a loaded machine gets 30 s (100 times the bound) for it.
+    assert await asyncio.to_thread(check.cancelled.wait, 30)
+    (result,) = (await runner.evaluate()).results
+    assert (result.status, result.reason) == (Status.PASS, None)
+    assert check.starts == 2
+    assert [(fields["reason"], fields["type"]) for _, fields in start_logs(caplog)] == [
+        ("start_failed", "timeout")
+    ]
+
+
 class IgnoresCancellation(Check):
     """Its first run never ends, cancelled or not, until ``release`` is set."""
 
