@@ -5,14 +5,15 @@ until DNS moved (twin seconds, and times the factor: the real scenario's), the s
 incident DNS stayed on the backup once moved, the fail-back after the incident against
 ``min_hold``, the DNS moves, and ``verify``'s verdict on the twin's Route 53 at the incident's
 end. One twin per fleet (built once, reset between drills). Not part of the test run: the whole
-matrix takes about an hour at x10 on two cores; ``--drill`` and ``--fleet`` narrow it.
+matrix takes about two hours at x5 on two cores; ``--drill`` and ``--fleet`` narrow it.
 
     python -m bench.twin --drill gray-failure --drill healthy --fleet lambda:1 --fleet tasks:3
 
 ``--simulate N`` prints instead what the Route 53 simulator predicts for the real pair (no
 scaling, N seeds per row): the time a 15 % gray failure takes to move DNS with the pair's
-``HealthCheckInterval`` and ``FailureThreshold``, and with fast (10 s) checks, for fleets of 1,
-3 and 5 instances evaluating on request - the reference the twin's figures are read against.
+``FailureThreshold``, with both of Route 53's intervals (fast 10 s checks, the template's
+default, and standard 30 s ones), for fleets of 1, 3 and 5 instances evaluating on request - the
+reference the twin's figures are read against.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.twin", description=__doc__)
     parser.add_argument("--drill", action="append", choices=[d.name for d in DRILLS])
     parser.add_argument("--fleet", action="append", help=f"PATH:SIZE (default: {FLEETS})")
-    parser.add_argument("--time-factor", type=float, default=10.0)
+    parser.add_argument("--time-factor", type=float, default=5.0)
     parser.add_argument("--simulate", type=int, metavar="N", help="the simulator's prediction")
     args = parser.parse_args()
     if args.simulate:
@@ -72,7 +73,7 @@ def simulated(seeds: int) -> str:
     scenario = scenario_by_name("partial", rate=0.15, fault_minutes=10.0)
     scenario = replace(scenario, duration=scenario.fault_start + 600.0)
     rows = []
-    for every in dict.fromkeys((interval, 10.0)):
+    for every in dict.fromkeys((interval, 10.0, 30.0)):
         config = Route53Config(interval=every, failure_threshold=threshold)
         for instances in (1, 3, 5):
             times = [

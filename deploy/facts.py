@@ -99,7 +99,7 @@ TEMPLATE_DEFAULTS = {
     "Mode": "standalone",
     "HealthPath": "/health",
     "Marker": "DEEP-HEALTH-OK",
-    "HealthCheckInterval": "30",
+    "HealthCheckInterval": "10",
     "FailureThreshold": "3",
     "CheckerRegions": "us-east-1,eu-west-1,ap-southeast-1",
     "OperatorControl": "none",

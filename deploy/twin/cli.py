@@ -41,7 +41,7 @@ def parser() -> argparse.ArgumentParser:
         "--size", type=int, help="warm containers (default 1) or tasks (default 3) per region"
     )
     found.add_argument(
-        "--time-factor", type=float, default=10.0, help="divide every scenario duration (10)"
+        "--time-factor", type=float, default=5.0, help="divide every scenario duration (5)"
     )
     found.add_argument("--plot", type=Path, help="write each drill's timeline (.png/.svg)")
     return found

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Mapping
 
+from deploy.facts import TEMPLATE_DEFAULTS
 from deploy.twin.timescale import Timescale
 from service.simulation.realtime import RealtimeConfig, Timeline, watch
 
@@ -28,13 +29,18 @@ def polling(values: Mapping[str, str], scale: Timescale, *, seed: int = 0) -> Re
     """The checkers' configuration for a stack's parameters, its interval scaled."""
     return RealtimeConfig(
         checkers=CHECKERS,
-        interval=scale(float(values.get("HealthCheckInterval", "30"))),
-        failure_threshold=int(values.get("FailureThreshold", "3")),
+        interval=scale(float(_parameter(values, "HealthCheckInterval"))),
+        failure_threshold=int(_parameter(values, "FailureThreshold")),
         timeout=2.0,  # Route 53's answer limit: real work, never scaled
-        search_string=values.get("Marker", "DEEP-HEALTH-OK"),
+        search_string=_parameter(values, "Marker"),
         max_duration=24 * 3600.0,
         seed=seed,
     )
+
+
+def _parameter(values: Mapping[str, str], name: str) -> str:
+    """A stack parameter's value, or the template's default for it."""
+    return values.get(name, TEMPLATE_DEFAULTS[name])
 
 
 class Dns:

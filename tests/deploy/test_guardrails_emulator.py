@@ -71,7 +71,7 @@ def https_check(emulated: Emulated, reference: str, host: str, **extra: Any) -> 
     """A health check as the template creates it, through Route 53's API."""
     config = {
         "Type": "HTTPS_STR_MATCH", "FullyQualifiedDomainName": host, "Port": 443,
-        "ResourcePath": "/health", "SearchString": "DEEP-HEALTH-OK", "RequestInterval": 30,
+        "ResourcePath": "/health", "SearchString": "DEEP-HEALTH-OK", "RequestInterval": 10,
         "FailureThreshold": 3, **extra,
     }  # fmt: skip
     created = emulated.route53().create_health_check(

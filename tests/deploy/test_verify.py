@@ -47,7 +47,7 @@ def check(host: str, **changes: Any) -> dict[str, Any]:
         "FullyQualifiedDomainName": host,
         "ResourcePath": "/health",
         "SearchString": "DEEP-HEALTH-OK",
-        "RequestInterval": 30,
+        "RequestInterval": 10,
         "FailureThreshold": 3,
         "Regions": ["us-east-1", "eu-west-1", "ap-southeast-1"],
         **changes,
@@ -133,8 +133,8 @@ def test_both_unhealthy_fails_open(api: Pair) -> None:
             "marker is 'OK', expected 'DEEP-HEALTH-OK'",
         ),
         (
-            {"secondary_check": check("health-euw1.example.com", RequestInterval=10)},
-            "interval is '10', expected '30'",
+            {"secondary_check": check("health-euw1.example.com", RequestInterval=30)},
+            "interval is '30', expected '10'",
         ),
         (
             {"secondary_check": check("health-euw1.example.com", FailureThreshold=10)},
