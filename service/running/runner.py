@@ -242,6 +242,8 @@ class Runner:
         self._start_errors: dict[str, str] = {}
         self._warm: set[str] = set()  # checks that ran once since their start() succeeded
         self._start_pending: set[str] = set()
+        self._start_retries: dict[str, asyncio.Future[None]] = {}
+        self._starting: concurrent.futures.Future[None] | None = None
         self._logged_start: dict[str, str] = {}
         self._abandoned: dict[str, list[asyncio.Future[_Outcome]]] = {
             c.check_name: [] for c in self.checks
@@ -290,6 +292,7 @@ class Runner:
             )
         self._loop = loop
         future = asyncio.run_coroutine_threadsafe(self._start_all(), loop)
+        self._starting = future
         try:
             future.result(timeout=self._start_wait)
         except concurrent.futures.TimeoutError:
@@ -368,6 +371,13 @@ class Runner:
             )
 
     async def _stop_all(self, timeout: float) -> None:
+        # start() hooks still running (start-up's or a retry) end with their lanes; their
+        # waiting tasks end here, so none is left pending on a loop about to stop.
+        for starting in (self._starting, *self._start_retries.values()):
+            if starting is not None:
+                starting.cancel()
+        self._starting = None
+        self._start_retries.clear()
         await asyncio.gather(*(self._stop_one(check, timeout) for check in self.checks))
 
     async def _stop_one(self, check: Check, timeout: float) -> None:
@@ -563,9 +573,18 @@ class Runner:
         name = check.check_name
         lane = self._lanes[name]
         if name in self._start_errors and name not in self._start_pending and not lane.busy:
+            # The retry is bounded by start_timeout, not by this evaluation: a start() slower
+            # than the deadline (a cold TLS handshake on a CPU-starved or frozen-between-
+            # invocations Lambda container) must be able to finish over several evaluations.
+            # Cut at each deadline, it would be retried and cut again for ever. This evaluation
+            # waits for it within its deadline, then answers start_pending (below).
+            retry = asyncio.ensure_future(self._start_one(check, self._start_timeout))
+            self._start_retries[name] = retry  # referenced: it may outlive this evaluation
             elapsed = self._clock() - pending.started
-            await self._start_one(check, max(0.0, min(check.timeout, pending.deadline - elapsed)))
-            if name in self._start_errors:
+            await asyncio.wait(
+                {retry}, timeout=max(0.0, min(check.timeout, pending.deadline - elapsed))
+            )
+            if retry.done() and name in self._start_errors:
                 pending.results[name] = self._failure(
                     check, 0.0, pending.time, "start_failed", self._start_errors[name]
                 )

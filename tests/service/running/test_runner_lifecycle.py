@@ -125,7 +125,7 @@ class StartHangs(Check):
     """Its first ``start()`` fails; the retry hangs until it is cancelled, and says so."""
 
     name = "start-hangs"
-    timeout = 30.0  # longer than any deadline here: the deadline must bound the retry
+    timeout = 30.0  # longer than any deadline here: the deadline must bound the wait
 
     def __init__(self) -> None:
         self.starts = 0
@@ -145,22 +145,76 @@ class StartHangs(Check):
         return None
 
 
-async def test_a_start_retry_is_bounded_by_the_deadline_when_the_check_allows_more(
+async def test_a_start_retry_is_waited_for_until_the_deadline_and_abandoned_at_start_timeout(
     runners: list[Runner], caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The retry is abandoned at the evaluation's deadline (0.3 s), not at the check's 30 s
-    timeout: its hook is cancelled long before the 10 s this test waits. A retry that did not
-    finish is logged as a new kind of failure: ``timeout``."""
+    """The evaluation waits for the retry until its deadline (0.3 s), not the check's 30 s
+    timeout, and answers ``start_pending``; the retry goes on until ``start_timeout`` (0.5 s
+    here), is then abandoned (its hook cancelled) and logged as a new kind of failure,
+    ``timeout``; the next evaluation retries again."""
     caplog.set_level(logging.WARNING, logger="deep_health.runner")
     check = StartHangs()
-    runner = started(runners, check, deadline=0.3)
+    runner = Runner([check], deadline=0.3, cache_ttl=0.0, start_timeout=0.5)
+    runners.append(runner)
+    await asyncio.to_thread(runner.start)
     (result,) = (await asyncio.wait_for(runner.evaluate(), 10)).results
     assert result.status is Status.FAIL
-    assert result.reason in {"start_failed", "timeout"}  # "timeout": a starved supervisor
+    assert result.reason in {"start_pending", "timeout"}  # "timeout": a starved supervisor
     assert await asyncio.to_thread(check.cancelled.wait, 10)
     assert check.starts == 2
     kinds = [fields["type"] for _, fields in start_logs(caplog)]
     assert kinds == ["ConnectionError", "timeout"]
+    (again,) = (await asyncio.wait_for(runner.evaluate(), 10)).results
+    assert again.reason in {"start_pending", "timeout"}
+    assert check.starts == 3
+
+
+class SlowRetry(Check):
+    """Its first ``start()`` fails; the retry takes longer than any one evaluation's deadline
+    (it ends when ``go`` is set), as a cold TLS handshake does on a CPU-starved container."""
+
+    name = "slow-retry"
+
+    def __init__(self) -> None:
+        self.starts = 0
+        self.cancelled = threading.Event()
+        self.go = threading.Event()
+
+    async def start(self) -> None:
+        self.starts += 1
+        if self.starts == 1:
+            raise ConnectionError("no route")
+        try:
+            await asyncio.to_thread(self.go.wait, 30)
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+    async def run(self) -> None:
+        return None
+
+
+async def test_a_start_retry_slower_than_the_deadline_finishes_over_several_evaluations(
+    runners: list[Runner],
+) -> None:
+    """Before, each evaluation cut the retry at its own deadline and the next began it again:
+    a start() slower than the deadline never finished, and the check failed for ever (seen on
+    the twin: a region at 503 throughout). Now the retry outlives the evaluation that began it,
+    and the check passes once it ends."""
+    check = SlowRetry()
+    runner = started(runners, check, deadline=0.2)
+    for _ in range(3):
+        (result,) = (await runner.evaluate()).results
+        assert (result.status, result.reason) == (Status.FAIL, "start_pending")
+    assert not check.cancelled.is_set()
+    assert check.starts == 2
+    check.go.set()
+    for _ in range(100):  # the retry's end reaches the supervisor within a few evaluations
+        (result,) = (await runner.evaluate()).results
+        if result.reason != "start_pending":
+            break
+    assert (result.status, result.reason) == (Status.PASS, None)
+    assert check.starts == 2
 
 
 class SlowStart(Check):
