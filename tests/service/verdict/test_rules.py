@@ -422,7 +422,7 @@ def test_tracker_settings_defaults_are_the_documented_ones() -> None:
         fail_after=3,
         recover_after=10,
         min_hold=180.0,
-        quiet=120.0,
+        quiet=150.0,
     )
     assert (TrackerSettings().window, TrackerSettings().fail_after) == (60.0, 3)
 
