@@ -265,7 +265,7 @@ def test_a_latched_region_says_how_far_its_recovery_is() -> None:
     latch = LatchState(latched_at=90.0, last_bad=90.0)
     j = judge(instant=Status.PASS, window={}, latch=latch, now=100.0, held=False, settings=SETTINGS)
     # Latched at 90, now 100: what recovery still waits for, in seconds.
-    reason = "recovering 1/3 clean, min_hold 50 s left, quiet 110 s left"
+    reason = "recovering 1/3 clean, min_hold 50 s left, quiet 140 s left"
     assert (j.status, j.reasons) == (Status.FAIL, (reason,))
 
 
