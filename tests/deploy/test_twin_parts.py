@@ -108,7 +108,7 @@ def test_time_scaling_divides_the_policy_durations_only() -> None:
     config = '[service]\ndeadline = 1.5\n\n[[checks]]\ntype = "dns"\nhost = "localhost"\n'
     scaled, durations = Timescale(10).failover(config)
     raw = tomllib.loads(scaled)
-    assert raw["failover"] == {"window": 6, "min_hold": 18, "quiet": 12, "burst": 0.6}
+    assert raw["failover"] == {"window": 6, "min_hold": 18, "quiet": 15, "burst": 0.6}
     assert raw["service"]["deadline"] == 1.5
     # The scaled config is one the engine accepts: an unscaled burst (6 s) longer than half
     # the scaled window was refused, and every container failed its init.
@@ -122,7 +122,7 @@ def test_time_scaling_divides_the_policy_durations_only() -> None:
         "window": 3,
         "threshold": 0.2,
         "min_hold": 18,
-        "quiet": 12,
+        "quiet": 15,
         "burst": 0.6,
     }
     assert rewritten["state"] == {"store": "memory"}
