@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -97,10 +97,23 @@ async def test_a_start_retry_that_hangs_is_waited_for_within_the_check_then_star
     assert check.starts == 2  # not retried beside the retry still running
 
 
+def after_turns(
+    loop: asyncio.AbstractEventLoop, turns: int, callback: Callable[[], object]
+) -> None:
+    """Call ``callback`` on ``loop`` ``turns`` turns of it from now (a ``call_soon`` made
+    during a turn runs in the next one)."""
+    if turns == 0:
+        callback()
+    else:
+        loop.call_soon(after_turns, loop, turns - 1, callback)
+
+
 class ClosesOnCancel(Check):
     """Its first run hangs; cancelled, it closes its connection, which ends only once the next
-    evaluation's supervisor waits for it (whatever the machine's speed): the grace for an
-    abandoned run is what lets that close finish."""
+    evaluation's supervisor has waited for it for 10 turns of its loop (whatever the machine's
+    speed): the grace for an abandoned run is what lets that close finish. Without a grace
+    (or with one of 0: ``asyncio.wait`` then hands back after two turns) the supervisor looks
+    at the lane before the close could begin."""
 
     name = "closes-on-cancel"
 
@@ -113,12 +126,12 @@ class ClosesOnCancel(Check):
     @property  # type: ignore[override]
     def timeout(self) -> float:
         # Read by the supervisor (on its own loop) as it computes the grace. Once the abandoned
-        # run is closing, the close ends as soon as the supervisor's loop runs anything else:
-        # during the grace's wait, or never before the refusal when there is no grace.
+        # run is closing, the close ends 10 turns of the supervisor's loop later: during the
+        # grace's wait, or never before the refusal when the supervisor does not wait.
         if self._close is not None:
             lane, done = self._close
             supervisor = asyncio.get_running_loop()
-            supervisor.call_soon(lane.call_soon_threadsafe, done.set)
+            after_turns(supervisor, 10, lambda: lane.call_soon_threadsafe(done.set))
         return 0.2
 
     async def run(self) -> None:
@@ -139,9 +152,10 @@ class ClosesOnCancel(Check):
 async def test_a_run_closing_its_connection_gets_a_grace_not_a_hung_verdict(
     runners: list[Runner],
 ) -> None:
-    """Kills dropping the grace for an abandoned run (or a grace of 0): a 20 ms close was
+    """Kills dropping the grace for an abandoned run, or a grace of 0: a 20 ms close was
     reported as "previous run has not finished (hung)", an extra failed evaluation (a flap
-    under bursts)."""
+    under bursts). (A grace of 0, the grace's ``elapsed`` as ``now + started``, survived on
+    2026-12-05 when the close began on the supervisor's next turn and won the race.)"""
     check = ClosesOnCancel()
     runner = started(runners, check, deadline=1.0)
     (first,) = (await runner.evaluate()).results

@@ -10,6 +10,7 @@ line takes.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
@@ -683,3 +684,76 @@ async def test_the_run_after_a_start_retry_gets_what_is_left_of_the_deadline(
     (late,) = result.results
     assert (late.status, late.reason) == (Status.FAIL, "timeout")
     assert check.starts == 2
+
+
+class HangsAtStartUp(Check):
+    """Its ``start()`` never ends on its own; it notes being cancelled."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.cancelled = threading.Event()
+
+    async def start(self) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+    async def run(self) -> None:
+        return None
+
+
+class RetryHangs(HangsAtStartUp):
+    """Its first ``start()`` fails at once; the retry never ends on its own."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.starts = 0
+
+    async def start(self) -> None:
+        self.starts += 1
+        if self.starts == 1:
+            raise ConnectionError("no route")
+        await super().start()
+
+
+async def test_close_leaves_no_start_waiting_on_the_stopped_supervisor(
+    runners: list[Runner], caplog: pytest.LogCaptureFixture
+) -> None:
+    """close() while start() hooks still run (two begun by ``Runner.start()``, one a retry that
+    outlived its evaluation) ends the supervisor's tasks waiting for them. Left pending on the
+    stopped loop, each would be destroyed pending when collected (asyncio logs it as an error;
+    after a restart that could be mid-start), and the retry's would outlive ``close()``.
+    Kills ``close()`` not cancelling start-up's task or the retries (``start`` not keeping its
+    future, ``_supervise`` not keeping the retry, ``_stop_all``'s ``is None``). Start-up's log
+    names every check still starting, sorted."""
+    caplog.set_level(logging.WARNING)
+    late, early = HangsAtStartUp("z-hangs"), HangsAtStartUp("a-hangs")
+    retried = RetryHangs("m-retry-hangs")
+    runner = Runner([late, retried, early], deadline=0.2, cache_ttl=0.0, start_wait=0.05)
+    runners.append(runner)
+    await asyncio.to_thread(runner.start)
+    (message,) = [r.getMessage() for r in caplog.records if "still starting" in r.getMessage()]
+    assert message.startswith("checks still starting after 0.05s: ")
+    listed = message.removeprefix("checks still starting after 0.05s: ").split(", ")
+    # m-retry-hangs only if its first start() had not failed yet on a loaded machine.
+    assert {"a-hangs", "z-hangs"} <= set(listed) <= {"a-hangs", "m-retry-hangs", "z-hangs"}
+    assert listed == sorted(listed)
+    for _ in range(100):  # bounded: each evaluation takes at most its 0.2 s deadline
+        if retried.starts == 2:
+            break
+        await runner.evaluate()
+    assert retried.starts == 2  # the retry runs, begun by an evaluation that has answered
+    (result,) = [r for r in (await runner.evaluate()).results if r.name == "m-retry-hangs"]
+    assert result.reason in {"start_pending", "timeout"}  # "timeout": a starved supervisor
+    supervisor = runner._loop
+    assert supervisor is not None
+    await asyncio.to_thread(runner.close, 1.0)
+    assert supervisor.is_closed()
+    assert asyncio.all_tasks(supervisor) == set()
+    gc.collect()
+    destroyed = [r for r in caplog.records if "destroyed but it is pending" in r.getMessage()]
+    assert destroyed == []
+    for check in (late, early, retried):  # their lanes cancelled the hooks themselves
+        assert check.cancelled.is_set()
