@@ -244,6 +244,7 @@ class Runner:
         self._start_pending: set[str] = set()
         self._start_retries: dict[str, asyncio.Future[None]] = {}
         self._starting: concurrent.futures.Future[None] | None = None
+        self._start_all_task: asyncio.Future[Any] | None = None
         self._logged_start: dict[str, str] = {}
         self._abandoned: dict[str, list[asyncio.Future[_Outcome]]] = {
             c.check_name: [] for c in self.checks
@@ -337,6 +338,7 @@ class Runner:
             loop.close()
 
     async def _start_all(self) -> None:
+        self._start_all_task = asyncio.current_task()
         await asyncio.gather(
             *(self._start_one(check, self._start_timeout) for check in self.checks)
         )
@@ -376,9 +378,14 @@ class Runner:
         for starting in (self._starting, *self._start_retries.values()):
             if starting is not None:
                 starting.cancel()
+        # Their ends, waited for (briefly) rather than left to the turns the stop hooks take.
+        ending = [t for t in (self._start_all_task, *self._start_retries.values()) if t is not None]
         self._starting = None
+        self._start_all_task = None
         self._start_retries.clear()
         await asyncio.gather(*(self._stop_one(check, timeout) for check in self.checks))
+        if ending:
+            await asyncio.wait(ending, timeout=min(0.1, timeout))
 
     async def _stop_one(self, check: Check, timeout: float) -> None:
         name = check.check_name
